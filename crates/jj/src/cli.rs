@@ -1,0 +1,117 @@
+//! Command-line syntax.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Network flow feature extraction from pcap/pcapng captures.
+///
+/// Reads packet captures, assembles packets into bidirectional flows and
+/// writes one row of features per flow (CSV, JSON or JSON Lines).
+#[derive(Parser, Debug)]
+#[command(name = "jj", version, propagate_version = true, max_term_width = 100)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Extract per-flow features from captures.
+    #[command(
+        after_help = "EXAMPLES:\n  jj extract capture.pcap --features flow_meta -o flows.csv\n  jj extract captures/ -o flows.jsonl --anonymize-ips --salt my-project\n  jj extract a.pcapng b.pcap -c config.toml -f json > flows.json\n\nExit status: 0 success, 1 input or runtime error, 2 usage error."
+    )]
+    Extract(ExtractArgs),
+    /// List every feature: group, column, type, unit and meaning.
+    Features(FeaturesArgs),
+    /// Summarise capture files: format, link types, packets, bytes, time span.
+    Info(InfoArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct ExtractArgs {
+    /// Capture files (pcap, pcapng) or directories (their capture files, in name order).
+    #[arg(required = true, value_name = "INPUT")]
+    pub inputs: Vec<PathBuf>,
+
+    /// Output file (default: standard output). Written to a temporary file
+    /// and renamed, so it never holds a partial result.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+
+    /// Output format (default: from the output file's extension, else csv).
+    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = ["csv", "json", "jsonl", "ndjson"])]
+    pub format: Option<String>,
+
+    /// Feature groups, comma-separated or repeated (default: all).
+    #[arg(long = "features", value_name = "GROUPS")]
+    pub features: Vec<String>,
+
+    /// Configuration file (JSON, TOML or YAML) with the same keys as the Python Config.
+    #[arg(short = 'c', long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    /// Idle timeout in seconds (default 60).
+    #[arg(long = "timeout", value_name = "S")]
+    pub timeout: Option<f64>,
+
+    /// Active timeout in seconds (default: off).
+    #[arg(long = "active-timeout", value_name = "S")]
+    pub active_timeout: Option<f64>,
+
+    /// Do not end TCP flows on FIN/RST; only timeouts split flows.
+    #[arg(long = "no-tcp-close")]
+    pub no_tcp_close: bool,
+
+    /// Most concurrent flows; the least recently active is ended early (default: unlimited).
+    #[arg(long = "max-flows", value_name = "N")]
+    pub max_flows: Option<u64>,
+
+    /// Leave out src_ip and dst_ip.
+    #[arg(long = "no-ips")]
+    pub no_ips: bool,
+
+    /// Leave out src_port, dst_port and the port class columns.
+    #[arg(long = "no-ports")]
+    pub no_ports: bool,
+
+    /// Replace addresses by 16 hex characters of SHA-256(salt + address).
+    #[arg(long = "anonymize-ips")]
+    pub anonymize_ips: bool,
+
+    /// Salt for address hashing and flow_id.
+    #[arg(long = "salt", value_name = "S")]
+    pub salt: Option<String>,
+
+    /// Add the flow_id column.
+    #[arg(long = "flow-id")]
+    pub flow_id: bool,
+
+    /// Show a progress bar even when standard error is not a terminal.
+    #[arg(long = "progress", overrides_with = "no_progress")]
+    pub progress: bool,
+
+    /// Never show a progress bar.
+    #[arg(long = "no-progress")]
+    pub no_progress: bool,
+
+    /// No progress bar, summary or warnings on standard error; errors only.
+    #[arg(short = 'q', long = "quiet")]
+    pub quiet: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct FeaturesArgs {
+    /// Print JSON instead of a table.
+    #[arg(long = "json", conflicts_with = "markdown")]
+    pub json: bool,
+    /// Print the Markdown reference (docs/features.md).
+    #[arg(long = "markdown")]
+    pub markdown: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct InfoArgs {
+    /// Capture files.
+    #[arg(required = true, value_name = "FILE")]
+    pub files: Vec<PathBuf>,
+}

@@ -1,0 +1,279 @@
+//! `jj extract`.
+
+use crate::cli::ExtractArgs;
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use joyfuljay::capture::{self, Detected};
+use joyfuljay::output::{Format, OutputFile};
+use joyfuljay::pipeline::{Observer, Progress};
+use joyfuljay::{Config, Error, Pipeline, Stats};
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::time::Instant;
+
+/// Flags over an optional config file over defaults.
+pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
+    let mut cfg = match &a.config {
+        Some(p) => Config::from_file(p)?,
+        None => Config::default(),
+    };
+    if !a.features.is_empty() {
+        cfg.features = a
+            .features
+            .iter()
+            .flat_map(|f| joyfuljay::config::split_features(f))
+            .collect();
+    }
+    if let Some(t) = a.timeout {
+        cfg.flow_timeout = t;
+    }
+    if let Some(t) = a.active_timeout {
+        cfg.active_timeout = Some(t);
+    }
+    if a.no_tcp_close {
+        cfg.terminate_on_fin_rst = false;
+    }
+    if let Some(n) = a.max_flows {
+        cfg.max_concurrent_flows = n;
+    }
+    if a.no_ips {
+        cfg.include_ip_addresses = false;
+    }
+    if a.no_ports {
+        cfg.include_ports = false;
+    }
+    if a.anonymize_ips {
+        cfg.anonymize_ips = true;
+    }
+    if let Some(s) = &a.salt {
+        cfg.anonymization_salt = s.clone();
+    }
+    if a.flow_id {
+        cfg.include_flow_id = true;
+    }
+    cfg.validate()?;
+    Ok(cfg)
+}
+
+/// Expand directories into their capture files (regular files whose magic
+/// number is pcap or pcapng), in name order.
+fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
+    let mut out = Vec::new();
+    for p in inputs {
+        let meta = std::fs::metadata(p).with_context(|| p.display().to_string())?;
+        if meta.is_dir() {
+            let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
+                .with_context(|| p.display().to_string())?
+                .filter_map(|e| e.ok().map(|e| e.path()))
+                .filter(|p| p.is_file() && is_capture(p))
+                .collect();
+            entries.sort();
+            if entries.is_empty() {
+                bail!("{}: directory holds no pcap or pcapng files", p.display());
+            }
+            out.extend(entries);
+        } else {
+            out.push(p.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn is_capture(p: &Path) -> bool {
+    let mut head = Vec::new();
+    std::fs::File::open(p)
+        .and_then(|f| f.take(capture::MAGIC_LEN as u64).read_to_end(&mut head))
+        .is_ok()
+        && matches!(capture::detect(&head), Detected::Supported(_))
+}
+
+struct CliObserver {
+    bar: Option<ProgressBar>,
+    quiet: bool,
+    done_bytes: u64,
+    current: PathBuf,
+    last_offset: u64,
+    packets_before: u64,
+    flows_before: u64,
+    start: Instant,
+}
+
+impl Observer for CliObserver {
+    fn progress(&mut self, p: &Progress<'_>) {
+        if p.path != self.current {
+            self.done_bytes += self.last_offset;
+            self.current = p.path.to_path_buf();
+            self.last_offset = 0;
+        }
+        if p.offset > 0 {
+            self.last_offset = p.offset;
+        }
+        if let Some(bar) = &self.bar {
+            bar.set_position(self.done_bytes + self.last_offset);
+            let packets = self.packets_before + p.packets;
+            let rate = packets as f64 / self.start.elapsed().as_secs_f64().max(1e-9);
+            bar.set_message(format!(
+                "{packets} packets, {} flows, {}/s",
+                self.flows_before + p.flows,
+                human(rate)
+            ));
+        }
+    }
+
+    fn warning(&mut self, msg: &str) {
+        if self.quiet {
+            return;
+        }
+        let line = format!("jj: warning: {msg}");
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => eprintln!("{line}"),
+        }
+    }
+}
+
+fn human(x: f64) -> String {
+    if x >= 1e6 {
+        format!("{:.1}M", x / 1e6)
+    } else if x >= 1e3 {
+        format!("{:.1}k", x / 1e3)
+    } else {
+        format!("{x:.0}")
+    }
+}
+
+pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
+    let cfg = build_config(&a)?;
+    let inputs = expand_inputs(&a.inputs)?;
+    let format = match (&a.format, &a.output) {
+        (Some(f), _) => Format::from_name(f).expect("clap checked the value"),
+        (None, Some(o)) => match Format::from_path(o) {
+            Some(f) => f,
+            None => {
+                eprintln!(
+                    "jj: error: cannot tell the output format from '{}'; use -f {} or a .csv/.json/.jsonl file name",
+                    o.display(),
+                    Format::NAMES.join("|")
+                );
+                return Ok(ExitCode::from(2));
+            }
+        },
+        (None, None) => Format::Csv,
+    };
+    if cfg.anonymize_ips && cfg.anonymization_salt.is_empty() && !a.quiet {
+        eprintln!("jj: warning: anonymizing with an empty salt is trivially reversible (hash every address); set --salt");
+    }
+    let pipeline = Pipeline::new(cfg)?;
+
+    // Open every input first: a bad file fails the run before any output.
+    let mut readers = Vec::with_capacity(inputs.len());
+    let mut total_bytes = 0u64;
+    for p in &inputs {
+        let r = joyfuljay::capture::CaptureReader::open(p)?;
+        total_bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+        readers.push(r);
+    }
+
+    let show_bar = !a.quiet && !a.no_progress && (a.progress || std::io::stderr().is_terminal());
+    let bar = show_bar.then(|| {
+        let b =
+            ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr_with_hz(5));
+        b.set_style(
+            ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
+        );
+        b
+    });
+    let mut obs = CliObserver {
+        bar,
+        quiet: a.quiet,
+        done_bytes: 0,
+        current: PathBuf::new(),
+        last_offset: 0,
+        packets_before: 0,
+        flows_before: 0,
+        start: Instant::now(),
+    };
+
+    let start = Instant::now();
+    let (stats, target) = match &a.output {
+        Some(path) => {
+            let file = OutputFile::create(path)?;
+            let mut sink = format.sink(file.writer()?, &path.display().to_string());
+            let stats = process_all(&pipeline, readers, &mut *sink, &mut obs)?;
+            drop(sink);
+            file.commit()?;
+            (stats, path.display().to_string())
+        }
+        None => {
+            let stdout = std::io::stdout().lock();
+            let mut sink = format.sink(stdout, "standard output");
+            match process_all(&pipeline, readers, &mut *sink, &mut obs) {
+                Ok(s) => (s, "standard output".to_string()),
+                Err(e) if e.is_broken_pipe() => {
+                    if let Some(b) = &obs.bar {
+                        b.finish_and_clear();
+                    }
+                    return Ok(ExitCode::SUCCESS);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    if let Some(b) = &obs.bar {
+        b.finish_and_clear();
+    }
+    if !a.quiet {
+        summary(&stats, start.elapsed().as_secs_f64(), &target);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn process_all(
+    pipeline: &Pipeline,
+    readers: Vec<joyfuljay::capture::CaptureReader>,
+    sink: &mut dyn joyfuljay::output::Sink,
+    obs: &mut CliObserver,
+) -> Result<Stats, Error> {
+    sink.begin(pipeline.columns())?;
+    let mut total = Stats::default();
+    for r in readers {
+        let st = pipeline.process(r, sink, obs)?;
+        obs.packets_before += st.packets;
+        obs.flows_before += st.flows;
+        total.merge(&st);
+    }
+    sink.finish()?;
+    Ok(total)
+}
+
+fn summary(s: &Stats, secs: f64, target: &str) {
+    let mut skipped = String::new();
+    for (r, n) in s.skipped_by_reason() {
+        if !skipped.is_empty() {
+            skipped.push_str(", ");
+        }
+        skipped.push_str(&format!("{n} {r}"));
+    }
+    let skipped = if skipped.is_empty() {
+        "0".to_string()
+    } else {
+        format!("{} ({skipped})", s.skipped_total())
+    };
+    eprintln!(
+        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows written to {}; {:.2} s, {} packets/s",
+        s.files,
+        if s.files == 1 { "" } else { "s" },
+        s.packets,
+        s.decoded,
+        skipped,
+        s.flows,
+        target,
+        secs,
+        human(s.packets as f64 / secs.max(1e-9)),
+    );
+}

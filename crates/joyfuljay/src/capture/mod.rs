@@ -1,0 +1,488 @@
+//! Streaming capture readers: pcap and pcapng in, [`Frame`]s out.
+//!
+//! Only this module names `pcap_parser` types. Files are read through a reused
+//! buffer, so memory stays constant whatever the file size.
+
+mod format;
+
+pub use format::{detect, CaptureFormat, Detected, MAGIC_LEN};
+
+use crate::error::{Error, Result};
+use pcap_parser::pcapng::Block;
+use pcap_parser::{
+    traits::PcapReaderIterator, LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader,
+};
+use std::io::{Cursor, Read};
+use std::path::{Path, PathBuf};
+
+/// Initial read buffer size.
+const BUFFER_SIZE: usize = 1 << 20;
+/// Largest record (pcap record or pcapng block) we accept; a larger one is
+/// treated as a corrupt length field.
+pub const MAX_RECORD_LEN: usize = 16 << 20;
+/// Largest captured packet in a legacy pcap record (Wireshark uses the same bound).
+pub const MAX_PCAP_CAPLEN: u32 = 262_144;
+
+/// One captured packet, borrowed from the reader's buffer.
+#[derive(Debug, Clone, Copy)]
+pub struct Frame<'a> {
+    /// Timestamp in microseconds since the Unix epoch (rounded from finer resolutions).
+    pub ts_us: i64,
+    /// Link type (LINKTYPE_* number) of the interface that captured it.
+    pub link_type: u32,
+    /// Length of the packet on the wire.
+    pub orig_len: u32,
+    /// Captured bytes (possibly fewer than `orig_len`).
+    pub data: &'a [u8],
+    /// File offset of the record holding this packet.
+    pub offset: u64,
+}
+
+/// How reading a capture ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReadEnd {
+    /// The whole file was read.
+    Complete,
+    /// The file ends in the middle of a record; everything before `offset` was read.
+    Truncated {
+        /// File offset of the incomplete record.
+        offset: u64,
+    },
+    /// The caller stopped reading early.
+    Stopped,
+    /// A record with an impossible length or layout; reading stopped there.
+    Corrupt {
+        /// File offset of the bad record.
+        offset: u64,
+        /// What is wrong.
+        detail: String,
+    },
+}
+
+impl ReadEnd {
+    /// A one-line warning for an incomplete read, `None` when complete.
+    pub fn warning(&self, path: &Path) -> Option<String> {
+        match self {
+            ReadEnd::Complete | ReadEnd::Stopped => None,
+            ReadEnd::Truncated { offset } => Some(format!(
+                "{}: capture is cut short at byte offset {offset} (incomplete record); kept every complete packet before it",
+                path.display()
+            )),
+            ReadEnd::Corrupt { offset, detail } => Some(format!(
+                "{}: corrupt record at byte offset {offset} ({detail}); stopped reading this file there",
+                path.display()
+            )),
+        }
+    }
+}
+
+#[derive(Clone, Copy)]
+struct Interface {
+    link_type: u32,
+    /// Timestamp units per second as (base, exponent): 10^n or 2^n.
+    resol: Resolution,
+    offset_s: i64,
+}
+
+#[derive(Clone, Copy)]
+enum Resolution {
+    Pow10(u32),
+    Pow2(u32),
+}
+
+impl Resolution {
+    fn from_tsresol(v: u8) -> Resolution {
+        if v & 0x80 == 0 {
+            Resolution::Pow10(u32::from(v))
+        } else {
+            Resolution::Pow2(u32::from(v & 0x7f))
+        }
+    }
+
+    /// Convert a count of units into microseconds, rounding half away from zero.
+    fn to_us(self, ticks: u64) -> i64 {
+        let t = u128::from(ticks);
+        let us = match self {
+            Resolution::Pow10(n) if n <= 6 => t * 10u128.pow(6 - n),
+            Resolution::Pow10(n) => {
+                let d = 10u128.checked_pow(n - 6).unwrap_or(u128::MAX);
+                (t + d / 2) / d
+            }
+            Resolution::Pow2(n) => {
+                if n >= 100 {
+                    0
+                } else {
+                    let d = 1u128 << n;
+                    (t * 1_000_000 + d / 2) / d
+                }
+            }
+        };
+        i64::try_from(us).unwrap_or(i64::MAX)
+    }
+}
+
+enum Inner {
+    Legacy(LegacyPcapReader<Box<dyn Read + Send>>),
+    Ng(PcapNGReader<Box<dyn Read + Send>>),
+}
+
+/// A streaming reader over one capture file.
+pub struct CaptureReader {
+    path: PathBuf,
+    format: CaptureFormat,
+    inner: Inner,
+    /// Absolute file offset of the next record.
+    offset: u64,
+    legacy_link: u32,
+    legacy_nanos: bool,
+    interfaces: Vec<Interface>,
+    link_types_seen: Vec<u32>,
+}
+
+impl CaptureReader {
+    /// Open a capture file, detecting its format from the magic number.
+    pub fn open(path: &Path) -> Result<CaptureReader> {
+        let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_reader(path, Box::new(file))
+    }
+
+    /// Read a capture from any byte stream; `path` names it in messages.
+    pub fn from_reader(path: &Path, mut reader: Box<dyn Read + Send>) -> Result<CaptureReader> {
+        let mut head = Vec::with_capacity(MAGIC_LEN);
+        (&mut reader)
+            .take(MAGIC_LEN as u64)
+            .read_to_end(&mut head)
+            .map_err(|e| Error::io(path, e))?;
+        let format = match detect(&head) {
+            Detected::Supported(f) => f,
+            Detected::Unsupported(name) => {
+                return Err(Error::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    format: Some(name.to_string()),
+                    hint: hint_for(name),
+                })
+            }
+            Detected::Unknown => {
+                return Err(Error::UnsupportedFormat {
+                    path: path.to_path_buf(),
+                    format: None,
+                    hint: "; not a pcap or pcapng file (convert other capture formats with `editcap -F pcapng IN OUT`)",
+                })
+            }
+        };
+        let stream: Box<dyn Read + Send> = Box::new(Greedy(Cursor::new(head).chain(reader)));
+        let bad_header = |e: PcapError<&[u8]>| Error::BadHeader {
+            path: path.to_path_buf(),
+            detail: match e {
+                PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                    "file ends inside the header".to_string()
+                }
+                other => header_detail(&other),
+            },
+        };
+        let inner = match format {
+            CaptureFormat::Pcap { .. } => {
+                Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, stream).map_err(bad_header)?)
+            }
+            CaptureFormat::PcapNg => {
+                Inner::Ng(PcapNGReader::new(BUFFER_SIZE, stream).map_err(bad_header)?)
+            }
+        };
+        Ok(CaptureReader {
+            path: path.to_path_buf(),
+            format,
+            inner,
+            offset: 0,
+            legacy_link: 0,
+            legacy_nanos: matches!(
+                format,
+                CaptureFormat::Pcap {
+                    nanosecond: true,
+                    ..
+                }
+            ),
+            interfaces: Vec::new(),
+            link_types_seen: Vec::new(),
+        })
+    }
+
+    /// The detected container format.
+    pub fn format(&self) -> CaptureFormat {
+        self.format
+    }
+
+    /// The file this reader reads.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// Bytes of the file consumed so far.
+    pub fn offset(&self) -> u64 {
+        self.offset
+    }
+
+    /// Link types declared so far (pcap header, pcapng interfaces), in order of first appearance.
+    pub fn link_types(&self) -> &[u32] {
+        &self.link_types_seen
+    }
+
+    /// Call `on_frame` for every packet, in file order, until the end of the
+    /// file, a truncated/corrupt record, or `on_frame` returning `false`.
+    /// Packets in pcapng that refer to an undescribed interface are passed to
+    /// `on_unknown_interface`.
+    pub fn for_each(
+        &mut self,
+        mut on_frame: impl FnMut(&Frame<'_>) -> bool,
+        mut on_unknown_interface: impl FnMut(),
+    ) -> Result<ReadEnd> {
+        match &mut self.inner {
+            Inner::Legacy(_) => self.run_legacy(&mut on_frame),
+            Inner::Ng(_) => self.run_ng(&mut on_frame, &mut on_unknown_interface),
+        }
+    }
+
+    fn run_legacy(&mut self, on_frame: &mut dyn FnMut(&Frame<'_>) -> bool) -> Result<ReadEnd> {
+        let Inner::Legacy(reader) = &mut self.inner else {
+            unreachable!("checked by caller")
+        };
+        let mut capacity = BUFFER_SIZE;
+        let mut stop = false;
+        loop {
+            let consumed = match reader.next() {
+                Ok((len, block)) => {
+                    match block {
+                        PcapBlockOwned::LegacyHeader(h) => {
+                            self.legacy_link = h.network.0 as u32;
+                            if !self.link_types_seen.contains(&self.legacy_link) {
+                                self.link_types_seen.push(self.legacy_link);
+                            }
+                        }
+                        PcapBlockOwned::Legacy(b) => {
+                            if b.caplen > MAX_PCAP_CAPLEN {
+                                return Ok(ReadEnd::Corrupt {
+                                    offset: self.offset,
+                                    detail: format!(
+                                        "captured length {} exceeds the maximum of {MAX_PCAP_CAPLEN}",
+                                        b.caplen
+                                    ),
+                                });
+                            }
+                            let frac = if self.legacy_nanos {
+                                (i64::from(b.ts_usec) + 500) / 1000
+                            } else {
+                                i64::from(b.ts_usec)
+                            };
+                            let frame = Frame {
+                                ts_us: i64::from(b.ts_sec) * 1_000_000 + frac,
+                                link_type: self.legacy_link,
+                                orig_len: b.origlen,
+                                data: b.data,
+                                offset: self.offset,
+                            };
+                            if !on_frame(&frame) {
+                                stop = true;
+                            }
+                        }
+                        PcapBlockOwned::NG(_) => {}
+                    }
+                    len
+                }
+                Err(PcapError::Eof) => return Ok(ReadEnd::Complete),
+                Err(PcapError::Incomplete(_)) => {
+                    if reader.refill().is_err() {
+                        return Err(read_error(&self.path));
+                    }
+                    continue;
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    if capacity >= MAX_RECORD_LEN {
+                        return Ok(too_large(self.offset));
+                    }
+                    capacity *= 4;
+                    reader.grow(capacity);
+                    if reader.refill().is_err() {
+                        return Err(read_error(&self.path));
+                    }
+                    continue;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    return Ok(ReadEnd::Truncated {
+                        offset: self.offset,
+                    })
+                }
+                Err(PcapError::ReadError) => return Err(read_error(&self.path)),
+                Err(e) => {
+                    return Ok(ReadEnd::Corrupt {
+                        offset: self.offset,
+                        detail: header_detail(&e),
+                    })
+                }
+            };
+            self.offset += consumed as u64;
+            reader.consume(consumed);
+            if stop {
+                return Ok(ReadEnd::Stopped);
+            }
+        }
+    }
+
+    fn run_ng(
+        &mut self,
+        on_frame: &mut dyn FnMut(&Frame<'_>) -> bool,
+        on_unknown_interface: &mut dyn FnMut(),
+    ) -> Result<ReadEnd> {
+        let Inner::Ng(reader) = &mut self.inner else {
+            unreachable!("checked by caller")
+        };
+        let mut capacity = BUFFER_SIZE;
+        let mut stop = false;
+        loop {
+            let consumed = match reader.next() {
+                Ok((len, block)) => {
+                    match block {
+                        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
+                            self.interfaces.clear();
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            let lt = idb.linktype.0 as u32;
+                            self.interfaces.push(Interface {
+                                link_type: lt,
+                                resol: Resolution::from_tsresol(idb.if_tsresol),
+                                offset_s: idb.if_tsoffset,
+                            });
+                            if !self.link_types_seen.contains(&lt) {
+                                self.link_types_seen.push(lt);
+                            }
+                        }
+                        PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
+                            match self.interfaces.get(epb.if_id as usize) {
+                                Some(ifc) => {
+                                    let ticks =
+                                        (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
+                                    let ts_us = ifc
+                                        .resol
+                                        .to_us(ticks)
+                                        .saturating_add(ifc.offset_s.saturating_mul(1_000_000));
+                                    let frame = Frame {
+                                        ts_us,
+                                        link_type: ifc.link_type,
+                                        orig_len: epb.origlen,
+                                        data: epb.data,
+                                        offset: self.offset,
+                                    };
+                                    if !on_frame(&frame) {
+                                        stop = true;
+                                    }
+                                }
+                                None => on_unknown_interface(),
+                            }
+                        }
+                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
+                            match self.interfaces.first() {
+                                Some(ifc) => {
+                                    let frame = Frame {
+                                        ts_us: 0,
+                                        link_type: ifc.link_type,
+                                        orig_len: spb.origlen,
+                                        data: spb.data,
+                                        offset: self.offset,
+                                    };
+                                    if !on_frame(&frame) {
+                                        stop = true;
+                                    }
+                                }
+                                None => on_unknown_interface(),
+                            }
+                        }
+                        _ => {}
+                    }
+                    len
+                }
+                Err(PcapError::Eof) => return Ok(ReadEnd::Complete),
+                Err(PcapError::Incomplete(_)) => {
+                    if reader.refill().is_err() {
+                        return Err(read_error(&self.path));
+                    }
+                    continue;
+                }
+                Err(PcapError::BufferTooSmall) => {
+                    if capacity >= MAX_RECORD_LEN {
+                        return Ok(too_large(self.offset));
+                    }
+                    capacity *= 4;
+                    reader.grow(capacity);
+                    if reader.refill().is_err() {
+                        return Err(read_error(&self.path));
+                    }
+                    continue;
+                }
+                Err(PcapError::UnexpectedEof) => {
+                    return Ok(ReadEnd::Truncated {
+                        offset: self.offset,
+                    })
+                }
+                Err(PcapError::ReadError) => return Err(read_error(&self.path)),
+                Err(e) => {
+                    return Ok(ReadEnd::Corrupt {
+                        offset: self.offset,
+                        detail: header_detail(&e),
+                    })
+                }
+            };
+            self.offset += consumed as u64;
+            reader.consume(consumed);
+            if stop {
+                return Ok(ReadEnd::Stopped);
+            }
+        }
+    }
+}
+
+/// Fills each read request as far as the stream allows (the capture parsers
+/// expect a whole header from their first read).
+struct Greedy<R>(R);
+
+impl<R: Read> Read for Greedy<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let mut n = 0;
+        while n < buf.len() {
+            match self.0.read(&mut buf[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(n)
+    }
+}
+
+fn too_large(offset: u64) -> ReadEnd {
+    ReadEnd::Corrupt {
+        offset,
+        detail: format!("record length exceeds {} MiB", MAX_RECORD_LEN >> 20),
+    }
+}
+
+fn read_error(path: &Path) -> Error {
+    Error::io(path, std::io::Error::other("read failed"))
+}
+
+fn header_detail(e: &PcapError<&[u8]>) -> String {
+    match e {
+        PcapError::NomError(_, kind) => format!("unparsable block ({kind:?})"),
+        PcapError::OwnedNomError(_, kind) => format!("unparsable block ({kind:?})"),
+        PcapError::HeaderNotRecognized => "header not recognised".to_string(),
+        other => other.to_string(),
+    }
+}
+
+fn hint_for(name: &str) -> &'static str {
+    if name.contains("compressed") || name.contains("archive") {
+        "; decompress it first"
+    } else if name == "empty file" {
+        ""
+    } else {
+        "; convert it with `editcap -F pcapng IN OUT`"
+    }
+}

@@ -1,0 +1,301 @@
+//! The one configuration type, shared by the CLI, config files and Python.
+
+use crate::error::{Error, Result};
+use crate::features::{self, EXTRACTORS};
+use serde::{Deserialize, Deserializer, Serialize};
+use std::path::Path;
+
+/// Everything that controls an extraction. Config files (JSON, TOML, YAML)
+/// use the same key names; unknown keys are errors.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Feature groups to compute, in this order (`"all"` selects every group).
+    #[serde(deserialize_with = "string_or_list")]
+    pub features: Vec<String>,
+    /// Idle timeout in seconds: a packet arriving later than this after the
+    /// flow's last packet starts a new flow.
+    pub flow_timeout: f64,
+    /// Active timeout in seconds (`None` or 0: off): a flow lasting longer
+    /// than this ends and the next packet starts a new one.
+    pub active_timeout: Option<f64>,
+    /// End TCP flows on FIN from both sides or on RST.
+    pub terminate_on_fin_rst: bool,
+    /// Most flows tracked at once (0: unlimited); the least recently active
+    /// flow is ended early when the limit is reached.
+    pub max_concurrent_flows: u64,
+    /// Include `src_ip` and `dst_ip`.
+    pub include_ip_addresses: bool,
+    /// Include `src_port`, `dst_port`, `dst_port_class` and `dst_port_class_num`.
+    pub include_ports: bool,
+    /// Replace addresses by 16 hex characters of SHA-256(salt + address).
+    pub anonymize_ips: bool,
+    /// Salt for address hashing and `flow_id`.
+    pub anonymization_salt: String,
+    /// Include `flow_id`.
+    pub include_flow_id: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            features: vec!["all".to_string()],
+            flow_timeout: 60.0,
+            active_timeout: None,
+            terminate_on_fin_rst: true,
+            max_concurrent_flows: 0,
+            include_ip_addresses: true,
+            include_ports: true,
+            anonymize_ips: false,
+            anonymization_salt: String::new(),
+            include_flow_id: false,
+        }
+    }
+}
+
+fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<String>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match OneOrMany::deserialize(d)? {
+        OneOrMany::One(s) => split_features(&s),
+        OneOrMany::Many(v) => v,
+    })
+}
+
+/// Split a comma-separated feature list (`"flow_meta, timing"`).
+pub fn split_features(s: &str) -> Vec<String> {
+    s.split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(str::to_string)
+        .collect()
+}
+
+/// The names of every configuration key, in declaration order.
+pub const KEYS: &[&str] = &[
+    "features",
+    "flow_timeout",
+    "active_timeout",
+    "terminate_on_fin_rst",
+    "max_concurrent_flows",
+    "include_ip_addresses",
+    "include_ports",
+    "anonymize_ips",
+    "anonymization_salt",
+    "include_flow_id",
+];
+
+/// The valid feature group names, including `all`.
+pub fn valid_groups() -> Vec<&'static str> {
+    let mut v: Vec<&str> = EXTRACTORS.iter().map(|d| d.id).collect();
+    v.push("all");
+    v
+}
+
+impl Config {
+    /// Check every value; the error names the key and the valid values.
+    pub fn validate(&self) -> Result<()> {
+        if self.features.is_empty() {
+            return Err(Error::Config(format!(
+                "features: no feature group selected; valid groups: {}",
+                valid_groups().join(", ")
+            )));
+        }
+        for f in &self.features {
+            if f != "all" && features::find(f).is_none() {
+                return Err(Error::Config(format!(
+                    "features: unknown feature group '{f}'; valid groups: {}",
+                    valid_groups().join(", ")
+                )));
+            }
+        }
+        if !(self.flow_timeout.is_finite() && self.flow_timeout > 0.0) {
+            return Err(Error::Config(format!(
+                "flow_timeout: must be a positive number of seconds (got {})",
+                self.flow_timeout
+            )));
+        }
+        if let Some(a) = self.active_timeout {
+            if !(a.is_finite() && a >= 0.0) {
+                return Err(Error::Config(format!(
+                    "active_timeout: must be a positive number of seconds, or 0/null for off (got {a})"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// The selected groups in output order (registry order), `all` expanded,
+    /// duplicates removed.
+    pub fn groups(&self) -> Vec<&'static features::ExtractorDef> {
+        let all = self.features.iter().any(|f| f == "all");
+        EXTRACTORS
+            .iter()
+            .copied()
+            .filter(|d| all || self.features.iter().any(|f| f == d.id))
+            .collect()
+    }
+
+    /// Idle timeout in microseconds.
+    pub fn idle_us(&self) -> i64 {
+        secs_to_us(self.flow_timeout)
+    }
+
+    /// Active timeout in microseconds, `None` when off.
+    pub fn active_us(&self) -> Option<i64> {
+        self.active_timeout.filter(|a| *a > 0.0).map(secs_to_us)
+    }
+
+    /// Read a config file; the format follows the extension (`.json`,
+    /// `.toml`, `.yaml`/`.yml`). Keys left out keep their defaults.
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let cfg = Self::from_str_as(&text, &ext)
+            .map_err(|e| Error::Config(format!("{}: {}", path.display(), e)))?;
+        Ok(cfg)
+    }
+
+    /// Parse config text of the given kind (`json`, `toml`, `yaml`/`yml`).
+    pub fn from_str_as(text: &str, kind: &str) -> std::result::Result<Config, String> {
+        let cfg: Config = match kind {
+            "json" => serde_json::from_str(text).map_err(|e| e.to_string())?,
+            "toml" => toml::from_str(text).map_err(|e| one_line(&e.to_string()))?,
+            "yaml" | "yml" => serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?,
+            other => {
+                return Err(format!(
+                    "unknown config file type '.{other}'; use .json, .toml, .yaml or .yml"
+                ))
+            }
+        };
+        cfg.validate().map_err(|e| e.to_string())?;
+        Ok(cfg)
+    }
+
+    /// Set one key from its JSON value (as the Python binding does); the
+    /// error names the key and, for an unknown key, lists the valid ones.
+    pub fn set(&mut self, key: &str, value: serde_json::Value) -> std::result::Result<(), String> {
+        let mut obj = serde_json::to_value(&*self).map_err(|e| e.to_string())?;
+        let map = obj.as_object_mut().expect("Config serializes to an object");
+        if !map.contains_key(key) {
+            return Err(format!(
+                "unknown option '{key}'; valid options: {}",
+                KEYS.join(", ")
+            ));
+        }
+        map.insert(key.to_string(), value);
+        let cfg: Config = serde_json::from_value(obj).map_err(|e| format!("{key}: {e}"))?;
+        *self = cfg;
+        Ok(())
+    }
+}
+
+fn secs_to_us(s: f64) -> i64 {
+    let us = (s * 1e6).round();
+    if us >= i64::MAX as f64 {
+        i64::MAX
+    } else {
+        us as i64
+    }
+}
+
+fn one_line(s: &str) -> String {
+    s.split('\n')
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('|') && !l.starts_with("-->"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_the_documents() {
+        let c = Config::default();
+        assert!(c.include_ip_addresses && c.include_ports);
+        assert!(!c.anonymize_ips && !c.include_flow_id);
+        assert_eq!(c.anonymization_salt, "");
+        assert_eq!(c.flow_timeout, 60.0);
+        assert!(c.terminate_on_fin_rst);
+        assert_eq!(c.active_us(), None);
+        c.validate().unwrap();
+    }
+
+    #[test]
+    fn the_three_file_formats_agree() {
+        let j = Config::from_str_as(
+            r#"{"features": ["flow_meta"], "flow_timeout": 30, "anonymize_ips": true, "anonymization_salt": "x"}"#,
+            "json",
+        )
+        .unwrap();
+        let t = Config::from_str_as(
+            "features = [\"flow_meta\"]\nflow_timeout = 30.0\nanonymize_ips = true\nanonymization_salt = \"x\"\n",
+            "toml",
+        )
+        .unwrap();
+        let y = Config::from_str_as(
+            "features: [flow_meta]\nflow_timeout: 30\nanonymize_ips: true\nanonymization_salt: x\n",
+            "yaml",
+        )
+        .unwrap();
+        assert_eq!(j, t);
+        assert_eq!(t, y);
+        assert_eq!(j.flow_timeout, 30.0);
+        assert!(j.anonymize_ips);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_the_valid_ones() {
+        let e = Config::from_str_as(r#"{"flow_timeot": 3}"#, "json").unwrap_err();
+        assert!(e.contains("flow_timeot"), "{e}");
+        assert!(e.contains("flow_timeout"), "{e}");
+        let e = Config::from_str_as("flow_timeot = 3", "toml").unwrap_err();
+        assert!(e.contains("flow_timeot") && !e.contains('\n'), "{e}");
+    }
+
+    #[test]
+    fn unknown_group_is_named_with_the_valid_ones() {
+        let e = Config::from_str_as(r#"{"features": "flow_meta,bogus"}"#, "json").unwrap_err();
+        assert!(e.contains("'bogus'") && e.contains("flow_meta"), "{e}");
+    }
+
+    #[test]
+    fn bad_values_are_rejected() {
+        assert!(Config::from_str_as(r#"{"flow_timeout": -1}"#, "json").is_err());
+        assert!(Config::from_str_as(r#"{"flow_timeout": 0}"#, "json").is_err());
+        assert!(Config::from_str_as(r#"{"active_timeout": -5}"#, "json").is_err());
+        assert!(Config::from_str_as(r#"{"include_ports": "yes"}"#, "json").is_err());
+        let c = Config::from_str_as(r#"{"active_timeout": 0}"#, "json").unwrap();
+        assert_eq!(c.active_us(), None);
+    }
+
+    #[test]
+    fn set_by_key() {
+        let mut c = Config::default();
+        c.set("flow_timeout", serde_json::json!(5)).unwrap();
+        assert_eq!(c.idle_us(), 5_000_000);
+        let e = c.set("nope", serde_json::json!(1)).unwrap_err();
+        assert!(e.contains("nope") && e.contains("include_flow_id"));
+    }
+
+    #[test]
+    fn keys_list_matches_the_struct() {
+        let v = serde_json::to_value(Config::default()).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(|s| s.as_str()).collect();
+        let mut sorted_keys = keys.clone();
+        sorted_keys.sort();
+        let mut sorted = KEYS.to_vec();
+        sorted.sort();
+        assert_eq!(sorted_keys, sorted);
+    }
+}

@@ -1,0 +1,191 @@
+//! IPv4, IPv6 (with extension headers) and the transport headers above them.
+
+use super::{Decoded, Fragment, Layer, Stack};
+use crate::error::SkipReason;
+
+pub(super) const PROTO_ICMP: u8 = 1;
+pub(super) const PROTO_TCP: u8 = 6;
+pub(super) const PROTO_UDP: u8 = 17;
+pub(super) const PROTO_ICMPV6: u8 = 58;
+pub(super) const PROTO_SCTP: u8 = 132;
+
+/// Decode an IPv4 packet. `d` starts at the IP header; `wire_rest` is the
+/// number of bytes from there to the end of the packet on the wire.
+#[inline]
+pub(super) fn decode_ipv4(
+    d: &[u8],
+    wire_rest: usize,
+    mut stack: Stack,
+) -> Result<Decoded, SkipReason> {
+    stack.push(Layer::Ip);
+    let h = d.get(..20).ok_or(SkipReason::Truncated)?;
+    if h[0] >> 4 != 4 {
+        return Err(SkipReason::BadIpv4Header);
+    }
+    let ihl = usize::from(h[0] & 0x0f) * 4;
+    if ihl < 20 {
+        return Err(SkipReason::BadIpv4Header);
+    }
+    let mut total = usize::from(u16::from_be_bytes([h[2], h[3]]));
+    if total == 0 {
+        // TCP segmentation offload: the capturing host had not filled it in yet.
+        total = wire_rest;
+    }
+    if total < ihl || total > wire_rest {
+        return Err(SkipReason::BadIpv4Header);
+    }
+    let id = u32::from(u16::from_be_bytes([h[4], h[5]]));
+    let flags_frag = u16::from_be_bytes([h[6], h[7]]);
+    let more = flags_frag & 0x2000 != 0;
+    let frag_off = flags_frag & 0x1fff;
+    let proto = h[9];
+    let src = u128::from(u32::from_be_bytes([h[12], h[13], h[14], h[15]]));
+    let dst = u128::from(u32::from_be_bytes([h[16], h[17], h[18], h[19]]));
+    let fragment = if frag_off != 0 {
+        Fragment::Later { id }
+    } else if more {
+        Fragment::First { id }
+    } else {
+        Fragment::None
+    };
+    let l4_len = total - ihl;
+    let mut out = Decoded {
+        src,
+        dst,
+        v6: false,
+        sport: 0,
+        dport: 0,
+        proto,
+        ip_len: total as u32,
+        payload_len: l4_len as u32,
+        tcp_flags: 0,
+        fragment,
+        stack,
+    };
+    if let Fragment::Later { .. } = fragment {
+        return Ok(out);
+    }
+    let l4 = d.get(ihl..).ok_or(SkipReason::Truncated)?;
+    transport(&mut out, l4, l4_len)?;
+    Ok(out)
+}
+
+/// Decode an IPv6 packet, skipping extension headers to the upper layer.
+#[inline]
+pub(super) fn decode_ipv6(
+    d: &[u8],
+    wire_rest: usize,
+    mut stack: Stack,
+) -> Result<Decoded, SkipReason> {
+    stack.push(Layer::Ip6);
+    let h = d.get(..40).ok_or(SkipReason::Truncated)?;
+    if h[0] >> 4 != 6 {
+        return Err(SkipReason::BadIpv6Header);
+    }
+    let mut plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
+    if plen == 0 {
+        // Jumbogram or segmentation offload: use the wire length.
+        plen = wire_rest.saturating_sub(40);
+    }
+    if 40 + plen > wire_rest {
+        return Err(SkipReason::BadIpv6Header);
+    }
+    let mut a = [0u8; 16];
+    a.copy_from_slice(&h[8..24]);
+    let src = u128::from_be_bytes(a);
+    a.copy_from_slice(&h[24..40]);
+    let dst = u128::from_be_bytes(a);
+
+    let mut next = h[6];
+    let mut off = 40usize; // offset of the current header within `d`
+    let end = 40 + plen; // end of the IP packet
+    let mut fragment = Fragment::None;
+    loop {
+        let ext_len = match next {
+            0 | 43 | 60 | 135 | 139 | 140 => {
+                let e = d.get(off..off + 2).ok_or(SkipReason::Truncated)?;
+                (usize::from(e[1]) + 1) * 8
+            }
+            51 => {
+                let e = d.get(off..off + 2).ok_or(SkipReason::Truncated)?;
+                (usize::from(e[1]) + 2) * 4
+            }
+            44 => {
+                let e = d.get(off..off + 8).ok_or(SkipReason::Truncated)?;
+                let fo = u16::from_be_bytes([e[2], e[3]]);
+                let id = u32::from_be_bytes([e[4], e[5], e[6], e[7]]);
+                fragment = if fo >> 3 != 0 {
+                    Fragment::Later { id }
+                } else if fo & 1 != 0 {
+                    Fragment::First { id }
+                } else {
+                    Fragment::None // atomic fragment
+                };
+                8
+            }
+            _ => break,
+        };
+        if off + ext_len > end {
+            return Err(SkipReason::BadIpv6Header);
+        }
+        next = d[off];
+        off += ext_len;
+        if let Fragment::Later { .. } = fragment {
+            break;
+        }
+    }
+    let l4_len = end - off;
+    let mut out = Decoded {
+        src,
+        dst,
+        v6: true,
+        sport: 0,
+        dport: 0,
+        proto: next,
+        ip_len: end as u32,
+        payload_len: l4_len as u32,
+        tcp_flags: 0,
+        fragment,
+        stack,
+    };
+    if let Fragment::Later { .. } = fragment {
+        return Ok(out);
+    }
+    let l4 = d.get(off..).ok_or(SkipReason::Truncated)?;
+    transport(&mut out, l4, l4_len)?;
+    Ok(out)
+}
+
+/// Read ports, flags and the payload length from the transport header.
+/// `l4` holds the captured transport bytes; `l4_len` their length per the IP header.
+#[inline]
+fn transport(out: &mut Decoded, l4: &[u8], l4_len: usize) -> Result<(), SkipReason> {
+    let hdr_len = match out.proto {
+        PROTO_TCP => {
+            let t = l4.get(..14).ok_or(SkipReason::Truncated)?;
+            out.sport = u16::from_be_bytes([t[0], t[1]]);
+            out.dport = u16::from_be_bytes([t[2], t[3]]);
+            out.tcp_flags = t[13];
+            usize::from(t[12] >> 4) * 4
+        }
+        PROTO_UDP => {
+            let t = l4.get(..4).ok_or(SkipReason::Truncated)?;
+            out.sport = u16::from_be_bytes([t[0], t[1]]);
+            out.dport = u16::from_be_bytes([t[2], t[3]]);
+            8
+        }
+        PROTO_SCTP => {
+            let t = l4.get(..4).ok_or(SkipReason::Truncated)?;
+            out.sport = u16::from_be_bytes([t[0], t[1]]);
+            out.dport = u16::from_be_bytes([t[2], t[3]]);
+            12
+        }
+        PROTO_ICMP | PROTO_ICMPV6 => 8,
+        _ => 0,
+    };
+    if (out.proto == PROTO_TCP && hdr_len < 20) || hdr_len > l4_len {
+        return Err(SkipReason::BadTransportHeader);
+    }
+    out.payload_len = (l4_len - hdr_len) as u32;
+    Ok(())
+}

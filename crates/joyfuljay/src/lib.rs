@@ -1,0 +1,53 @@
+//! # joyfuljay
+//!
+//! Network flow feature extraction from packet captures.
+//!
+//! The pipeline, one module per stage:
+//!
+//! 1. [`capture`] streams pcap and pcapng files (format from the magic
+//!    number) and yields [`capture::Frame`]s, in constant memory.
+//! 2. [`decode`] turns a frame into a [`decode::Decoded`] packet: addresses,
+//!    ports, protocol, IP-level and payload lengths, TCP flags, the protocol
+//!    stack. Undecodable packets are counted by [`SkipReason`].
+//! 3. [`flow`] assembles packets into bidirectional flows and ends them by
+//!    idle/active timeout, TCP close, eviction or end of input.
+//! 4. [`features`] holds the feature groups ("extractors"); each describes
+//!    its columns once ([`features::Column`]) and writes one row per flow.
+//! 5. [`output`] writes rows as CSV, JSON or JSON Lines, through files that
+//!    appear only when complete.
+//!
+//! [`Pipeline`] ties the stages together for a [`Config`]:
+//!
+//! ```
+//! use joyfuljay::{Config, Pipeline, output::VecSink, pipeline::Quiet};
+//! # let path = std::path::PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/captures/http.cap"));
+//! let config = Config { features: vec!["flow_meta".into()], ..Config::default() };
+//! let pipeline = Pipeline::new(config)?;
+//! let mut rows = VecSink::default();
+//! let stats = pipeline.run(&[path], &mut rows, &mut Quiet)?;
+//! assert_eq!(rows.rows.len() as u64, stats.flows);
+//! assert_eq!(rows.columns[0], "src_ip");
+//! # Ok::<(), joyfuljay::Error>(())
+//! ```
+
+#![deny(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod capture;
+pub mod config;
+pub mod decode;
+pub mod error;
+pub mod features;
+pub mod flow;
+pub mod info;
+pub mod output;
+pub mod pipeline;
+pub mod schema;
+pub mod synth;
+
+pub use config::Config;
+pub use error::{Error, Result, SkipReason};
+pub use pipeline::{Pipeline, Stats};
+
+/// The library version.
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");

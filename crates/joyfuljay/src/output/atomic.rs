@@ -1,0 +1,103 @@
+//! Output files that appear only when complete.
+
+use crate::error::{Error, Result};
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+/// A file being written. Regular files are written to a temporary file in
+/// the same directory and renamed over the target by [`OutputFile::commit`];
+/// dropped without a commit, the temporary file is removed and the target is
+/// untouched. Existing non-regular files (`/dev/null`, a named pipe, a
+/// terminal) are written directly.
+pub struct OutputFile {
+    target: PathBuf,
+    inner: Inner,
+}
+
+enum Inner {
+    Temp(tempfile::NamedTempFile),
+    Direct(File),
+}
+
+impl OutputFile {
+    /// Prepare to write `target`.
+    pub fn create(target: &Path) -> Result<OutputFile> {
+        let err = |e: std::io::Error| Error::Output {
+            target: target.display().to_string(),
+            source: e,
+        };
+        match std::fs::metadata(target) {
+            Ok(m) if m.is_dir() => {
+                return Err(err(std::io::Error::other("is a directory")));
+            }
+            Ok(m) if !m.is_file() => {
+                let f = std::fs::OpenOptions::new()
+                    .write(true)
+                    .open(target)
+                    .map_err(err)?;
+                return Ok(OutputFile {
+                    target: target.to_path_buf(),
+                    inner: Inner::Direct(f),
+                });
+            }
+            _ => {}
+        }
+        let dir = match target.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
+        let name = target
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let tmp = tempfile::Builder::new()
+            .prefix(&format!(".{name}."))
+            .suffix(".tmp")
+            .tempfile_in(&dir)
+            .map_err(err)?;
+        Ok(OutputFile {
+            target: target.to_path_buf(),
+            inner: Inner::Temp(tmp),
+        })
+    }
+
+    /// A second handle for writing (shares the file position).
+    pub fn writer(&self) -> Result<File> {
+        let f = match &self.inner {
+            Inner::Temp(t) => t.as_file().try_clone(),
+            Inner::Direct(f) => f.try_clone(),
+        };
+        f.map_err(|e| Error::Output {
+            target: self.target.display().to_string(),
+            source: e,
+        })
+    }
+
+    /// Flush to disk and move the file into place.
+    pub fn commit(self) -> Result<()> {
+        let target = self.target;
+        let err = |e: std::io::Error| Error::Output {
+            target: target.display().to_string(),
+            source: e,
+        };
+        match self.inner {
+            Inner::Direct(mut f) => f.flush().map_err(err),
+            Inner::Temp(t) => {
+                t.as_file().sync_all().map_err(err)?;
+                #[cfg(unix)]
+                {
+                    use std::os::unix::fs::PermissionsExt;
+                    let mode = std::fs::metadata(&target)
+                        .map(|m| m.permissions().mode())
+                        .unwrap_or(0o644);
+                    let _ = t
+                        .as_file()
+                        .set_permissions(std::fs::Permissions::from_mode(mode));
+                }
+                t.persist(&target).map_err(|e| err(e.error))?;
+                Ok(())
+            }
+        }
+    }
+}

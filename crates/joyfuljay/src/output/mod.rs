@@ -1,0 +1,97 @@
+//! Output writers ([`Sink`]s) and safe output files.
+//!
+//! Values are formatted once per flow, never per packet. Files are written to
+//! a temporary file beside the target and renamed into place on success, so a
+//! failed run never leaves a half-written file nor destroys an existing one.
+
+mod atomic;
+mod text;
+
+pub use atomic::OutputFile;
+pub use text::{CsvSink, JsonSink, JsonlSink};
+
+use crate::error::Result;
+use crate::features::{Column, Value};
+use std::path::Path;
+
+/// Receives rows. `begin` is called once with the columns before any row,
+/// `finish` once after the last.
+pub trait Sink {
+    /// Called once, before any row.
+    fn begin(&mut self, columns: &[&'static Column]) -> Result<()>;
+    /// One row, values in column order.
+    fn row(&mut self, values: &[Value]) -> Result<()>;
+    /// Called once after the last row; flushes.
+    fn finish(&mut self) -> Result<()>;
+}
+
+/// Collects rows in memory (for library users and tests).
+#[derive(Debug, Default)]
+pub struct VecSink {
+    /// The column names.
+    pub columns: Vec<&'static str>,
+    /// The rows.
+    pub rows: Vec<Vec<Value>>,
+}
+
+impl Sink for VecSink {
+    fn begin(&mut self, columns: &[&'static Column]) -> Result<()> {
+        self.columns = columns.iter().map(|c| c.name).collect();
+        Ok(())
+    }
+    fn row(&mut self, values: &[Value]) -> Result<()> {
+        self.rows.push(values.to_vec());
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+impl VecSink {
+    /// The value of `column` in row `i`.
+    pub fn get(&self, i: usize, column: &str) -> Option<&Value> {
+        let c = self.columns.iter().position(|n| *n == column)?;
+        self.rows.get(i)?.get(c)
+    }
+}
+
+/// Output file formats.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Comma-separated values with a header line.
+    Csv,
+    /// One JSON array of objects.
+    Json,
+    /// One JSON object per line.
+    Jsonl,
+}
+
+impl Format {
+    /// Every format name accepted by [`Format::from_name`].
+    pub const NAMES: &'static [&'static str] = &["csv", "json", "jsonl"];
+
+    /// Parse a format name (`csv`, `json`, `jsonl`/`ndjson`).
+    pub fn from_name(s: &str) -> Option<Format> {
+        match s.to_ascii_lowercase().as_str() {
+            "csv" => Some(Format::Csv),
+            "json" => Some(Format::Json),
+            "jsonl" | "ndjson" => Some(Format::Jsonl),
+            _ => None,
+        }
+    }
+
+    /// The format a file name's extension implies.
+    pub fn from_path(p: &Path) -> Option<Format> {
+        Format::from_name(p.extension()?.to_str()?)
+    }
+
+    /// A sink of this format writing to `w`.
+    pub fn sink<W: std::io::Write + 'static>(self, w: W, target: &str) -> Box<dyn Sink> {
+        match self {
+            Format::Csv => Box::new(CsvSink::new(w, target)),
+            Format::Json => Box::new(JsonSink::new(w, target)),
+            Format::Jsonl => Box::new(JsonlSink::new(w, target)),
+        }
+    }
+}
