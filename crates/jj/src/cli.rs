@@ -86,6 +86,26 @@ pub struct ExtractArgs {
     #[arg(long = "flow-id")]
     pub flow_id: bool,
 
+    /// timing: an inter-arrival gap of at least this many ms starts a new burst (default 50).
+    #[arg(long = "burst-threshold-ms", value_name = "MS")]
+    pub burst_threshold_ms: Option<f64>,
+
+    /// timing/size: most values in sequence columns (default 50).
+    #[arg(long = "max-sequence-length", value_name = "N")]
+    pub max_sequence_length: Option<usize>,
+
+    /// timing/size: add raw IAT and packet-length sequence columns.
+    #[arg(long = "raw-sequences")]
+    pub raw_sequences: bool,
+
+    /// timing: add the SPLT column (packet lengths and inter-arrival times).
+    #[arg(long = "splt")]
+    pub splt: bool,
+
+    /// timing/size: add per-direction statistics.
+    #[arg(long = "bidirectional-split")]
+    pub bidirectional_split: bool,
+
     /// Show a progress bar even when standard error is not a terminal.
     #[arg(long = "progress", overrides_with = "no_progress")]
     pub progress: bool,

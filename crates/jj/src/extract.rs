@@ -52,6 +52,21 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if a.flow_id {
         cfg.include_flow_id = true;
     }
+    if let Some(v) = a.burst_threshold_ms {
+        cfg.burst_threshold_ms = v;
+    }
+    if let Some(v) = a.max_sequence_length {
+        cfg.max_sequence_length = v;
+    }
+    if a.raw_sequences {
+        cfg.include_raw_sequences = true;
+    }
+    if a.splt {
+        cfg.include_splt = true;
+    }
+    if a.bidirectional_split {
+        cfg.bidirectional_split = true;
+    }
     cfg.validate()?;
     Ok(cfg)
 }

@@ -34,6 +34,16 @@ pub struct Config {
     pub anonymization_salt: String,
     /// Include `flow_id`.
     pub include_flow_id: bool,
+    /// `timing`: an inter-arrival gap of at least this many milliseconds starts a new burst.
+    pub burst_threshold_ms: f64,
+    /// `timing`/`size`: most values kept in sequence columns.
+    pub max_sequence_length: usize,
+    /// `timing`/`size`: add the raw IAT and packet-length sequence columns.
+    pub include_raw_sequences: bool,
+    /// `timing`: add the SPLT (sequence of packet lengths and times) column.
+    pub include_splt: bool,
+    /// `timing`/`size`: add per-direction statistics columns.
+    pub bidirectional_split: bool,
 }
 
 impl Default for Config {
@@ -49,6 +59,11 @@ impl Default for Config {
             anonymize_ips: false,
             anonymization_salt: String::new(),
             include_flow_id: false,
+            burst_threshold_ms: 50.0,
+            max_sequence_length: 50,
+            include_raw_sequences: false,
+            include_splt: false,
+            bidirectional_split: false,
         }
     }
 }
@@ -87,6 +102,11 @@ pub const KEYS: &[&str] = &[
     "anonymize_ips",
     "anonymization_salt",
     "include_flow_id",
+    "burst_threshold_ms",
+    "max_sequence_length",
+    "include_raw_sequences",
+    "include_splt",
+    "bidirectional_split",
 ];
 
 /// The valid feature group names, including `all`.
@@ -125,6 +145,17 @@ impl Config {
                     "active_timeout: must be a positive number of seconds, or 0/null for off (got {a})"
                 )));
             }
+        }
+        if !(self.burst_threshold_ms.is_finite() && self.burst_threshold_ms > 0.0) {
+            return Err(Error::Config(format!(
+                "burst_threshold_ms: must be a positive number of milliseconds (got {})",
+                self.burst_threshold_ms
+            )));
+        }
+        if self.max_sequence_length == 0 {
+            return Err(Error::Config(
+                "max_sequence_length: must be a positive whole number (got 0)".to_string(),
+            ));
         }
         Ok(())
     }

@@ -7,7 +7,7 @@
 //! Adding a group means one file with a [`ExtractorDef`] and one line in
 //! [`EXTRACTORS`].
 
-mod flow_meta;
+pub mod flow_meta;
 
 use crate::config::Config;
 use crate::flow::{Direction, Flow};
@@ -55,6 +55,14 @@ pub enum Gate {
     IpAddresses,
     /// Only with `include_ports`.
     Ports,
+    /// Only with `bidirectional_split`.
+    BidirectionalSplit,
+    /// Only with `include_raw_sequences`.
+    RawSequences,
+    /// Only with both `include_raw_sequences` and `bidirectional_split`.
+    RawSequencesSplit,
+    /// Only with `include_splt`.
+    Splt,
 }
 
 impl Gate {
@@ -65,6 +73,10 @@ impl Gate {
             Gate::FlowId => cfg.include_flow_id,
             Gate::IpAddresses => cfg.include_ip_addresses,
             Gate::Ports => cfg.include_ports,
+            Gate::BidirectionalSplit => cfg.bidirectional_split,
+            Gate::RawSequences => cfg.include_raw_sequences,
+            Gate::RawSequencesSplit => cfg.include_raw_sequences && cfg.bidirectional_split,
+            Gate::Splt => cfg.include_splt,
         }
     }
 
@@ -75,6 +87,10 @@ impl Gate {
             Gate::FlowId => Some("include_flow_id"),
             Gate::IpAddresses => Some("include_ip_addresses"),
             Gate::Ports => Some("include_ports"),
+            Gate::BidirectionalSplit => Some("bidirectional_split"),
+            Gate::RawSequences => Some("include_raw_sequences"),
+            Gate::RawSequencesSplit => Some("include_raw_sequences + bidirectional_split"),
+            Gate::Splt => Some("include_splt"),
         }
     }
 }
