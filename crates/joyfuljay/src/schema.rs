@@ -8,8 +8,15 @@ pub fn features_markdown() -> String {
     let mut s = String::from(
         "# Features\n\n<!-- Generated from the column registry by `jj features --markdown`; do not edit. -->\n\n",
     );
+    s.push_str(&features_tables());
+    s
+}
+
+/// One Markdown table per feature group (embedded in the README too).
+pub fn features_tables() -> String {
+    let mut s = String::new();
     for d in EXTRACTORS {
-        s.push_str(&format!("## `{}`\n\n{}\n\n", d.id, d.summary));
+        s.push_str(&format!("### `{}`\n\n{}\n\n", d.id, d.summary));
         s.push_str("| column | type | unit | present | meaning |\n|---|---|---|---|---|\n");
         for c in d.columns {
             let present = match c.gate.option() {

@@ -135,6 +135,7 @@ pub struct CaptureReader {
     offset: u64,
     legacy_link: u32,
     legacy_nanos: bool,
+    big_endian: bool,
     interfaces: Vec<Interface>,
     link_types_seen: Vec<u32>,
 }
@@ -198,6 +199,13 @@ impl CaptureReader {
                 format,
                 CaptureFormat::Pcap {
                     nanosecond: true,
+                    ..
+                }
+            ),
+            big_endian: matches!(
+                format,
+                CaptureFormat::Pcap {
+                    big_endian: true,
                     ..
                 }
             ),
@@ -294,7 +302,21 @@ impl CaptureReader {
                     }
                     continue;
                 }
-                Err(PcapError::BufferTooSmall) => {
+                Err(PcapError::BufferTooSmall) | Err(PcapError::UnexpectedEof) => {
+                    let caplen = legacy_caplen(reader.data(), self.big_endian);
+                    if let Some(c) = caplen.filter(|c| *c > MAX_PCAP_CAPLEN) {
+                        return Ok(ReadEnd::Corrupt {
+                            offset: self.offset,
+                            detail: format!(
+                                "captured length {c} exceeds the maximum of {MAX_PCAP_CAPLEN}"
+                            ),
+                        });
+                    }
+                    if reader.reader_exhausted() {
+                        return Ok(ReadEnd::Truncated {
+                            offset: self.offset,
+                        });
+                    }
                     if capacity >= MAX_RECORD_LEN {
                         return Ok(too_large(self.offset));
                     }
@@ -304,11 +326,6 @@ impl CaptureReader {
                         return Err(read_error(&self.path));
                     }
                     continue;
-                }
-                Err(PcapError::UnexpectedEof) => {
-                    return Ok(ReadEnd::Truncated {
-                        offset: self.offset,
-                    })
                 }
                 Err(PcapError::ReadError) => return Err(read_error(&self.path)),
                 Err(e) => {
@@ -405,7 +422,21 @@ impl CaptureReader {
                     }
                     continue;
                 }
-                Err(PcapError::BufferTooSmall) => {
+                Err(PcapError::BufferTooSmall) | Err(PcapError::UnexpectedEof) => {
+                    if let Some(len) = ng_block_len(reader.data()).filter(|l| *l > MAX_RECORD_LEN) {
+                        return Ok(ReadEnd::Corrupt {
+                            offset: self.offset,
+                            detail: format!(
+                                "block length {len} exceeds {} MiB",
+                                MAX_RECORD_LEN >> 20
+                            ),
+                        });
+                    }
+                    if reader.reader_exhausted() {
+                        return Ok(ReadEnd::Truncated {
+                            offset: self.offset,
+                        });
+                    }
                     if capacity >= MAX_RECORD_LEN {
                         return Ok(too_large(self.offset));
                     }
@@ -415,11 +446,6 @@ impl CaptureReader {
                         return Err(read_error(&self.path));
                     }
                     continue;
-                }
-                Err(PcapError::UnexpectedEof) => {
-                    return Ok(ReadEnd::Truncated {
-                        offset: self.offset,
-                    })
                 }
                 Err(PcapError::ReadError) => return Err(read_error(&self.path)),
                 Err(e) => {
@@ -455,6 +481,23 @@ impl<R: Read> Read for Greedy<R> {
         }
         Ok(n)
     }
+}
+
+/// The block length of the pcapng block at the start of `data` (the smaller
+/// reading of both byte orders, so a valid length is never misread as huge).
+fn ng_block_len(data: &[u8]) -> Option<usize> {
+    let b: [u8; 4] = data.get(4..8)?.try_into().ok()?;
+    Some(u32::from_le_bytes(b).min(u32::from_be_bytes(b)) as usize)
+}
+
+/// The captured length field of the legacy pcap record at the start of `data`.
+fn legacy_caplen(data: &[u8], big_endian: bool) -> Option<u32> {
+    let b: [u8; 4] = data.get(8..12)?.try_into().ok()?;
+    Some(if big_endian {
+        u32::from_be_bytes(b)
+    } else {
+        u32::from_le_bytes(b)
+    })
 }
 
 fn too_large(offset: u64) -> ReadEnd {

@@ -1,0 +1,9 @@
+//! Integration tests of the joyfuljay library, one binary, modules by topic.
+
+mod docs;
+mod flows;
+mod options;
+mod readers;
+mod reference;
+mod tshark;
+mod util;

@@ -1,0 +1,261 @@
+//! Capture formats: byte orders, timestamp resolutions, pcapng interfaces,
+//! damaged files.
+
+use crate::util::{capture, float, int, meta, pcap, pcap_with, pcapng, run, text, Warnings, T0};
+use joyfuljay::capture::CaptureReader;
+use joyfuljay::output::VecSink;
+use joyfuljay::synth::Packet;
+use joyfuljay::{Error, Pipeline};
+
+fn pkts() -> Vec<Packet> {
+    vec![
+        Packet::tcp("10.0.0.1", 1234, "10.0.0.2", 80, 0x02, 0),
+        Packet::tcp("10.0.0.2", 80, "10.0.0.1", 1234, 0x12, 0),
+        Packet::udp("2001:db8::1", 5353, "2001:db8::2", 53, 33),
+    ]
+}
+
+/// Timestamps with sub-microsecond parts: ...0.000001499 and ...0.0000025.
+const TS: [i64; 3] = [T0 + 1_499, T0 + 2_500, T0 + 1_000_000_000];
+
+#[test]
+fn pcap_byte_orders_and_resolutions_agree() {
+    let mut outs = Vec::new();
+    for nanos in [false, true] {
+        for be in [false, true] {
+            let frames = pkts()
+                .iter()
+                .zip(TS)
+                .map(|(p, t)| (t, p.frame(1), p.frame(1).len() as u32))
+                .collect::<Vec<_>>();
+            let cap = pcap_with(1, nanos, be, frames);
+            let (s, st) = run(&cap.path, meta());
+            assert_eq!(st.decoded, 3);
+            outs.push((nanos, s));
+        }
+    }
+    for (nanos, s) in &outs {
+        // µs files hold 1 and 2 µs (truncated by the writer); ns files round
+        // 1.499 µs to 1 µs and 2.5 µs to 3 µs.
+        let end_us = ((float(s, 0, "end_time") - 1.7e9) * 1e6).round() as i64;
+        assert_eq!(end_us, if *nanos { 3 } else { 2 }, "nanos={nanos}");
+        let start_us = ((float(s, 0, "start_time") - 1.7e9) * 1e6).round() as i64;
+        assert_eq!(start_us, 1);
+    }
+    assert_eq!(outs[0].1.rows, outs[1].1.rows);
+    assert_eq!(outs[2].1.rows, outs[3].1.rows);
+}
+
+#[test]
+fn pcapng_resolutions_and_interfaces() {
+    let p = pkts();
+    // Interface 0: Ethernet, default µs; 1: raw IP, ns (tsresol 9); 2: SLL, 2^-20 s.
+    let cap = pcapng(
+        &[(1, None), (101, Some(9)), (113, Some(0x80 | 20))],
+        &[
+            (0, TS[0], p[0].frame(1)),
+            (1, TS[1], p[1].frame(101)),
+            (2, TS[2], p[2].frame(113)),
+        ],
+    );
+    let (s, st) = run(&cap.path, meta());
+    assert_eq!(st.decoded, 3);
+    assert_eq!(s.rows.len(), 2);
+    assert_eq!(text(&s, 0, "hdr_desc"), "ETH-IP-TCP");
+    assert_eq!(int(&s, 0, "flow_stat"), 0x03);
+    // Second packet on the ns interface: 2.5 µs rounds to 3 µs.
+    let end_us = ((float(&s, 0, "end_time") - 1.7e9) * 1e6).round() as i64;
+    assert_eq!(end_us, 3);
+    assert_eq!(text(&s, 1, "hdr_desc"), "SLL-IP6-UDP");
+    // 2^-20 s ticks: 1 s exactly representable.
+    assert_eq!(float(&s, 1, "start_time"), 1_700_000_001.0);
+}
+
+#[test]
+fn every_link_type_decodes_to_the_same_flow() {
+    let p = Packet::udp("192.0.2.1", 1000, "192.0.2.2", 2000, 20);
+    let p6 = Packet::udp("2001:db8::1", 1000, "2001:db8::2", 2000, 20);
+    for (lt, desc) in [
+        (0, "NULL-IP-UDP"),
+        (1, "ETH-IP-UDP"),
+        (9, "PPP-IP-UDP"),
+        (12, "IP-UDP"),
+        (14, "IP-UDP"),
+        (50, "PPP-IP-UDP"),
+        (101, "IP-UDP"),
+        (108, "NULL-IP-UDP"),
+        (113, "SLL-IP-UDP"),
+        (228, "IP-UDP"),
+        (276, "SLL2-IP-UDP"),
+    ] {
+        let cap = pcap(lt, &[(T0, p.frame(lt))]);
+        let (s, _) = run(&cap.path, meta());
+        assert_eq!(s.rows.len(), 1, "link type {lt}");
+        assert_eq!(text(&s, 0, "hdr_desc"), desc, "link type {lt}");
+        assert_eq!(int(&s, 0, "total_bytes"), 48, "link type {lt}");
+        assert_eq!(int(&s, 0, "payload_bytes_total"), 20, "link type {lt}");
+    }
+    for lt in [0u32, 1, 101, 108, 113, 229, 276] {
+        let cap = pcap(lt, &[(T0, p6.frame(lt))]);
+        let (s, _) = run(&cap.path, meta());
+        assert_eq!(int(&s, 0, "total_bytes"), 68, "link type {lt}");
+        assert_eq!(text(&s, 0, "src_ip"), "2001:db8::1");
+    }
+}
+
+#[test]
+fn vlan_mpls_pppoe_stacks() {
+    let p = Packet::tcp("192.0.2.1", 1000, "192.0.2.2", 80, 0x18, 10);
+    for (frame, desc) in [
+        (p.ethernet(&[100], &[]), "ETH-VLAN-IP-TCP"),
+        (p.ethernet(&[100, 200], &[]), "ETH-VLAN-VLAN-IP-TCP"),
+        (p.ethernet(&[], &[16, 17, 18]), "ETH-MPLS-MPLS-MPLS-IP-TCP"),
+        (p.ethernet(&[5], &[16]), "ETH-VLAN-MPLS-IP-TCP"),
+        (p.pppoe(), "ETH-PPPOE-IP-TCP"),
+    ] {
+        let cap = pcap(1, &[(T0, frame)]);
+        let (s, _) = run(&cap.path, meta());
+        assert_eq!(text(&s, 0, "hdr_desc"), desc);
+        assert_eq!(int(&s, 0, "num_hdrs"), desc.split('-').count() as i64);
+        assert_eq!(int(&s, 0, "total_bytes"), 50);
+        assert_eq!(int(&s, 0, "payload_bytes_total"), 10);
+    }
+}
+
+#[test]
+fn snaplen_padding_and_tso() {
+    // A 1400-byte payload captured with a 64-byte snaplen still counts in full.
+    let big = Packet::tcp("192.0.2.1", 1000, "192.0.2.2", 80, 0x18, 1400);
+    let f = big.frame(1);
+    let cut = f[..64].to_vec();
+    // A tiny UDP datagram padded to 60 bytes by Ethernet: padding is not payload.
+    let tiny = Packet::udp("192.0.2.3", 1, "192.0.2.4", 2, 1);
+    // TSO: IPv4 total length 0, the frame is 14 + 20 + 20 + 3000 bytes.
+    let mut tso = Packet::tcp("192.0.2.5", 1000, "192.0.2.6", 80, 0x18, 3000);
+    tso.zero_total_length = true;
+    let cap = pcap_with(
+        1,
+        false,
+        false,
+        vec![
+            (T0, cut, f.len() as u32),
+            (T0 + 1, tiny.frame(1), 60),
+            (T0 + 2, tso.frame(1), tso.frame(1).len() as u32),
+        ],
+    );
+    let (s, st) = run(&cap.path, meta());
+    assert_eq!(st.decoded, 3);
+    assert_eq!(int(&s, 0, "total_bytes"), 1440);
+    assert_eq!(int(&s, 0, "payload_bytes_total"), 1400);
+    assert_eq!(int(&s, 1, "total_bytes"), 29);
+    assert_eq!(int(&s, 1, "payload_bytes_total"), 1);
+    assert_eq!(int(&s, 2, "total_bytes"), 3040);
+    assert_eq!(int(&s, 2, "payload_bytes_total"), 3000);
+}
+
+#[test]
+fn ipv6_extension_headers_are_skipped_to_the_upper_layer() {
+    let mut p = Packet::tcp("2001:db8::1", 1000, "2001:db8::2", 443, 0x02, 0);
+    p.ipv6_ext = vec![0, 60, 43, 51];
+    let cap = pcap(1, &[(T0, p.frame(1))]);
+    let (s, _) = run(&cap.path, meta());
+    assert_eq!(int(&s, 0, "protocol"), 6);
+    assert_eq!(int(&s, 0, "dst_port"), 443);
+    assert_eq!(int(&s, 0, "total_bytes"), 40 + 16 * 3 + 24 + 20);
+    assert_eq!(int(&s, 0, "payload_bytes_total"), 0);
+    assert_eq!(text(&s, 0, "hdr_desc"), "ETH-IP6-TCP");
+    assert_eq!(int(&s, 0, "flow_stat"), 0x01);
+}
+
+fn damaged(bytes: &[u8]) -> (Result<joyfuljay::Stats, Error>, Vec<String>, VecSink) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("damaged.pcap");
+    std::fs::write(&path, bytes).unwrap();
+    let p = Pipeline::new(meta()).unwrap();
+    let mut sink = VecSink::default();
+    let mut w = Warnings::default();
+    let r = p.run(&[path], &mut sink, &mut w);
+    (r, w.0, sink)
+}
+
+/// Offsets of the records of a classic little-endian pcap file.
+fn record_offsets(b: &[u8]) -> Vec<usize> {
+    let mut v = Vec::new();
+    let mut off = 24;
+    while off + 16 <= b.len() {
+        let caplen = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
+        v.push(off);
+        off += 16 + caplen;
+    }
+    v
+}
+
+#[test]
+fn a_capture_cut_mid_record_keeps_every_complete_packet() {
+    let b = std::fs::read(capture("http.cap")).unwrap();
+    let offs = record_offsets(&b);
+    for k in [1usize, 5, 20, 42] {
+        let cut_at = offs[k] + 10; // inside record k's header or data
+        let (r, warns, sink) = damaged(&b[..cut_at]);
+        let st = r.unwrap();
+        assert_eq!(st.packets, k as u64, "cut in record {k}");
+        let total: i64 = (0..sink.rows.len())
+            .map(|i| int(&sink, i, "total_packets"))
+            .sum();
+        assert_eq!(total as u64, st.decoded);
+        assert_eq!(warns.len(), 1);
+        assert!(
+            warns[0].contains(&format!("offset {}", offs[k])),
+            "{}",
+            warns[0]
+        );
+    }
+}
+
+#[test]
+fn an_impossible_record_length_stops_reading_with_a_warning() {
+    let mut b = std::fs::read(capture("http.cap")).unwrap();
+    let offs = record_offsets(&b);
+    let at = offs[10];
+    b[at + 8..at + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
+    let (r, warns, _) = damaged(&b);
+    assert_eq!(r.unwrap().packets, 10);
+    assert!(warns[0].contains(&format!("offset {at}")), "{}", warns[0]);
+    assert!(warns[0].contains("corrupt"), "{}", warns[0]);
+}
+
+#[test]
+fn non_captures_are_rejected_with_the_format_named() {
+    let (r, _, _) = damaged(b"hello, this is text\n");
+    let e = r.unwrap_err().to_string();
+    assert!(
+        e.contains("unsupported capture format") && e.contains("editcap"),
+        "{e}"
+    );
+    let e = CaptureReader::open(&capture("MicrosoftNTP.cap"))
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("Network Monitor"), "{e}");
+    let (r, _, _) = damaged(b"");
+    assert!(r.unwrap_err().to_string().contains("empty file"));
+    // A pcap header cut short.
+    let b = std::fs::read(capture("http.cap")).unwrap();
+    let (r, _, _) = damaged(&b[..12]);
+    assert!(r.unwrap_err().to_string().contains("header"));
+    // A valid header and no packets: no rows, no error.
+    let (r, w, s) = damaged(&b[..24]);
+    assert_eq!(r.unwrap().packets, 0);
+    assert!(w.is_empty() && s.rows.is_empty());
+}
+
+#[test]
+fn pcapng_with_foreign_link_type_is_skipped_and_counted() {
+    let (_, st) = run(&capture("bacnet-arcnet-linux.cap"), meta());
+    assert_eq!(st.packets, 564);
+    assert_eq!(st.decoded, 0);
+    assert_eq!(
+        st.skipped[joyfuljay::SkipReason::UnsupportedLinkType as usize],
+        564
+    );
+}

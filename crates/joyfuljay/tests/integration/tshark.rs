@@ -1,0 +1,146 @@
+//! Per-5-tuple counts against Wireshark's own dissectors.
+//!
+//! `testdata/expected/tshark/*.csv` were produced by `scripts/tshark_flows.py`
+//! from `tshark -T fields` output (never by this crate). With TCP-close
+//! splitting off and an infinite idle timeout every 5-tuple is one flow, so
+//! packets, IP bytes, payload bytes and first/last times must agree exactly.
+
+use crate::util::{capture, float, int, run, testdata, text, unsplit};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+type Key = (IpAddr, u16, IpAddr, u16, u8);
+
+#[derive(Debug, PartialEq)]
+struct Counts {
+    packets: i64,
+    bytes: i64,
+    payload: i64,
+    first_us: i64,
+    last_us: i64,
+}
+
+/// Canonical order: IPv4 before IPv6, then address as integer, then port.
+fn canon(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8) -> Key {
+    let rank = |x: &(IpAddr, u16)| {
+        let (fam, n) = match x.0 {
+            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
+            IpAddr::V6(v) => (1u8, u128::from(v)),
+        };
+        (fam, n, x.1)
+    };
+    if rank(&a) <= rank(&b) {
+        (a.0, a.1, b.0, b.1, proto)
+    } else {
+        (b.0, b.1, a.0, a.1, proto)
+    }
+}
+
+fn us(s: &str) -> i64 {
+    let (i, f) = s.split_once('.').unwrap_or((s, "0"));
+    let f = format!("{f:0<6}");
+    i.parse::<i64>().unwrap() * 1_000_000 + f[..6].parse::<i64>().unwrap()
+}
+
+fn expected(name: &str) -> BTreeMap<Key, Counts> {
+    let path = testdata(&format!("expected/tshark/{name}.csv"));
+    let text = std::fs::read_to_string(&path).unwrap();
+    let mut m = BTreeMap::new();
+    let mut lines = text.lines();
+    assert_eq!(
+        lines.next().unwrap(),
+        "ip_a,port_a,ip_b,port_b,protocol,packets,bytes,payload,first_time,last_time"
+    );
+    for l in lines {
+        let f: Vec<&str> = l.split(',').collect();
+        let key = canon(
+            (f[0].parse().unwrap(), f[1].parse().unwrap()),
+            (f[2].parse().unwrap(), f[3].parse().unwrap()),
+            f[4].parse().unwrap(),
+        );
+        m.insert(
+            key,
+            Counts {
+                packets: f[5].parse().unwrap(),
+                bytes: f[6].parse().unwrap(),
+                payload: f[7].parse().unwrap(),
+                first_us: us(f[8]),
+                last_us: us(f[9]),
+            },
+        );
+    }
+    m
+}
+
+fn ours(name: &str) -> BTreeMap<Key, Counts> {
+    let (s, _) = run(&capture(name), unsplit());
+    let mut m = BTreeMap::new();
+    for r in 0..s.rows.len() {
+        let key = canon(
+            (
+                text(&s, r, "src_ip").parse().unwrap(),
+                int(&s, r, "src_port") as u16,
+            ),
+            (
+                text(&s, r, "dst_ip").parse().unwrap(),
+                int(&s, r, "dst_port") as u16,
+            ),
+            int(&s, r, "protocol") as u8,
+        );
+        let c = Counts {
+            packets: int(&s, r, "total_packets"),
+            bytes: int(&s, r, "total_bytes"),
+            payload: int(&s, r, "payload_bytes_total"),
+            first_us: (float(&s, r, "start_time") * 1e6).round() as i64,
+            last_us: (float(&s, r, "end_time") * 1e6).round() as i64,
+        };
+        assert!(
+            m.insert(key, c).is_none(),
+            "{name}: 5-tuple {key:?} appears twice"
+        );
+    }
+    m
+}
+
+fn compare(name: &str) {
+    let exp = expected(name);
+    let got = ours(name);
+    assert!(!exp.is_empty());
+    for (k, e) in &exp {
+        match got.get(k) {
+            Some(g) => assert_eq!(g, e, "{name}: flow {k:?}"),
+            None => panic!("{name}: flow {k:?} missing (we have {} flows)", got.len()),
+        }
+    }
+    for k in got.keys() {
+        assert!(
+            exp.contains_key(k),
+            "{name}: flow {k:?} not in Wireshark's view"
+        );
+    }
+}
+
+macro_rules! wireshark_tests {
+    ($($test:ident => $file:literal,)*) => {$(
+        #[test]
+        fn $test() {
+            compare($file);
+        }
+    )*};
+}
+
+wireshark_tests! {
+    http_cap => "http.cap",
+    dns_cap => "dns.cap",
+    v6_http_cap => "v6-http.cap",
+    vlan_cap => "vlan.cap",
+    mpls_basic_cap => "mpls-basic.cap",
+    teardrop_fragments => "teardrop.cap",
+    sctp_cap => "sctp.cap",
+    obsolete_packets_sll => "Obsolete_Packets.cap",
+    pim_reg_null_link => "pim-reg.cap",
+    raw_ip_link => "RawPacketIPv6Tunnel-UK6x.cap",
+    sample_pcap => "sample.pcap",
+    imap_cap => "imap.cap",
+    tcp_ethereal_trace => "tcp-ethereal-file1.trace",
+}
