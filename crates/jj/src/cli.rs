@@ -7,6 +7,13 @@ use std::path::PathBuf;
 ///
 /// Reads packet captures, assembles packets into bidirectional flows and
 /// writes one row of features per flow (CSV, JSON or JSON Lines).
+/// Names accepted by `-f`.
+#[cfg(not(feature = "parquet"))]
+const FORMATS: [&str; 4] = ["csv", "json", "jsonl", "ndjson"];
+/// Names accepted by `-f`.
+#[cfg(feature = "parquet")]
+const FORMATS: [&str; 5] = ["csv", "json", "jsonl", "ndjson", "parquet"];
+
 #[derive(Parser, Debug)]
 #[command(name = "jj", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
@@ -14,6 +21,8 @@ pub struct Cli {
     pub command: Command,
 }
 
+// Built once per run: the size of the `Extract` variant does not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Extract per-flow features from captures.
@@ -38,8 +47,9 @@ pub struct ExtractArgs {
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
-    /// Output format (default: from the output file's extension, else csv).
-    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = ["csv", "json", "jsonl", "ndjson"])]
+    /// Output format (default: from the output file's extension, else csv);
+    /// `parquet` when built with the `parquet` feature.
+    #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = FORMATS)]
     pub format: Option<String>,
 
     /// Feature groups, comma-separated or repeated (default: all).

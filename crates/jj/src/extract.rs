@@ -163,19 +163,28 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
     let inputs = expand_inputs(&a.inputs)?;
     let format = match (&a.format, &a.output) {
         (Some(f), _) => Format::from_name(f).expect("clap checked the value"),
+        // No extension (`-o /dev/null`, a pipe, `flows`): CSV. An extension
+        // we cannot write (`flows.xlsx`) is a usage error.
+        (None, Some(o)) if o.extension().is_none() => Format::Csv,
         (None, Some(o)) => match Format::from_path(o) {
             Some(f) => f,
             None => {
                 eprintln!(
-                    "jj: error: cannot tell the output format from '{}'; use -f {} or a .csv/.json/.jsonl file name",
+                    "jj: error: cannot tell the output format from '{}'; use -f {} or a .{} file name",
                     o.display(),
-                    Format::NAMES.join("|")
+                    Format::NAMES.join("|"),
+                    Format::NAMES.join("/.")
                 );
                 return Ok(ExitCode::from(2));
             }
         },
         (None, None) => Format::Csv,
     };
+    #[cfg(feature = "parquet")]
+    if format == Format::Parquet && a.output.is_none() && std::io::stdout().is_terminal() {
+        eprintln!("jj: error: Parquet is binary: use -o FILE.parquet or redirect standard output");
+        return Ok(ExitCode::from(2));
+    }
     if cfg.anonymize_ips && cfg.anonymization_salt.is_empty() && !a.quiet {
         eprintln!("jj: warning: anonymizing with an empty salt is trivially reversible (hash every address); set --salt");
     }
@@ -192,8 +201,14 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
 
     let show_bar = !a.quiet && !a.no_progress && (a.progress || std::io::stderr().is_terminal());
     let bar = show_bar.then(|| {
-        let b =
-            ProgressBar::with_draw_target(Some(total_bytes), ProgressDrawTarget::stderr_with_hz(5));
+        // indicatif hides a `Term` target that is not a terminal; `--progress`
+        // asks for the bar anyway, so draw through the `TermLike` interface.
+        let target = if std::io::stderr().is_terminal() {
+            ProgressDrawTarget::stderr_with_hz(5)
+        } else {
+            ProgressDrawTarget::term_like_with_hz(Box::new(console::Term::stderr()), 5)
+        };
+        let b = ProgressBar::with_draw_target(Some(total_bytes), target);
         b.set_style(
             ProgressStyle::with_template(
                 "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} {msg}",

@@ -4,19 +4,24 @@ use crate::cli::{FeaturesArgs, InfoArgs};
 use joyfuljay::decode::LinkType;
 use joyfuljay::features::EXTRACTORS;
 use joyfuljay::info::capture_info;
+use std::io::Write;
 use std::process::ExitCode;
 
 pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
+    // Written with `?`, not `println!`: a closed pipe (`| head`) is an error
+    // that main treats as success, never a panic.
+    let mut out = std::io::stdout().lock();
     if a.json {
-        println!(
+        writeln!(
+            out,
             "{}",
             serde_json::to_string_pretty(&joyfuljay::schema::features_json())?
-        );
+        )?;
     } else if a.markdown {
-        print!("{}", joyfuljay::schema::features_markdown());
+        write!(out, "{}", joyfuljay::schema::features_markdown())?;
     } else {
         for d in EXTRACTORS {
-            println!("{} — {}", d.id, d.summary);
+            writeln!(out, "{} — {}", d.id, d.summary)?;
             let w = d.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
             for c in d.columns {
                 let unit = if c.unit.is_empty() {
@@ -29,14 +34,15 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
                     .option()
                     .map(|o| format!(" (with {o})"))
                     .unwrap_or_default();
-                println!(
+                writeln!(
+                    out,
                     "  {:w$}  {:5}{unit}{gate}  {}",
                     c.name,
                     c.ty.as_str(),
                     c.description
-                );
+                )?;
             }
-            println!();
+            writeln!(out)?;
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -51,10 +57,11 @@ fn time_text(us: i64) -> String {
 }
 
 pub fn info(a: InfoArgs) -> anyhow::Result<ExitCode> {
+    let mut out = std::io::stdout().lock();
     let mut code = ExitCode::SUCCESS;
     for (i, f) in a.files.iter().enumerate() {
         if i > 0 {
-            println!();
+            writeln!(out)?;
         }
         let info = match capture_info(f) {
             Ok(i) => i,
@@ -64,8 +71,8 @@ pub fn info(a: InfoArgs) -> anyhow::Result<ExitCode> {
                 continue;
             }
         };
-        println!("file:        {}", f.display());
-        println!("format:      {}", info.format.describe());
+        writeln!(out, "file:        {}", f.display())?;
+        writeln!(out, "format:      {}", info.format.describe())?;
         let lts: Vec<String> = info
             .link_types
             .iter()
@@ -79,22 +86,23 @@ pub fn info(a: InfoArgs) -> anyhow::Result<ExitCode> {
                 format!("{l} ({}{sup})", lt.name())
             })
             .collect();
-        println!("link types:  {}", lts.join(", "));
-        println!("packets:     {}", info.packets);
-        println!(
+        writeln!(out, "link types:  {}", lts.join(", "))?;
+        writeln!(out, "packets:     {}", info.packets)?;
+        writeln!(
+            out,
             "bytes:       {} captured, {} on the wire, {} file",
             info.captured_bytes, info.wire_bytes, info.file_bytes
-        );
+        )?;
         match (info.first_us, info.last_us) {
             (Some(a), Some(b)) => {
-                println!("first:       {}", time_text(a));
-                println!("last:        {}", time_text(b));
-                println!("duration:    {} s", time_text(b - a));
+                writeln!(out, "first:       {}", time_text(a))?;
+                writeln!(out, "last:        {}", time_text(b))?;
+                writeln!(out, "duration:    {} s", time_text(b - a))?;
             }
-            _ => println!("first/last:  (no packets)"),
+            _ => writeln!(out, "first/last:  (no packets)")?,
         }
         if let Some(w) = info.end.warning(f) {
-            println!("warning:     {w}");
+            writeln!(out, "warning:     {w}")?;
         }
     }
     Ok(code)

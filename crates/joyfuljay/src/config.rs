@@ -196,8 +196,9 @@ impl Config {
     }
 
     /// Parse config text of the given kind (`json`, `toml`, `yaml`/`yml`).
+    /// Errors name the offending key.
     pub fn from_str_as(text: &str, kind: &str) -> std::result::Result<Config, String> {
-        let cfg: Config = match kind {
+        let value: serde_json::Value = match kind {
             "json" => serde_json::from_str(text).map_err(|e| e.to_string())?,
             "toml" => toml::from_str(text).map_err(|e| one_line(&e.to_string()))?,
             "yaml" | "yml" => serde_yaml_ng::from_str(text).map_err(|e| e.to_string())?,
@@ -207,6 +208,15 @@ impl Config {
                 ))
             }
         };
+        let map = match value {
+            serde_json::Value::Object(m) => m,
+            serde_json::Value::Null => serde_json::Map::new(),
+            _ => return Err("expected a table of options at the top level".to_string()),
+        };
+        let mut cfg = Config::default();
+        for (k, v) in map {
+            cfg.set(&k, v)?;
+        }
         cfg.validate().map_err(|e| e.to_string())?;
         Ok(cfg)
     }
@@ -305,7 +315,8 @@ mod tests {
         assert!(Config::from_str_as(r#"{"flow_timeout": -1}"#, "json").is_err());
         assert!(Config::from_str_as(r#"{"flow_timeout": 0}"#, "json").is_err());
         assert!(Config::from_str_as(r#"{"active_timeout": -5}"#, "json").is_err());
-        assert!(Config::from_str_as(r#"{"include_ports": "yes"}"#, "json").is_err());
+        let e = Config::from_str_as(r#"{"include_ports": "yes"}"#, "json").unwrap_err();
+        assert!(e.starts_with("include_ports:"), "{e}");
         let c = Config::from_str_as(r#"{"active_timeout": 0}"#, "json").unwrap();
         assert_eq!(c.active_us(), None);
     }

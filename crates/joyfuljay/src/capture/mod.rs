@@ -354,6 +354,15 @@ impl CaptureReader {
         let mut capacity = BUFFER_SIZE;
         let mut stop = false;
         loop {
+            // A block shorter than its own 12-byte frame: pcap-parser 0.17
+            // subtracts 12 from it unchecked (a panic with overflow checks,
+            // a 4 GiB read otherwise), so reject it before parsing.
+            if let Some(len) = ng_block_len(reader.data()).filter(|l| *l < 12) {
+                return Ok(ReadEnd::Corrupt {
+                    offset: self.offset,
+                    detail: format!("block length {len} is below the 12-byte minimum"),
+                });
+            }
             let consumed = match reader.next() {
                 Ok((len, block)) => {
                     match block {

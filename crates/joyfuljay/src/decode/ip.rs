@@ -103,15 +103,15 @@ pub(super) fn decode_ipv6(
     loop {
         let ext_len = match next {
             0 | 43 | 60 | 135 | 139 | 140 => {
-                let e = d.get(off..off + 2).ok_or(SkipReason::Truncated)?;
+                let e = ext_bytes(d, off, 2, end)?;
                 (usize::from(e[1]) + 1) * 8
             }
             51 => {
-                let e = d.get(off..off + 2).ok_or(SkipReason::Truncated)?;
+                let e = ext_bytes(d, off, 2, end)?;
                 (usize::from(e[1]) + 2) * 4
             }
             44 => {
-                let e = d.get(off..off + 8).ok_or(SkipReason::Truncated)?;
+                let e = ext_bytes(d, off, 8, end)?;
                 let fo = u16::from_be_bytes([e[2], e[3]]);
                 let id = u32::from_be_bytes([e[4], e[5], e[6], e[7]]);
                 fragment = if fo >> 3 != 0 {
@@ -156,10 +156,32 @@ pub(super) fn decode_ipv6(
     Ok(out)
 }
 
+/// The first `n` bytes of the extension header at `off`. A header that the
+/// IPv6 payload length leaves no room for is a lie, whatever was captured;
+/// one that is announced but was not captured is a truncation.
+#[inline]
+fn ext_bytes(d: &[u8], off: usize, n: usize, end: usize) -> Result<&[u8], SkipReason> {
+    if off + n > end {
+        return Err(SkipReason::BadIpv6Header);
+    }
+    d.get(off..off + n).ok_or(SkipReason::Truncated)
+}
+
 /// Read ports, flags and the payload length from the transport header.
 /// `l4` holds the captured transport bytes; `l4_len` their length per the IP header.
 #[inline]
 fn transport(out: &mut Decoded, l4: &[u8], l4_len: usize) -> Result<(), SkipReason> {
+    let min_len = match out.proto {
+        PROTO_TCP => 20,
+        PROTO_SCTP => 12,
+        PROTO_UDP | PROTO_ICMP | PROTO_ICMPV6 => 8,
+        _ => 0,
+    };
+    if l4_len < min_len {
+        // The IP header leaves no room for the transport header: a header
+        // lie, not a truncation, however many bytes were captured.
+        return Err(SkipReason::BadTransportHeader);
+    }
     let hdr_len = match out.proto {
         PROTO_TCP => {
             let t = l4.get(..14).ok_or(SkipReason::Truncated)?;

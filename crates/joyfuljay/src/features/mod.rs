@@ -8,6 +8,8 @@
 //! [`EXTRACTORS`].
 
 pub mod flow_meta;
+pub mod size;
+pub mod timing;
 
 use crate::config::Config;
 use crate::flow::{Direction, Flow};
@@ -57,10 +59,9 @@ pub enum Gate {
     Ports,
     /// Only with `bidirectional_split`.
     BidirectionalSplit,
-    /// Only with `include_raw_sequences`.
+    /// Only with `include_raw_sequences` (the per-direction sequence columns
+    /// too: `EXTRACTORS.md` gates them on that option alone).
     RawSequences,
-    /// Only with both `include_raw_sequences` and `bidirectional_split`.
-    RawSequencesSplit,
     /// Only with `include_splt`.
     Splt,
 }
@@ -75,7 +76,6 @@ impl Gate {
             Gate::Ports => cfg.include_ports,
             Gate::BidirectionalSplit => cfg.bidirectional_split,
             Gate::RawSequences => cfg.include_raw_sequences,
-            Gate::RawSequencesSplit => cfg.include_raw_sequences && cfg.bidirectional_split,
             Gate::Splt => cfg.include_splt,
         }
     }
@@ -89,7 +89,6 @@ impl Gate {
             Gate::Ports => Some("include_ports"),
             Gate::BidirectionalSplit => Some("bidirectional_split"),
             Gate::RawSequences => Some("include_raw_sequences"),
-            Gate::RawSequencesSplit => Some("include_raw_sequences + bidirectional_split"),
             Gate::Splt => Some("include_splt"),
         }
     }
@@ -126,7 +125,7 @@ pub struct ExtractorDef {
 }
 
 /// The registry: every feature group, in output column order.
-pub static EXTRACTORS: &[&ExtractorDef] = &[&flow_meta::DEF];
+pub static EXTRACTORS: &[&ExtractorDef] = &[&flow_meta::DEF, &timing::DEF, &size::DEF];
 
 /// Find a group by id.
 pub fn find(id: &str) -> Option<&'static ExtractorDef> {
@@ -260,6 +259,198 @@ pub fn ratio(a: f64, b: f64) -> f64 {
     }
 }
 
+/// The percentiles the `timing` and `size` groups report, as fractions:
+/// p25, median (p50), p75, p90, p95.
+pub(crate) const QUANTILES: [f64; 5] = [0.25, 0.5, 0.75, 0.9, 0.95];
+
+/// The two order statistics (0-based ranks) that numpy's default
+/// (`linear`) percentile interpolates between for `n > 0` values and
+/// quantile `q` in [0, 1], and the weight of the upper one.
+pub(crate) fn linear_ranks(n: u64, q: f64) -> (u64, u64, f64) {
+    let last = n.saturating_sub(1);
+    let virtual_index = last as f64 * q;
+    let lo = virtual_index.floor();
+    let t = virtual_index - lo;
+    let lo = (lo as u64).min(last);
+    (lo, (lo + 1).min(last), t)
+}
+
+/// numpy's `_lerp`: `a + (b - a) * t`, computed from `b` when `t >= 0.5`,
+/// so that results agree with `numpy.percentile` to the last bit.
+pub(crate) fn lerp(a: f64, b: f64, t: f64) -> f64 {
+    let d = b - a;
+    if t >= 0.5 {
+        b - d * (1.0 - t)
+    } else {
+        a + d * t
+    }
+}
+
+/// Skewness g1 and excess kurtosis g2 without bias correction (scipy's
+/// defaults) from the count `n` and the central sums `Σ(x-mean)^k`,
+/// k = 2, 3, 4; both 0.0 when undefined (no values or zero variance).
+pub(crate) fn shape(n: f64, s2: f64, s3: f64, s4: f64) -> (f64, f64) {
+    if n <= 0.0 || s2 <= 0.0 {
+        return (0.0, 0.0);
+    }
+    let m2 = s2 / n;
+    let skew = (s3 / n) / (m2 * m2.sqrt());
+    let kurtosis = (s4 / n) / (m2 * m2) - 3.0;
+    (skew, kurtosis)
+}
+
+/// `a / b`, or 0.0 when `b` is 0 (the `cv` and `mean` convention of the
+/// `timing` and `size` groups).
+pub(crate) fn div_or_zero(a: f64, b: f64) -> f64 {
+    if b == 0.0 {
+        0.0
+    } else {
+        a / b
+    }
+}
+
+/// Helpers for extractor tests: packets, flows and rows built by hand.
+#[cfg(test)]
+pub(crate) mod testutil {
+    use super::*;
+    use crate::decode::Stack;
+    use crate::flow::{EndReason, Endpoint, FlowKey};
+
+    /// A packet at `ts_us` in direction `dir`.
+    pub(crate) fn obs(ts_us: i64, dir: Direction, ip_len: u32, payload_len: u32) -> PacketObs {
+        PacketObs {
+            ts_us,
+            dir,
+            ip_len,
+            payload_len,
+            tcp_flags: 0,
+        }
+    }
+
+    /// A flow with the accumulators `FlowTable` would have after `pkts`
+    /// (initiator 10.0.0.1:1000, responder 10.0.0.2:80, TCP).
+    pub(crate) fn flow_of(pkts: &[PacketObs]) -> Flow {
+        let (key, _) = FlowKey::new(
+            Endpoint {
+                addr: 0x0a00_0001,
+                port: 1000,
+            },
+            Endpoint {
+                addr: 0x0a00_0002,
+                port: 80,
+            },
+            6,
+            false,
+        );
+        let t0 = pkts.first().map_or(0, |p| p.ts_us);
+        let mut f = Flow {
+            key,
+            initiator_is_a: true,
+            start_us: t0,
+            end_us: t0,
+            first_us: t0,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload: [0; 2],
+            stat: 0,
+            closed: false,
+            stack: Stack::default(),
+            first_index: 0,
+            last_index: 0,
+            end_reason: EndReason::EndOfInput,
+            states: Vec::new(),
+        };
+        for p in pkts {
+            let d = p.dir as usize;
+            f.packets[d] += 1;
+            f.bytes[d] += u64::from(p.ip_len);
+            f.payload[d] += u64::from(p.payload_len);
+            f.start_us = f.start_us.min(p.ts_us);
+            f.end_us = f.end_us.max(p.ts_us);
+        }
+        f
+    }
+
+    /// Build `def` for `cfg`, feed `pkts` to a new state in order, and
+    /// write the flow with every column kept. Checks the column count.
+    pub(crate) fn row_of(def: &ExtractorDef, cfg: &Config, pkts: &[PacketObs]) -> Vec<Value> {
+        let ext = (def.build)(cfg);
+        let mut state = ext.new_state();
+        for p in pkts {
+            if let Some(s) = state.as_mut() {
+                s.update(p);
+            }
+        }
+        let flow = flow_of(pkts);
+        let mask = vec![true; def.columns.len()];
+        let mut row = Vec::new();
+        let mut w = RowWriter::new(&mut row, &mask);
+        ext.write(&flow, state.as_deref(), &mut w);
+        assert_eq!(w.written(), def.columns.len(), "{}: puts", def.id);
+        assert_eq!(row.len(), def.columns.len(), "{}: values", def.id);
+        row
+    }
+
+    /// The value of column `name` in a full row of `def`.
+    pub(crate) fn get<'a>(def: &ExtractorDef, row: &'a [Value], name: &str) -> &'a Value {
+        let i = def
+            .columns
+            .iter()
+            .position(|c| c.name == name)
+            .unwrap_or_else(|| panic!("no column {name} in {}", def.id));
+        &row[i]
+    }
+
+    /// `a` is within `rel`·|`b`| + 1e-12 of `b`.
+    pub(crate) fn close(a: f64, b: f64, rel: f64) -> bool {
+        (a - b).abs() <= rel * b.abs() + 1e-12
+    }
+
+    /// Compare two full rows of `def` column by column: integers exactly,
+    /// floats within a relative 1e-9; columns named in `skip` are left out.
+    pub(crate) fn assert_row(def: &ExtractorDef, got: &[Value], want: &[Value], skip: &[&str]) {
+        assert_eq!(got.len(), want.len());
+        for ((c, g), w) in def.columns.iter().zip(got).zip(want) {
+            if skip.contains(&c.name) {
+                continue;
+            }
+            let ok = match (g, w) {
+                (Value::Float(a), Value::Float(b)) => close(*a, *b, 1e-9),
+                (Value::FloatList(a), Value::FloatList(b)) => {
+                    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| close(*x, *y, 1e-9))
+                }
+                (Value::PairList(a), Value::PairList(b)) => {
+                    a.len() == b.len()
+                        && a.iter()
+                            .zip(b)
+                            .all(|(x, y)| x.0 == y.0 && close(x.1, y.1, 1e-9))
+                }
+                (a, b) => a == b,
+            };
+            assert!(ok, "{}.{}: got {g:?}, want {w:?}", def.id, c.name);
+        }
+    }
+
+    /// A small deterministic PRNG (SplitMix64) for test data.
+    pub(crate) struct SplitMix(pub(crate) u64);
+
+    impl SplitMix {
+        /// The next 64 random bits.
+        pub(crate) fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+
+        /// Uniform in [0, 1).
+        pub(crate) fn unit(&mut self) -> f64 {
+            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -271,6 +462,110 @@ mod tests {
             for c in d.columns {
                 assert!(seen.insert(c.name), "duplicate column {}", c.name);
             }
+        }
+    }
+
+    fn matches_type(v: &Value, ty: ColumnType) -> bool {
+        matches!(
+            (v, ty),
+            (Value::Int(_), ColumnType::Int)
+                | (Value::Float(_), ColumnType::Float)
+                | (Value::Str(_), ColumnType::Str)
+                | (Value::IntList(_), ColumnType::IntList)
+                | (Value::FloatList(_), ColumnType::FloatList)
+                | (Value::PairList(_), ColumnType::PairList)
+        )
+    }
+
+    #[test]
+    fn every_extractor_writes_exactly_its_columns() {
+        use crate::flow::Direction::{Bwd, Fwd};
+        let cfg = Config {
+            include_raw_sequences: true,
+            include_splt: true,
+            bidirectional_split: true,
+            include_flow_id: true,
+            ..Config::default()
+        };
+        let pkts = [
+            testutil::obs(1_000_000, Fwd, 60, 0),
+            testutil::obs(1_000_500, Bwd, 60, 0),
+            testutil::obs(1_200_000, Fwd, 1500, 1460),
+        ];
+        for d in EXTRACTORS {
+            for n in [0, 1, pkts.len()] {
+                // `row_of` asserts `written() == columns.len()`.
+                let row = testutil::row_of(d, &cfg, &pkts[..n]);
+                for (c, v) in d.columns.iter().zip(&row) {
+                    assert!(matches_type(v, c.ty), "{}.{}: {v:?}", d.id, c.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn pipeline_rows_have_one_value_per_column() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures/http.cap");
+        let all = Config {
+            features: vec!["all".into()],
+            include_raw_sequences: true,
+            include_splt: true,
+            bidirectional_split: true,
+            include_flow_id: true,
+            ..Default::default()
+        };
+        let some = Config {
+            features: vec!["size".into(), "timing".into()],
+            ..Default::default()
+        };
+        for cfg in [all, some] {
+            let p = crate::Pipeline::new(cfg).unwrap();
+            let mut sink = crate::output::VecSink::default();
+            let stats = p
+                .run(
+                    std::slice::from_ref(&path),
+                    &mut sink,
+                    &mut crate::pipeline::Quiet,
+                )
+                .unwrap();
+            assert!(stats.flows > 0);
+            assert_eq!(sink.rows.len() as u64, stats.flows);
+            assert_eq!(sink.columns.len(), p.columns().len());
+            for row in &sink.rows {
+                assert_eq!(row.len(), sink.columns.len());
+                for (c, v) in p.columns().iter().zip(row) {
+                    assert!(matches_type(v, c.ty), "{}: {v:?}", c.name);
+                }
+            }
+            // Registry order: flow_meta, timing, size.
+            let first = |id: &str| {
+                let d = find(id).unwrap();
+                sink.columns.iter().position(|n| *n == d.columns[0].name)
+            };
+            assert!(first("timing") < first("size"));
+        }
+    }
+
+    #[test]
+    fn timing_and_size_agree_with_flow_meta_on_a_capture() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures/http.cap");
+        let p = crate::Pipeline::new(Config::default()).unwrap();
+        let mut sink = crate::output::VecSink::default();
+        p.run(&[path], &mut sink, &mut crate::pipeline::Quiet)
+            .unwrap();
+        for i in 0..sink.rows.len() {
+            assert_eq!(
+                sink.get(i, "payload_len_total"),
+                sink.get(i, "payload_bytes_total")
+            );
+            let (Some(Value::Int(n)), Some(Value::Int(b))) =
+                (sink.get(i, "total_packets"), sink.get(i, "burst_count"))
+            else {
+                panic!("types");
+            };
+            assert!(*b >= 1 && b <= n);
         }
     }
 

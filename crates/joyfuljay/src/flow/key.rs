@@ -22,17 +22,30 @@ pub struct Endpoint {
 }
 
 /// Bidirectional 5-tuple with the endpoints in canonical (numeric) order, so
-/// both directions of a conversation map to the same key.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+/// both directions of a conversation map to the same key. Laid out in 48
+/// bytes so that a hash-table entry fits one cache line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FlowKey {
-    /// The smaller endpoint.
-    pub a: Endpoint,
-    /// The larger endpoint.
-    pub b: Endpoint,
+    addr: [u128; 2],
+    port: [u16; 2],
     /// IP protocol number.
     pub proto: u8,
     /// True for IPv6 addresses.
     pub v6: bool,
+}
+
+impl std::hash::Hash for FlowKey {
+    #[inline]
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        state.write_u128(self.addr[0]);
+        state.write_u128(self.addr[1]);
+        state.write_u64(
+            (u64::from(self.port[0]) << 32)
+                | (u64::from(self.port[1]) << 16)
+                | (u64::from(self.proto) << 8)
+                | u64::from(self.v6),
+        );
+    }
 }
 
 impl FlowKey {
@@ -41,7 +54,33 @@ impl FlowKey {
     pub fn new(src: Endpoint, dst: Endpoint, proto: u8, v6: bool) -> (FlowKey, bool) {
         let src_is_a = (src.addr, src.port) <= (dst.addr, dst.port);
         let (a, b) = if src_is_a { (src, dst) } else { (dst, src) };
-        (FlowKey { a, b, proto, v6 }, src_is_a)
+        (
+            FlowKey {
+                addr: [a.addr, b.addr],
+                port: [a.port, b.port],
+                proto,
+                v6,
+            },
+            src_is_a,
+        )
+    }
+
+    /// The smaller endpoint.
+    #[inline]
+    pub fn a(&self) -> Endpoint {
+        Endpoint {
+            addr: self.addr[0],
+            port: self.port[0],
+        }
+    }
+
+    /// The larger endpoint.
+    #[inline]
+    pub fn b(&self) -> Endpoint {
+        Endpoint {
+            addr: self.addr[1],
+            port: self.port[1],
+        }
     }
 
     /// The address of an endpoint as an [`IpAddr`].
@@ -74,6 +113,22 @@ pub fn ip_text(addr: u128, v6: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn key_is_compact_and_direction_free() {
+        assert_eq!(std::mem::size_of::<FlowKey>(), 48);
+        let x = Endpoint { addr: 5, port: 80 };
+        let y = Endpoint {
+            addr: 3,
+            port: 9999,
+        };
+        let (k1, s1) = FlowKey::new(x, y, 6, false);
+        let (k2, s2) = FlowKey::new(y, x, 6, false);
+        assert_eq!(k1, k2);
+        assert!(!s1 && s2);
+        assert_eq!(k1.a(), y);
+        assert_eq!(k1.b(), x);
+    }
 
     /// Address texts computed by the reference package (testdata/reference/ipv6_text.csv).
     #[test]

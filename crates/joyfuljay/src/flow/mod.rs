@@ -11,7 +11,9 @@ pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
 
 use crate::decode::{tcp_flags, Decoded, Fragment, Stack};
 use crate::features::{FlowState, PacketObs};
-use hashbrown::HashMap;
+use hashbrown::{HashMap, HashTable};
+use std::collections::VecDeque;
+use std::hash::BuildHasher;
 
 /// `flow_stat` bits.
 pub mod flow_stat {
@@ -97,18 +99,18 @@ impl Flow {
     /// The initiator endpoint.
     pub fn src(&self) -> Endpoint {
         if self.initiator_is_a {
-            self.key.a
+            self.key.a()
         } else {
-            self.key.b
+            self.key.b()
         }
     }
 
     /// The responder endpoint.
     pub fn dst(&self) -> Endpoint {
         if self.initiator_is_a {
-            self.key.b
+            self.key.b()
         } else {
-            self.key.a
+            self.key.a()
         }
     }
 
@@ -142,12 +144,14 @@ impl Flow {
     }
 }
 
-const NIL: u32 = u32::MAX;
-
-struct Slot {
-    flow: Option<Flow>,
-    prev: u32,
-    next: u32,
+/// An expiry-queue entry: the flow (key and first packet index, which
+/// together identify one flow) and a time no later than its last packet
+/// when it was queued.
+#[derive(Clone, Copy)]
+struct Due {
+    key: FlowKey,
+    first_index: u64,
+    stamp_us: i64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -163,25 +167,30 @@ struct FragKey {
 const MAX_FRAGMENTS: usize = 65_536;
 /// Fragment entries older than this (packet time) may be forgotten.
 const FRAGMENT_TTL_US: i64 = 60_000_000;
+/// A TCP-closed flow absorbs trailing packets (last ACK, retransmitted FIN)
+/// until it has been idle this long (or `flow_timeout`, if shorter).
+pub const CLOSE_LINGER_US: i64 = 5_000_000;
 /// Idle flows are swept at most this often (packet time).
 const SWEEP_INTERVAL_US: i64 = 1_000_000;
 
-type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+type Hasher = foldhash::fast::RandomState;
 
 /// Creates the per-extractor state of a new flow.
 pub type StateFactory = Box<dyn Fn() -> Vec<Box<dyn FlowState>> + Send + Sync>;
 
 /// Assembles packets into bidirectional flows.
+///
+/// Flows live directly in a hash table keyed by their 5-tuple (one memory
+/// access per packet). Expiry uses two queues (open flows; TCP-closed flows
+/// waiting for trailing packets) that packets never touch: an entry whose
+/// flow saw packets since it was queued is re-queued when it reaches the
+/// front, so a packet costs one table lookup and its accumulator updates.
 pub struct FlowTable {
     cfg: TableConfig,
-    map: Map<FlowKey, u32>,
-    slots: Vec<Slot>,
-    free: Vec<u32>,
-    /// Least recently active flow.
-    head: u32,
-    /// Most recently active flow.
-    tail: u32,
-    frags: Map<FragKey, (u16, u16, i64)>,
+    hasher: Hasher,
+    table: HashTable<Flow>,
+    queue: [VecDeque<Due>; 2],
+    frags: HashMap<FragKey, (u16, u16, i64), Hasher>,
     next_sweep_us: i64,
     finished: Vec<Flow>,
     new_states: StateFactory,
@@ -198,12 +207,10 @@ impl FlowTable {
         };
         FlowTable {
             cfg,
-            map: Map::with_capacity_and_hasher(cap, foldhash::fast::RandomState::default()),
-            slots: Vec::with_capacity(cap),
-            free: Vec::new(),
-            head: NIL,
-            tail: NIL,
-            frags: Map::default(),
+            hasher: Hasher::default(),
+            table: HashTable::with_capacity(cap),
+            queue: [VecDeque::new(), VecDeque::new()],
+            frags: HashMap::with_hasher(Hasher::default()),
             next_sweep_us: i64::MIN,
             finished: Vec::new(),
             new_states,
@@ -213,7 +220,7 @@ impl FlowTable {
 
     /// Number of flows currently in the table.
     pub fn active(&self) -> usize {
-        self.map.len()
+        self.table.len()
     }
 
     /// Most flows held at once so far.
@@ -225,6 +232,11 @@ impl FlowTable {
     /// [`FlowTable::process`] to keep memory bounded.
     pub fn finished(&mut self) -> &mut Vec<Flow> {
         &mut self.finished
+    }
+
+    #[inline]
+    fn hash(&self, key: &FlowKey) -> u64 {
+        self.hasher.hash_one(key)
     }
 
     /// Account one decoded packet, `index` being its position in the input.
@@ -264,41 +276,80 @@ impl FlowTable {
             d.proto,
             d.v6,
         );
-        let slot = match self.map.get(&key) {
-            Some(&slot) => {
-                let flow = self.slots[slot as usize]
-                    .flow
-                    .as_ref()
-                    .expect("mapped slot holds a flow");
-                let ending = if ts_us - flow.end_us > self.cfg.idle_us {
+        let hash = self.hash(&key);
+        let cfg = self.cfg;
+        let ending = match self.table.find(hash, |f| f.key == key) {
+            None => None,
+            Some(flow) => {
+                let idle = if flow.closed {
+                    cfg.idle_us.min(CLOSE_LINGER_US)
+                } else {
+                    cfg.idle_us
+                };
+                if ts_us - flow.end_us > idle {
                     Some(EndReason::IdleTimeout)
-                } else if matches!(self.cfg.active_us, Some(a) if ts_us - flow.first_us > a) {
+                } else if matches!(cfg.active_us, Some(a) if ts_us - flow.first_us > a) {
                     Some(EndReason::ActiveTimeout)
                 } else if flow.closed
                     && d.tcp_flags & (tcp_flags::SYN | tcp_flags::ACK) == tcp_flags::SYN
                 {
                     Some(EndReason::TcpClose)
                 } else {
-                    None
-                };
-                match ending {
-                    None => {
-                        self.touch(slot);
-                        slot
-                    }
-                    Some(reason) => {
-                        self.end_slot(slot, reason);
-                        self.create(key, src_is_a, index, ts_us, d)
-                    }
+                    return self.update(hash, key, src_is_a, index, ts_us, d);
                 }
             }
-            None => self.create(key, src_is_a, index, ts_us, d),
         };
+        if let Some(reason) = ending {
+            self.end(hash, &key, reason);
+        }
+        if cfg.max_flows > 0 && self.table.len() >= cfg.max_flows {
+            self.evict();
+        }
+        let flow = Flow {
+            key,
+            initiator_is_a: src_is_a,
+            start_us: ts_us,
+            end_us: ts_us,
+            first_us: ts_us,
+            packets: [0; 2],
+            bytes: [0; 2],
+            payload: [0; 2],
+            stat: 0,
+            closed: false,
+            stack: d.stack,
+            first_index: index,
+            last_index: index,
+            end_reason: EndReason::EndOfInput,
+            states: (self.new_states)(),
+        };
+        let hasher = &self.hasher;
+        self.table
+            .insert_unique(hash, flow, |f| hasher.hash_one(f.key));
+        self.queue[0].push_back(Due {
+            key,
+            first_index: index,
+            stamp_us: ts_us,
+        });
+        self.peak_flows = self.peak_flows.max(self.table.len());
+        self.update(hash, key, src_is_a, index, ts_us, d);
+    }
+
+    /// Add a packet to the flow of `key` (which must exist).
+    #[inline]
+    fn update(
+        &mut self,
+        hash: u64,
+        key: FlowKey,
+        src_is_a: bool,
+        index: u64,
+        ts_us: i64,
+        d: &Decoded,
+    ) {
         let tcp_close = self.cfg.tcp_close;
-        let flow = self.slots[slot as usize]
-            .flow
-            .as_mut()
-            .expect("slot holds a flow");
+        let flow = self
+            .table
+            .find_mut(hash, |f| f.key == key)
+            .expect("flow present");
         let dir = if src_is_a == flow.initiator_is_a {
             Direction::Fwd
         } else {
@@ -311,6 +362,7 @@ impl FlowTable {
         flow.start_us = flow.start_us.min(ts_us);
         flow.end_us = flow.end_us.max(ts_us);
         flow.last_index = index;
+        let mut just_closed = false;
         if d.proto == 6 {
             let f = d.tcp_flags;
             let syn = f & tcp_flags::SYN != 0;
@@ -341,6 +393,7 @@ impl FlowTable {
                 {
                     flow.closed = true;
                     flow.end_reason = EndReason::TcpClose;
+                    just_closed = true;
                 }
             }
         }
@@ -356,16 +409,24 @@ impl FlowTable {
                 s.update(&obs);
             }
         }
+        if just_closed {
+            let first_index = flow.first_index;
+            self.queue[1].push_back(Due {
+                key,
+                first_index,
+                stamp_us: ts_us,
+            });
+        }
     }
 
-    /// End every remaining flow (end of input), oldest first.
+    /// End every remaining flow (end of input); they are written in the
+    /// order they started.
     pub fn flush(&mut self) {
         let start = self.finished.len();
-        while self.head != NIL {
-            let h = self.head;
-            self.end_slot(h, EndReason::EndOfInput);
-        }
+        self.finished.extend(self.table.drain());
         self.finished[start..].sort_by_key(|f| f.first_index);
+        self.queue[0].clear();
+        self.queue[1].clear();
         self.frags.clear();
     }
 
@@ -389,123 +450,90 @@ impl FlowTable {
         );
     }
 
-    /// End flows idle for longer than the timeout, least recently active first.
+    /// Remove the flow of `key` and queue it as finished.
+    fn end(&mut self, hash: u64, key: &FlowKey, reason: EndReason) {
+        if let Ok(e) = self.table.find_entry(hash, |f| f.key == *key) {
+            let (mut flow, _) = e.remove();
+            if !flow.closed {
+                flow.end_reason = reason;
+            }
+            self.finished.push(flow);
+        }
+    }
+
+    fn idle_of(&self, list: usize) -> i64 {
+        if list == 1 {
+            self.cfg.idle_us.min(CLOSE_LINGER_US)
+        } else {
+            self.cfg.idle_us
+        }
+    }
+
+    /// The last-packet time of the live flow of a queue entry, or `None`
+    /// when the entry is stale (flow ended, or an open-queue entry of a flow
+    /// that has since closed).
+    fn live(&self, list: usize, d: &Due) -> Option<i64> {
+        let f = self.table.find(self.hash(&d.key), |f| f.key == d.key)?;
+        (f.first_index == d.first_index && (list == 1 || !f.closed)).then_some(f.end_us)
+    }
+
+    /// End flows idle for longer than their timeout; flows ending in one
+    /// sweep are written in the order they started.
     fn sweep(&mut self, now_us: i64) {
         let start = self.finished.len();
-        while self.head != NIL {
-            let h = self.head;
-            let end_us = self.slots[h as usize]
-                .flow
-                .as_ref()
-                .expect("listed slot holds a flow")
-                .end_us;
-            if now_us - end_us > self.cfg.idle_us {
-                self.end_slot(h, EndReason::IdleTimeout);
-            } else {
-                break;
+        for list in 0..2 {
+            let idle = self.idle_of(list);
+            while let Some(d) = self.queue[list].front().copied() {
+                if now_us - d.stamp_us <= idle {
+                    break;
+                }
+                self.queue[list].pop_front();
+                let Some(end_us) = self.live(list, &d) else {
+                    continue;
+                };
+                if now_us - end_us > idle {
+                    let h = self.hash(&d.key);
+                    self.end(h, &d.key, EndReason::IdleTimeout);
+                } else {
+                    self.queue[list].push_back(Due {
+                        stamp_us: end_us,
+                        ..d
+                    });
+                }
             }
         }
         self.finished[start..].sort_by_key(|f| f.first_index);
     }
 
-    fn create(&mut self, key: FlowKey, src_is_a: bool, index: u64, ts_us: i64, d: &Decoded) -> u32 {
-        if self.cfg.max_flows > 0 && self.map.len() >= self.cfg.max_flows && self.head != NIL {
-            let h = self.head;
-            self.end_slot(h, EndReason::Evicted);
-        }
-        let flow = Flow {
-            key,
-            initiator_is_a: src_is_a,
-            start_us: ts_us,
-            end_us: ts_us,
-            first_us: ts_us,
-            packets: [0; 2],
-            bytes: [0; 2],
-            payload: [0; 2],
-            stat: 0,
-            closed: false,
-            stack: d.stack,
-            first_index: index,
-            last_index: index,
-            end_reason: EndReason::EndOfInput,
-            states: (self.new_states)(),
-        };
-        let slot = match self.free.pop() {
-            Some(s) => {
-                self.slots[s as usize].flow = Some(flow);
-                s
+    /// End the least recently active flow (to make room).
+    fn evict(&mut self) {
+        loop {
+            // The queue whose front entry is older.
+            let mut pick: Option<(usize, i64)> = None;
+            for list in 0..2 {
+                while let Some(d) = self.queue[list].front().copied() {
+                    if self.live(list, &d).is_some() {
+                        if pick.is_none_or(|(_, s)| d.stamp_us < s) {
+                            pick = Some((list, d.stamp_us));
+                        }
+                        break;
+                    }
+                    self.queue[list].pop_front();
+                }
             }
-            None => {
-                self.slots.push(Slot {
-                    flow: Some(flow),
-                    prev: NIL,
-                    next: NIL,
+            let Some((list, _)) = pick else { return };
+            let d = self.queue[list].pop_front().expect("front was live");
+            let end_us = self.live(list, &d).expect("front was live");
+            if end_us > d.stamp_us {
+                self.queue[list].push_back(Due {
+                    stamp_us: end_us,
+                    ..d
                 });
-                (self.slots.len() - 1) as u32
+            } else {
+                let h = self.hash(&d.key);
+                self.end(h, &d.key, EndReason::Evicted);
+                return;
             }
-        };
-        self.link_tail(slot);
-        self.map.insert(key, slot);
-        self.peak_flows = self.peak_flows.max(self.map.len());
-        slot
-    }
-
-    fn end_slot(&mut self, slot: u32, reason: EndReason) {
-        self.unlink(slot);
-        let mut flow = self.slots[slot as usize]
-            .flow
-            .take()
-            .expect("ending slot holds a flow");
-        self.map.remove(&flow.key);
-        self.free.push(slot);
-        if !flow.closed {
-            flow.end_reason = reason;
         }
-        self.finished.push(flow);
-    }
-
-    #[inline]
-    fn touch(&mut self, slot: u32) {
-        if self.tail != slot {
-            self.unlink(slot);
-            self.link_tail(slot);
-        }
-    }
-
-    #[inline]
-    fn unlink(&mut self, slot: u32) {
-        let (prev, next) = {
-            let s = &self.slots[slot as usize];
-            (s.prev, s.next)
-        };
-        if prev == NIL {
-            self.head = next;
-        } else {
-            self.slots[prev as usize].next = next;
-        }
-        if next == NIL {
-            self.tail = prev;
-        } else {
-            self.slots[next as usize].prev = prev;
-        }
-        let s = &mut self.slots[slot as usize];
-        s.prev = NIL;
-        s.next = NIL;
-    }
-
-    #[inline]
-    fn link_tail(&mut self, slot: u32) {
-        let old = self.tail;
-        {
-            let s = &mut self.slots[slot as usize];
-            s.prev = old;
-            s.next = NIL;
-        }
-        if old == NIL {
-            self.head = slot;
-        } else {
-            self.slots[old as usize].next = slot;
-        }
-        self.tail = slot;
     }
 }

@@ -55,7 +55,8 @@ impl OutputFile {
             .prefix(&format!(".{name}."))
             .suffix(".tmp")
             .tempfile_in(&dir)
-            .map_err(err)?;
+            // tempfile's message names the temporary file; keep only the cause.
+            .map_err(|e| err(std::io::Error::new(e.kind(), plain_io_message(&e))))?;
         Ok(OutputFile {
             target: target.to_path_buf(),
             inner: Inner::Temp(tmp),
@@ -99,5 +100,13 @@ impl OutputFile {
                 Ok(())
             }
         }
+    }
+}
+
+/// The OS description of an I/O error without any path tempfile adds.
+fn plain_io_message(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => std::io::Error::from_raw_os_error(code).to_string(),
+        None => e.kind().to_string(),
     }
 }

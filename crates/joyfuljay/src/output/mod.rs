@@ -7,6 +7,11 @@
 mod atomic;
 mod text;
 
+#[cfg(feature = "arrow")]
+pub mod arrow;
+#[cfg(feature = "parquet")]
+pub mod parquet;
+
 pub use atomic::OutputFile;
 pub use text::{CsvSink, JsonSink, JsonlSink};
 
@@ -65,18 +70,28 @@ pub enum Format {
     Json,
     /// One JSON object per line.
     Jsonl,
+    /// Apache Parquet, zstd-compressed (cargo feature `parquet`).
+    #[cfg(feature = "parquet")]
+    Parquet,
 }
 
 impl Format {
     /// Every format name accepted by [`Format::from_name`].
+    #[cfg(not(feature = "parquet"))]
     pub const NAMES: &'static [&'static str] = &["csv", "json", "jsonl"];
+    /// Every format name accepted by [`Format::from_name`].
+    #[cfg(feature = "parquet")]
+    pub const NAMES: &'static [&'static str] = &["csv", "json", "jsonl", "parquet"];
 
-    /// Parse a format name (`csv`, `json`, `jsonl`/`ndjson`).
+    /// Parse a format name (`csv`, `json`, `jsonl`/`ndjson`, `parquet`/`pq`
+    /// with the `parquet` feature).
     pub fn from_name(s: &str) -> Option<Format> {
         match s.to_ascii_lowercase().as_str() {
             "csv" => Some(Format::Csv),
             "json" => Some(Format::Json),
             "jsonl" | "ndjson" => Some(Format::Jsonl),
+            #[cfg(feature = "parquet")]
+            "parquet" | "pq" => Some(Format::Parquet),
             _ => None,
         }
     }
@@ -92,6 +107,8 @@ impl Format {
             Format::Csv => Box::new(CsvSink::new(w, target)),
             Format::Json => Box::new(JsonSink::new(w, target)),
             Format::Jsonl => Box::new(JsonlSink::new(w, target)),
+            #[cfg(feature = "parquet")]
+            Format::Parquet => Box::new(parquet::ParquetSink::new(w, target)),
         }
     }
 }

@@ -3,6 +3,8 @@
 mod docs;
 mod flows;
 mod options;
+#[cfg(feature = "parquet")]
+mod parquet;
 mod readers;
 mod reference;
 mod tshark;

@@ -515,3 +515,5 @@ impl<W: Write> PcapNgWriter<W> {
         self.w
     }
 }
+
+pub mod traffic;

@@ -1,0 +1,639 @@
+//! `size`: the distribution of a flow's packet lengths (IP-level, as
+//! `flow_meta`'s bytes) and payload lengths (as its `payload_bytes_*`):
+//! moments, order statistics, mode, payload share, per-direction means and,
+//! on request, the raw length sequences (the packet-length features of
+//! Moore & Zuev, "Discriminators for use in flow-based classification",
+//! 2005). Definitions: the project's `EXTRACTORS.md`.
+//!
+//! Everything is exact in bounded memory: packet lengths go into a sparse
+//! histogram (one counter per distinct length, so at most 65 576 entries
+//! and in practice a handful), from which the percentiles, the mode and the
+//! central moments are computed at flow end; means and standard deviations
+//! come from exact integer sums.
+
+use super::{
+    div_or_zero, lerp, linear_ranks, shape, Column, ColumnType, Extractor, ExtractorDef, FlowState,
+    Gate, PacketObs, RowWriter, Value, QUANTILES,
+};
+use crate::config::Config;
+use crate::flow::Flow;
+
+const fn col(
+    name: &'static str,
+    ty: ColumnType,
+    unit: &'static str,
+    gate: Gate,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        ty,
+        unit,
+        description,
+        gate,
+        identifies: false,
+    }
+}
+
+use ColumnType::{Int, IntList};
+use Gate::{Always, BidirectionalSplit, RawSequences};
+const FLOAT: ColumnType = ColumnType::Float;
+
+/// The `size` columns, in output order.
+pub const COLUMNS: &[Column] = &[
+    col("pkt_len_mean", FLOAT, "bytes", Always, "Mean IP-level packet length."),
+    col("pkt_len_std", FLOAT, "bytes", Always, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
+    col("pkt_len_min", Int, "bytes", Always, "Smallest IP-level packet length."),
+    col("pkt_len_max", Int, "bytes", Always, "Largest IP-level packet length."),
+    col("pkt_len_median", FLOAT, "bytes", Always, "Median (p50) of the IP-level packet lengths, linear interpolation."),
+    col("pkt_len_mode", Int, "bytes", Always, "Most frequent IP-level packet length; ties go to the smallest."),
+    col("pkt_len_p25", FLOAT, "bytes", Always, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
+    col("pkt_len_p75", FLOAT, "bytes", Always, "75th percentile of the IP-level packet lengths, linear interpolation."),
+    col("pkt_len_p90", FLOAT, "bytes", Always, "90th percentile of the IP-level packet lengths, linear interpolation."),
+    col("pkt_len_p95", FLOAT, "bytes", Always, "95th percentile of the IP-level packet lengths, linear interpolation."),
+    col("payload_len_mean", FLOAT, "bytes", Always, "Mean payload length (bytes after the transport header) per packet."),
+    col("payload_len_std", FLOAT, "bytes", Always, "Population standard deviation of the per-packet payload lengths."),
+    col("payload_len_total", Int, "bytes", Always, "Payload bytes in both directions (equals payload_bytes_total)."),
+    col("payload_ratio", FLOAT, "", Always, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
+    col("pkt_len_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
+    col("pkt_len_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
+    col("pkt_len_cv", FLOAT, "", Always, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
+    col("pkt_len_mean_fwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of initiator-to-responder packets."),
+    col("pkt_len_mean_bwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of responder-to-initiator packets."),
+    col("pkt_len_std_fwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the initiator-to-responder packet lengths."),
+    col("pkt_len_std_bwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the responder-to-initiator packet lengths."),
+    col("pkt_len_sequence", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
+    col("pkt_len_sequence_fwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
+    col("pkt_len_sequence_bwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
+];
+
+/// Registry entry.
+pub static DEF: ExtractorDef = ExtractorDef {
+    id: "size",
+    summary: "Packet and payload length statistics, mode, payload share, per-direction lengths and raw length sequences.",
+    columns: COLUMNS,
+    build,
+};
+
+fn build(cfg: &Config) -> Box<dyn Extractor> {
+    Box::new(Size {
+        max_seq: cfg.max_sequence_length,
+        keep_raw: cfg.include_raw_sequences,
+    })
+}
+
+struct Size {
+    max_seq: usize,
+    keep_raw: bool,
+}
+
+impl Size {
+    fn state(&self) -> SizeState {
+        SizeState {
+            max_seq: self.max_seq,
+            keep_raw: self.keep_raw,
+            hist: Vec::new(),
+            len: [Sums::default(); 2],
+            payload: Sums::default(),
+            seq: Vec::new(),
+            seq_dir: [Vec::new(), Vec::new()],
+        }
+    }
+}
+
+/// Exact count, sum and sum of squares of small integers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Sums {
+    n: u64,
+    s1: u128,
+    s2: u128,
+}
+
+impl Sums {
+    fn push(&mut self, x: u32) {
+        let x = u128::from(x);
+        self.n += 1;
+        self.s1 += x;
+        self.s2 += x * x;
+    }
+
+    fn plus(self, o: Sums) -> Sums {
+        Sums {
+            n: self.n + o.n,
+            s1: self.s1 + o.s1,
+            s2: self.s2 + o.s2,
+        }
+    }
+
+    fn mean(&self) -> f64 {
+        div_or_zero(self.s1 as f64, self.n as f64)
+    }
+
+    /// Population standard deviation: sqrt((n·Σx² − (Σx)²) / n²), the
+    /// numerator in exact integers (it fits for any flow under 2^46
+    /// packets; beyond, the same formula in floating point).
+    fn std(&self) -> f64 {
+        if self.n == 0 {
+            return 0.0;
+        }
+        let n = u128::from(self.n);
+        let nf = self.n as f64;
+        let num = match (n.checked_mul(self.s2), self.s1.checked_mul(self.s1)) {
+            (Some(a), Some(b)) => a.saturating_sub(b) as f64,
+            _ => (nf * self.s2 as f64 - (self.s1 as f64).powi(2)).max(0.0),
+        };
+        (num / (nf * nf)).sqrt()
+    }
+}
+
+/// Per-flow state of the `size` group. Memory: fixed fields, one
+/// `(length, count)` pair per distinct packet length, and the sequences the
+/// configuration asks for, each at most `max_sequence_length` long.
+pub struct SizeState {
+    max_seq: usize,
+    keep_raw: bool,
+    /// Sparse histogram of IP-level lengths, sorted by length.
+    hist: Vec<(u32, u64)>,
+    /// IP-level length sums per direction.
+    len: [Sums; 2],
+    /// Payload length sums, both directions.
+    payload: Sums,
+    seq: Vec<u32>,
+    seq_dir: [Vec<u32>; 2],
+}
+
+impl FlowState for SizeState {
+    fn update(&mut self, pkt: &PacketObs) {
+        let l = pkt.ip_len;
+        match self.hist.binary_search_by_key(&l, |e| e.0) {
+            Ok(i) => self.hist[i].1 += 1,
+            Err(i) => self.hist.insert(i, (l, 1)),
+        }
+        let d = pkt.dir as usize;
+        self.len[d].push(l);
+        self.payload.push(pkt.payload_len);
+        if self.keep_raw {
+            if self.seq.len() < self.max_seq {
+                self.seq.push(l);
+            }
+            if self.seq_dir[d].len() < self.max_seq {
+                self.seq_dir[d].push(l);
+            }
+        }
+    }
+}
+
+impl SizeState {
+    /// The length of 0-based rank `k` (`k` < number of packets).
+    fn kth(&self, mut k: u64) -> u32 {
+        for &(len, c) in &self.hist {
+            if k < c {
+                return len;
+            }
+            k -= c;
+        }
+        self.hist.last().map_or(0, |e| e.0)
+    }
+
+    /// The most frequent length, the smallest on ties (0 without packets).
+    fn mode(&self) -> u32 {
+        let mut best = (0, 0);
+        for &(len, c) in &self.hist {
+            if c > best.1 {
+                best = (len, c);
+            }
+        }
+        best.0
+    }
+
+    /// Central sums Σ(x − mean)^k, k = 2, 3, 4, over the histogram.
+    fn central_sums(&self, mean: f64) -> (f64, f64, f64) {
+        let (mut s2, mut s3, mut s4) = (0.0, 0.0, 0.0);
+        for &(len, c) in &self.hist {
+            let d = f64::from(len) - mean;
+            let d2 = d * d;
+            let c = c as f64;
+            s2 += c * d2;
+            s3 += c * d2 * d;
+            s4 += c * d2 * d2;
+        }
+        (s2, s3, s4)
+    }
+}
+
+fn int_list(v: &[u32]) -> Value {
+    Value::IntList(v.iter().map(|&x| i64::from(x)).collect())
+}
+
+impl Extractor for Size {
+    fn new_state(&self) -> Option<Box<dyn FlowState>> {
+        Some(Box::new(self.state()))
+    }
+
+    fn write(&self, flow: &Flow, state: Option<&dyn FlowState>, out: &mut RowWriter<'_>) {
+        let empty;
+        let st = match state.and_then(|s| (s as &dyn std::any::Any).downcast_ref::<SizeState>()) {
+            Some(s) => s,
+            None => {
+                empty = self.state();
+                &empty
+            }
+        };
+        let all = st.len[0].plus(st.len[1]);
+        let n = all.n;
+        let mean = all.mean();
+        let std = all.std();
+        out.put(mean);
+        out.put(std);
+        out.put(i64::from(st.hist.first().map_or(0, |e| e.0)));
+        out.put(i64::from(st.hist.last().map_or(0, |e| e.0)));
+        let mut p = [0.0; 5];
+        if n > 0 {
+            for (o, q) in p.iter_mut().zip(QUANTILES) {
+                let (lo, hi, t) = linear_ranks(n, q);
+                *o = lerp(f64::from(st.kth(lo)), f64::from(st.kth(hi)), t);
+            }
+        }
+        out.put(p[1]);
+        out.put(i64::from(st.mode()));
+        out.put(p[0]);
+        out.put(p[2]);
+        out.put(p[3]);
+        out.put(p[4]);
+        out.put(st.payload.mean());
+        out.put(st.payload.std());
+        let payload_total = flow.payload[0] + flow.payload[1];
+        out.put(payload_total);
+        out.put(div_or_zero(payload_total as f64, flow.total_bytes() as f64));
+        let (s2, s3, s4) = st.central_sums(mean);
+        let (skew, kurtosis) = shape(n as f64, s2, s3, s4);
+        out.put(skew);
+        out.put(kurtosis);
+        out.put(div_or_zero(std, mean));
+        out.put(st.len[0].mean());
+        out.put(st.len[1].mean());
+        out.put(st.len[0].std());
+        out.put(st.len[1].std());
+        out.put_with(|| int_list(&st.seq));
+        out.put_with(|| int_list(&st.seq_dir[0]));
+        out.put_with(|| int_list(&st.seq_dir[1]));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{assert_row, close, get, obs, row_of, SplitMix};
+    use super::*;
+    use crate::flow::Direction::{self, Bwd, Fwd};
+    use std::collections::BTreeMap;
+
+    // ---- A naive two-pass reference over the full lists.
+
+    fn mean(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    }
+
+    fn central(v: &[f64], k: i32) -> f64 {
+        let m = mean(v);
+        v.iter().map(|x| (x - m).powi(k)).sum::<f64>() / v.len() as f64
+    }
+
+    fn pstd(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            central(v, 2).sqrt()
+        }
+    }
+
+    fn skew(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 3) / central(v, 2).powf(1.5)
+        }
+    }
+
+    fn kurt(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 4) / central(v, 2).powi(2) - 3.0
+        }
+    }
+
+    fn pct(v: &[f64], q: f64) -> f64 {
+        if v.is_empty() {
+            return 0.0;
+        }
+        let mut s = v.to_vec();
+        s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let r = q * (s.len() - 1) as f64;
+        let lo = r.floor() as usize;
+        let hi = (lo + 1).min(s.len() - 1);
+        s[lo] + (s[hi] - s[lo]) * (r - lo as f64)
+    }
+
+    /// The full `size` row, computed the slow way.
+    fn naive(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {
+        let lens: Vec<f64> = pkts.iter().map(|p| f64::from(p.ip_len)).collect();
+        let pay: Vec<f64> = pkts.iter().map(|p| f64::from(p.payload_len)).collect();
+        let of = |d: Direction| -> Vec<f64> {
+            pkts.iter()
+                .filter(|p| p.dir == d)
+                .map(|p| f64::from(p.ip_len))
+                .collect()
+        };
+        let (fwd, bwd) = (of(Fwd), of(Bwd));
+        let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
+        for p in pkts {
+            *counts.entry(p.ip_len).or_default() += 1;
+        }
+        let top = counts.values().copied().max().unwrap_or(0);
+        let mode = counts
+            .iter()
+            .find(|(_, &c)| c == top)
+            .map_or(0, |(&l, _)| l);
+        let total_bytes: u64 = pkts.iter().map(|p| u64::from(p.ip_len)).sum();
+        let total_pay: u64 = pkts.iter().map(|p| u64::from(p.payload_len)).sum();
+        let m = mean(&lens);
+        let sd = pstd(&lens);
+        let l = cfg.max_sequence_length;
+        let seq = |d: Option<Direction>| {
+            Value::IntList(
+                pkts.iter()
+                    .filter(|p| d.is_none_or(|d| p.dir == d))
+                    .take(l)
+                    .map(|p| i64::from(p.ip_len))
+                    .collect(),
+            )
+        };
+        vec![
+            Value::Float(m),
+            Value::Float(sd),
+            Value::Int(pkts.iter().map(|p| i64::from(p.ip_len)).min().unwrap_or(0)),
+            Value::Int(pkts.iter().map(|p| i64::from(p.ip_len)).max().unwrap_or(0)),
+            Value::Float(pct(&lens, 0.5)),
+            Value::Int(i64::from(mode)),
+            Value::Float(pct(&lens, 0.25)),
+            Value::Float(pct(&lens, 0.75)),
+            Value::Float(pct(&lens, 0.9)),
+            Value::Float(pct(&lens, 0.95)),
+            Value::Float(mean(&pay)),
+            Value::Float(pstd(&pay)),
+            Value::Int(total_pay as i64),
+            Value::Float(if total_bytes == 0 {
+                0.0
+            } else {
+                total_pay as f64 / total_bytes as f64
+            }),
+            Value::Float(skew(&lens)),
+            Value::Float(kurt(&lens)),
+            Value::Float(if m == 0.0 { 0.0 } else { sd / m }),
+            Value::Float(mean(&fwd)),
+            Value::Float(mean(&bwd)),
+            Value::Float(pstd(&fwd)),
+            Value::Float(pstd(&bwd)),
+            seq(None),
+            seq(Some(Fwd)),
+            seq(Some(Bwd)),
+        ]
+    }
+
+    fn full_cfg(max_seq: usize) -> Config {
+        Config {
+            include_raw_sequences: true,
+            bidirectional_split: true,
+            max_sequence_length: max_seq,
+            ..Config::default()
+        }
+    }
+
+    fn check(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {
+        let row = row_of(&DEF, cfg, pkts);
+        assert_row(&DEF, &row, &naive(pkts, cfg), &[]);
+        row
+    }
+
+    fn f(row: &[Value], name: &str) -> f64 {
+        match get(&DEF, row, name) {
+            Value::Float(x) => *x,
+            v => panic!("{name}: {v:?}"),
+        }
+    }
+
+    fn i(row: &[Value], name: &str) -> i64 {
+        match get(&DEF, row, name) {
+            Value::Int(x) => *x,
+            v => panic!("{name}: {v:?}"),
+        }
+    }
+
+    /// Packets 1 ms apart with the given (direction, IP length, payload).
+    fn pkts_of(v: &[(Direction, u32, u32)]) -> Vec<PacketObs> {
+        v.iter()
+            .enumerate()
+            .map(|(k, &(d, l, p))| obs(1_000_000 + 1000 * k as i64, d, l, p))
+            .collect()
+    }
+
+    #[test]
+    fn no_packets_give_zeros() {
+        let row = check(&[], &full_cfg(50));
+        assert!(row
+            .iter()
+            .all(|v| matches!(v, Value::Float(0.0) | Value::Int(0))
+                || matches!(v, Value::IntList(l) if l.is_empty())));
+    }
+
+    #[test]
+    fn one_packet() {
+        let row = check(&pkts_of(&[(Fwd, 60, 6)]), &full_cfg(50));
+        for name in [
+            "pkt_len_mean",
+            "pkt_len_median",
+            "pkt_len_p25",
+            "pkt_len_p95",
+        ] {
+            assert_eq!(f(&row, name), 60.0, "{name}");
+        }
+        for name in ["pkt_len_min", "pkt_len_max", "pkt_len_mode"] {
+            assert_eq!(i(&row, name), 60, "{name}");
+        }
+        assert_eq!(f(&row, "pkt_len_std"), 0.0);
+        assert_eq!(f(&row, "pkt_len_skew"), 0.0);
+        assert_eq!(f(&row, "pkt_len_kurtosis"), 0.0);
+        assert_eq!(f(&row, "pkt_len_cv"), 0.0);
+        assert_eq!(f(&row, "payload_ratio"), 0.1);
+        assert_eq!(f(&row, "pkt_len_mean_bwd"), 0.0);
+    }
+
+    #[test]
+    fn two_packets() {
+        let row = check(&pkts_of(&[(Fwd, 60, 0), (Bwd, 1500, 1448)]), &full_cfg(50));
+        assert_eq!(f(&row, "pkt_len_mean"), 780.0);
+        assert_eq!(f(&row, "pkt_len_std"), 720.0);
+        assert_eq!(f(&row, "pkt_len_median"), 780.0);
+        assert_eq!(f(&row, "pkt_len_p25"), 420.0);
+        assert_eq!(f(&row, "pkt_len_p90"), 1356.0);
+        // Two values: g1 = 0, g2 = -2.
+        assert_eq!(f(&row, "pkt_len_skew"), 0.0);
+        assert_eq!(f(&row, "pkt_len_kurtosis"), -2.0);
+        // Tie 60 vs 1500, one each: the smaller wins.
+        assert_eq!(i(&row, "pkt_len_mode"), 60);
+        assert_eq!(i(&row, "payload_len_total"), 1448);
+        assert_eq!(f(&row, "payload_len_mean"), 724.0);
+        assert_eq!(f(&row, "payload_len_std"), 724.0);
+    }
+
+    #[test]
+    fn all_equal_sizes() {
+        let pkts = pkts_of(&[(Fwd, 576, 536); 9]);
+        let row = check(&pkts, &full_cfg(50));
+        assert_eq!(f(&row, "pkt_len_std"), 0.0);
+        assert_eq!(f(&row, "pkt_len_skew"), 0.0);
+        assert_eq!(f(&row, "pkt_len_kurtosis"), 0.0);
+        assert_eq!(f(&row, "pkt_len_cv"), 0.0);
+        assert_eq!(f(&row, "pkt_len_p95"), 576.0);
+        assert_eq!(i(&row, "pkt_len_mode"), 576);
+        assert_eq!(f(&row, "payload_len_std"), 0.0);
+        assert_eq!(f(&row, "pkt_len_mean_bwd"), 0.0);
+    }
+
+    #[test]
+    fn mode_ties_go_to_the_smallest() {
+        let pkts = pkts_of(&[
+            (Fwd, 1500, 0),
+            (Fwd, 52, 0),
+            (Bwd, 1500, 0),
+            (Bwd, 40, 0),
+            (Fwd, 52, 0),
+            (Bwd, 40, 0),
+        ]);
+        let row = check(&pkts, &full_cfg(50));
+        assert_eq!(i(&row, "pkt_len_mode"), 40);
+        assert_eq!(f(&row, "payload_ratio"), 0.0);
+    }
+
+    #[test]
+    fn bidirectional_split() {
+        // Fwd 60, 52, 52 (mean 164/3); Bwd 1500, 1500, 40, 1000 (mean 1010).
+        let pkts = pkts_of(&[
+            (Fwd, 60, 0),
+            (Bwd, 1500, 1448),
+            (Fwd, 52, 0),
+            (Bwd, 1500, 1448),
+            (Bwd, 40, 0),
+            (Fwd, 52, 0),
+            (Bwd, 1000, 948),
+        ]);
+        let row = check(&pkts, &full_cfg(50));
+        assert!(close(f(&row, "pkt_len_mean_fwd"), 164.0 / 3.0, 1e-15));
+        assert_eq!(f(&row, "pkt_len_mean_bwd"), 1010.0);
+        let sd_fwd = ((2.0 * (52.0f64 - 164.0 / 3.0).powi(2) + (60.0f64 - 164.0 / 3.0).powi(2))
+            / 3.0)
+            .sqrt();
+        assert!(close(f(&row, "pkt_len_std_fwd"), sd_fwd, 1e-15));
+        // Bwd deviations 490, 490, -970, -10: variance (2·490² + 970² + 10²) / 4.
+        let sd_bwd = ((2.0 * 490.0f64 * 490.0 + 970.0 * 970.0 + 100.0) / 4.0).sqrt();
+        assert!(close(f(&row, "pkt_len_std_bwd"), sd_bwd, 1e-15));
+        assert_eq!(
+            get(&DEF, &row, "pkt_len_sequence_bwd"),
+            &Value::IntList(vec![1500, 1500, 40, 1000])
+        );
+    }
+
+    #[test]
+    fn sequences_stop_at_max_sequence_length() {
+        let v: Vec<(Direction, u32, u32)> = (0..30)
+            .map(|k| (if k % 3 == 0 { Bwd } else { Fwd }, 40 + k, 0))
+            .collect();
+        let row = check(&pkts_of(&v), &full_cfg(4));
+        assert_eq!(
+            get(&DEF, &row, "pkt_len_sequence"),
+            &Value::IntList(vec![40, 41, 42, 43])
+        );
+        assert_eq!(
+            get(&DEF, &row, "pkt_len_sequence_fwd"),
+            &Value::IntList(vec![41, 42, 44, 45])
+        );
+        assert_eq!(
+            get(&DEF, &row, "pkt_len_sequence_bwd"),
+            &Value::IntList(vec![40, 43, 46, 49])
+        );
+    }
+
+    #[test]
+    fn long_flow_is_exact() {
+        // 200 000 packets of random lengths 40..=1540 and payloads: the
+        // histogram keeps everything exact; memory is one entry per length.
+        let mut rng = SplitMix(42);
+        let pkts: Vec<PacketObs> = (0..200_000)
+            .map(|k| {
+                let l = 40 + (rng.next_u64() % 1501) as u32;
+                let d = if rng.unit() < 0.3 { Bwd } else { Fwd };
+                obs(k, d, l, l - 40)
+            })
+            .collect();
+        check(&pkts, &full_cfg(50));
+        let ext = Size {
+            max_seq: 50,
+            keep_raw: false,
+        };
+        let mut st = ext.state();
+        for p in &pkts {
+            st.update(p);
+        }
+        assert!(st.hist.len() <= 1501 && st.seq.is_empty());
+    }
+
+    #[test]
+    fn jumbo_lengths_keep_exact_integer_sums() {
+        // Largest IPv6 lengths (65535 + 40): sums of squares stay exact.
+        let pkts = pkts_of(&[(Fwd, 65_575, 65_535), (Bwd, 40, 0), (Fwd, 65_575, 65_535)]);
+        check(&pkts, &full_cfg(50));
+    }
+
+    // numpy 2.4.6 / scipy 1.17.1 on the lengths of `matches_numpy_and_scipy`.
+    const NP: [(&str, f64); 9] = [
+        ("pkt_len_mean", NP_MEAN),
+        ("pkt_len_std", NP_STD),
+        ("pkt_len_median", NP_MEDIAN),
+        ("pkt_len_p25", NP_P25),
+        ("pkt_len_p75", NP_P75),
+        ("pkt_len_p90", NP_P90),
+        ("pkt_len_p95", NP_P95),
+        ("pkt_len_skew", NP_SKEW),
+        ("pkt_len_kurtosis", NP_KURT),
+    ];
+
+    const NP_MEAN: f64 = 568.5833333333334;
+    const NP_STD: f64 = 639.5204529350272;
+    const NP_MEDIAN: f64 = 74.0;
+    const NP_P25: f64 = 66.0;
+    const NP_P75: f64 = 1434.0;
+    const NP_P90: f64 = 1434.0;
+    const NP_P95: f64 = 1463.7;
+    const NP_SKEW: f64 = 0.5875580812398754;
+    const NP_KURT: f64 = -1.5573540462861764;
+
+    #[test]
+    fn matches_numpy_and_scipy() {
+        let lens = [74u32, 74, 66, 583, 1434, 66, 1434, 1434, 66, 52, 40, 1500];
+        let v: Vec<(Direction, u32, u32)> = lens.iter().map(|&l| (Fwd, l, 0)).collect();
+        let row = check(&pkts_of(&v), &full_cfg(50));
+        for (name, want) in NP {
+            assert!(
+                close(f(&row, name), want, 1e-12),
+                "{name}: {} vs {want}",
+                f(&row, name)
+            );
+        }
+        // 66 and 1434 occur 3 times each: the smaller wins.
+        assert_eq!(i(&row, "pkt_len_mode"), 66);
+    }
+}

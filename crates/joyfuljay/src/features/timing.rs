@@ -1,0 +1,1008 @@
+//! `timing`: inter-arrival times (IATs) between the packets of a flow, their
+//! distribution and shape, burst structure, per-direction IATs and, on
+//! request, the raw IAT sequences and SPLT (Sequence of Packet Lengths and
+//! Times, from Cisco Joy: McGrew & Anderson, "Enhanced Telemetry for
+//! Encrypted Threat Analytics", ICNP 2016). Definitions: the project's
+//! `EXTRACTORS.md`.
+//!
+//! Packets are taken in capture order and an IAT is the signed difference
+//! of consecutive timestamps (negative when a capture's clock steps back).
+//! Memory per flow is bounded: mean, std, skewness and kurtosis are exact
+//! streaming moments (Pébay, "Formulas for Robust, One-Pass Parallel
+//! Computation of Covariances and Arbitrary-Order Statistical Moments",
+//! SAND2008-6212, as in Terriberry's update); min and max are exact; the
+//! first [`EXACT_IATS`] IATs are kept exactly for the percentiles, and past
+//! that every IAT goes to a DDSketch (Masson, Rim & Lee, VLDB 2019) of
+//! relative accuracy [`SKETCH_ALPHA`].
+
+use super::{
+    div_or_zero, lerp, linear_ranks, shape, Column, ColumnType, Extractor, ExtractorDef, FlowState,
+    Gate, PacketObs, RowWriter, Value, QUANTILES,
+};
+use crate::config::Config;
+use crate::flow::Flow;
+
+/// IATs kept exactly per flow (8 KiB); percentiles of flows with more IATs
+/// come from the sketch.
+pub const EXACT_IATS: usize = 1024;
+
+/// Relative accuracy α of the IAT sketch: each order statistic it returns
+/// is within α·|v| of the true value v. A percentile, which interpolates
+/// between two order statistics `v_lo ≤ v_hi`, is within
+/// α·max(|v_lo|, |v_hi|) of the exact one, so within α (1 %) relative error
+/// when the IATs are not negative (timestamps in order).
+pub const SKETCH_ALPHA: f64 = 0.01;
+
+const fn col(
+    name: &'static str,
+    ty: ColumnType,
+    unit: &'static str,
+    gate: Gate,
+    description: &'static str,
+) -> Column {
+    Column {
+        name,
+        ty,
+        unit,
+        description,
+        gate,
+        identifies: false,
+    }
+}
+
+use ColumnType::{FloatList, Int, PairList};
+use Gate::{Always, BidirectionalSplit, RawSequences, Splt};
+const FLOAT: ColumnType = ColumnType::Float;
+
+/// The `timing` columns, in output order.
+pub const COLUMNS: &[Column] = &[
+    col("iat_mean", FLOAT, "s", Always, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
+    col("iat_std", FLOAT, "s", Always, "Population standard deviation (ddof 0) of the inter-arrival times."),
+    col("iat_min", FLOAT, "s", Always, "Smallest inter-arrival time."),
+    col("iat_max", FLOAT, "s", Always, "Largest inter-arrival time."),
+    col("iat_median", FLOAT, "s", Always, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    col("iat_p25", FLOAT, "s", Always, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    col("iat_p75", FLOAT, "s", Always, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    col("iat_p90", FLOAT, "s", Always, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    col("iat_p95", FLOAT, "s", Always, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    col("iat_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    col("iat_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    col("iat_cv", FLOAT, "", Always, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
+    col("burst_count", Int, "bursts", Always, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
+    col("burst_mean_size", FLOAT, "packets", Always, "Mean number of packets per burst."),
+    col("burst_mean_duration", FLOAT, "s", Always, "Mean over bursts of the time from the burst's first to its last packet."),
+    col("inter_burst_gap_mean", FLOAT, "s", Always, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
+    col("iat_mean_fwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive initiator-to-responder packets."),
+    col("iat_mean_bwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive responder-to-initiator packets."),
+    col("iat_std_fwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive initiator-to-responder packets."),
+    col("iat_std_bwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive responder-to-initiator packets."),
+    col("iat_sequence", FloatList, "s", RawSequences, "The first max_sequence_length inter-arrival times, in capture order, unpadded."),
+    col("iat_sequence_fwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
+    col("iat_sequence_bwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
+    col("splt", PairList, "(bytes, s)", Splt, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
+];
+
+/// Registry entry.
+pub static DEF: ExtractorDef = ExtractorDef {
+    id: "timing",
+    summary:
+        "Inter-arrival time statistics, bursts, per-direction IATs, raw IAT sequences and SPLT.",
+    columns: COLUMNS,
+    build,
+};
+
+fn build(cfg: &Config) -> Box<dyn Extractor> {
+    Box::new(Timing {
+        threshold_us: cfg.burst_threshold_ms * 1000.0,
+        max_seq: cfg.max_sequence_length,
+        keep_raw: cfg.include_raw_sequences,
+        keep_splt: cfg.include_splt,
+    })
+}
+
+struct Timing {
+    /// `burst_threshold_ms` in microseconds.
+    threshold_us: f64,
+    max_seq: usize,
+    keep_raw: bool,
+    keep_splt: bool,
+}
+
+impl Timing {
+    fn state(&self) -> TimingState {
+        TimingState {
+            threshold_us: self.threshold_us,
+            max_seq: self.max_seq,
+            keep_raw: self.keep_raw,
+            keep_splt: self.keep_splt,
+            packets: 0,
+            last_us: 0,
+            last_dir_us: [None; 2],
+            iat: Moments::default(),
+            quant: Quantiles::Exact(Vec::new()),
+            gaps: 0,
+            gap_sum_us: 0,
+            dir: [Moments::default(); 2],
+            seq: Vec::new(),
+            seq_dir: [Vec::new(), Vec::new()],
+            splt: Vec::new(),
+        }
+    }
+}
+
+/// Microseconds to seconds.
+fn secs(us: f64) -> f64 {
+    us / 1e6
+}
+
+/// Exact streaming moments of integer values (µs): count, exact sum, min,
+/// max, and the central sums M2..M4 by the one-pass update of Pébay /
+/// Terriberry, which never subtracts large nearly equal numbers.
+#[derive(Debug, Clone, Copy, Default)]
+struct Moments {
+    n: u64,
+    sum: i128,
+    min: i64,
+    max: i64,
+    mean: f64,
+    m2: f64,
+    m3: f64,
+    m4: f64,
+}
+
+impl Moments {
+    fn push(&mut self, x: i64) {
+        if self.n == 0 {
+            self.min = x;
+            self.max = x;
+        } else {
+            self.min = self.min.min(x);
+            self.max = self.max.max(x);
+        }
+        self.sum += i128::from(x);
+        let n1 = self.n as f64;
+        self.n += 1;
+        let n = self.n as f64;
+        let delta = x as f64 - self.mean;
+        let dn = delta / n;
+        let dn2 = dn * dn;
+        let term1 = delta * dn * n1;
+        self.mean += dn;
+        self.m4 += term1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * self.m2 - 4.0 * dn * self.m3;
+        self.m3 += term1 * dn * (n - 2.0) - 3.0 * dn * self.m2;
+        self.m2 += term1;
+    }
+
+    /// Mean in µs, from the exact sum (0 without values).
+    fn mean_us(&self) -> f64 {
+        div_or_zero(self.sum as f64, self.n as f64)
+    }
+
+    /// Population standard deviation in µs.
+    fn std_us(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            (self.m2.max(0.0) / self.n as f64).sqrt()
+        }
+    }
+}
+
+/// The IATs behind the percentiles: exact while few, then a sketch.
+enum Quantiles {
+    Exact(Vec<i64>),
+    Sketch(Box<DdSketch>),
+}
+
+impl Quantiles {
+    fn push(&mut self, x: i64) {
+        match self {
+            Quantiles::Exact(v) if v.len() < EXACT_IATS => v.push(x),
+            Quantiles::Exact(v) => {
+                let mut s = DdSketch::new();
+                for &y in v.iter() {
+                    s.add(y);
+                }
+                s.add(x);
+                *self = Quantiles::Sketch(Box::new(s));
+            }
+            Quantiles::Sketch(s) => s.add(x),
+        }
+    }
+
+    /// The percentiles of [`QUANTILES`] in seconds, given the exact count,
+    /// min and max (µs); zeros without values.
+    fn percentiles(&self, n: u64, min: i64, max: i64) -> [f64; 5] {
+        let mut out = [0.0; 5];
+        if n == 0 {
+            return out;
+        }
+        match self {
+            Quantiles::Exact(v) => {
+                let mut sorted = v.clone();
+                sorted.sort_unstable();
+                let at = |k: u64| secs(sorted[k as usize] as f64);
+                for (o, q) in out.iter_mut().zip(QUANTILES) {
+                    let (lo, hi, t) = linear_ranks(n, q);
+                    *o = lerp(at(lo), at(hi), t);
+                }
+            }
+            Quantiles::Sketch(s) => {
+                // Clamping to the exact range never moves an estimate away
+                // from the true order statistic, which lies in that range.
+                let at = |k: u64| secs(s.value_at_rank(k).clamp(min as f64, max as f64));
+                for (o, q) in out.iter_mut().zip(QUANTILES) {
+                    let (lo, hi, t) = linear_ranks(n, q);
+                    *o = lerp(at(lo), at(hi), t);
+                }
+            }
+        }
+        out
+    }
+}
+
+/// γ = (1 + α) / (1 − α): bucket `i` holds magnitudes in (γ^(i-1), γ^i].
+const GAMMA: f64 = (1.0 + SKETCH_ALPHA) / (1.0 - SKETCH_ALPHA);
+
+/// A DDSketch over integer microseconds: zeros counted apart, positive and
+/// negative values in log-spaced buckets of their magnitude. Magnitudes are
+/// ≥ 1 µs and below 2^63 µs, so bucket indices lie in 0..2200 and each
+/// store holds fewer than 2200 counters (17 KiB). Mergeable by adding
+/// counters bucket by bucket.
+#[derive(Debug, Clone)]
+struct DdSketch {
+    inv_ln_gamma: f64,
+    pos: Store,
+    neg: Store,
+    zeros: u64,
+}
+
+/// Dense bucket counters from index `offset` on.
+#[derive(Debug, Clone, Default)]
+struct Store {
+    offset: i32,
+    counts: Vec<u64>,
+}
+
+impl Store {
+    fn add(&mut self, i: i32) {
+        if self.counts.is_empty() {
+            self.offset = i;
+            self.counts.push(1);
+            return;
+        }
+        if i < self.offset {
+            let grow = (self.offset - i) as usize;
+            self.counts.splice(0..0, std::iter::repeat_n(0, grow));
+            self.offset = i;
+        }
+        let k = (i - self.offset) as usize;
+        if k >= self.counts.len() {
+            self.counts.resize(k + 1, 0);
+        }
+        self.counts[k] += 1;
+    }
+}
+
+impl DdSketch {
+    fn new() -> Self {
+        DdSketch {
+            inv_ln_gamma: 1.0 / GAMMA.ln(),
+            pos: Store::default(),
+            neg: Store::default(),
+            zeros: 0,
+        }
+    }
+
+    fn index(&self, magnitude: f64) -> i32 {
+        (magnitude.ln() * self.inv_ln_gamma).ceil() as i32
+    }
+
+    /// The value that represents bucket `i`: within α of everything in it.
+    fn value(i: i32) -> f64 {
+        2.0 * GAMMA.powi(i) / (GAMMA + 1.0)
+    }
+
+    fn add(&mut self, x: i64) {
+        match x {
+            0 => self.zeros += 1,
+            x if x > 0 => {
+                let i = self.index(x as f64);
+                self.pos.add(i);
+            }
+            x => {
+                let i = self.index((x as f64).abs());
+                self.neg.add(i);
+            }
+        }
+    }
+
+    /// Estimate (µs) of the order statistic of 0-based rank `k`.
+    fn value_at_rank(&self, mut k: u64) -> f64 {
+        for (j, &c) in self.neg.counts.iter().enumerate().rev() {
+            if k < c {
+                return -Self::value(self.neg.offset + j as i32);
+            }
+            k -= c;
+        }
+        if k < self.zeros {
+            return 0.0;
+        }
+        k -= self.zeros;
+        for (j, &c) in self.pos.counts.iter().enumerate() {
+            if k < c {
+                return Self::value(self.pos.offset + j as i32);
+            }
+            k -= c;
+        }
+        // Rank past the end: the largest bucket.
+        match self.pos.counts.len() {
+            0 => 0.0,
+            len => Self::value(self.pos.offset + len as i32 - 1),
+        }
+    }
+}
+
+/// Per-flow state of the `timing` group. Memory: fixed fields, at most
+/// [`EXACT_IATS`] exact IATs or one sketch, and the sequences the
+/// configuration asks for, each at most `max_sequence_length` long.
+pub struct TimingState {
+    threshold_us: f64,
+    max_seq: usize,
+    keep_raw: bool,
+    keep_splt: bool,
+    packets: u64,
+    /// Timestamp of the previous packet (capture order).
+    last_us: i64,
+    /// Timestamp of the previous packet per direction.
+    last_dir_us: [Option<i64>; 2],
+    /// All IATs (µs).
+    iat: Moments,
+    quant: Quantiles,
+    /// IATs of at least the burst threshold: count and exact sum (µs).
+    gaps: u64,
+    gap_sum_us: i128,
+    /// Per-direction IATs (µs).
+    dir: [Moments; 2],
+    seq: Vec<i64>,
+    seq_dir: [Vec<i64>; 2],
+    /// (IP length, IAT µs) of the first packets.
+    splt: Vec<(u32, i64)>,
+}
+
+impl FlowState for TimingState {
+    fn update(&mut self, pkt: &PacketObs) {
+        let iat = if self.packets == 0 {
+            None
+        } else {
+            Some(pkt.ts_us.saturating_sub(self.last_us))
+        };
+        if let Some(iat) = iat {
+            self.iat.push(iat);
+            self.quant.push(iat);
+            if iat as f64 >= self.threshold_us {
+                self.gaps += 1;
+                self.gap_sum_us += i128::from(iat);
+            }
+            if self.keep_raw && self.seq.len() < self.max_seq {
+                self.seq.push(iat);
+            }
+        }
+        if self.keep_splt && self.splt.len() < self.max_seq {
+            self.splt.push((pkt.ip_len, iat.unwrap_or(0)));
+        }
+        let d = pkt.dir as usize;
+        if let Some(prev) = self.last_dir_us[d] {
+            let iat = pkt.ts_us.saturating_sub(prev);
+            self.dir[d].push(iat);
+            if self.keep_raw && self.seq_dir[d].len() < self.max_seq {
+                self.seq_dir[d].push(iat);
+            }
+        }
+        self.last_dir_us[d] = Some(pkt.ts_us);
+        self.last_us = pkt.ts_us;
+        self.packets += 1;
+    }
+}
+
+fn seconds_list(v: &[i64]) -> Value {
+    Value::FloatList(v.iter().map(|&x| secs(x as f64)).collect())
+}
+
+impl Extractor for Timing {
+    fn new_state(&self) -> Option<Box<dyn FlowState>> {
+        Some(Box::new(self.state()))
+    }
+
+    fn write(&self, _flow: &Flow, state: Option<&dyn FlowState>, out: &mut RowWriter<'_>) {
+        let empty;
+        let st = match state.and_then(|s| (s as &dyn std::any::Any).downcast_ref::<TimingState>()) {
+            Some(s) => s,
+            None => {
+                empty = self.state();
+                &empty
+            }
+        };
+        let m = &st.iat;
+        let mean = secs(m.mean_us());
+        let std = secs(m.std_us());
+        out.put(mean);
+        out.put(std);
+        out.put(secs(m.min as f64));
+        out.put(secs(m.max as f64));
+        let p = st.quant.percentiles(m.n, m.min, m.max);
+        out.put(p[1]);
+        out.put(p[0]);
+        out.put(p[2]);
+        out.put(p[3]);
+        out.put(p[4]);
+        let (skew, kurtosis) = shape(m.n as f64, m.m2, m.m3, m.m4);
+        out.put(skew);
+        out.put(kurtosis);
+        out.put(div_or_zero(std, mean));
+
+        let bursts = if st.packets == 0 { 0 } else { st.gaps + 1 };
+        out.put(bursts);
+        out.put(div_or_zero(st.packets as f64, bursts as f64));
+        // A burst lasts the sum of the IATs inside it; those are all the
+        // IATs except the gaps.
+        let inside_us = m.sum - st.gap_sum_us;
+        out.put(secs(div_or_zero(inside_us as f64, bursts as f64)));
+        out.put(secs(div_or_zero(st.gap_sum_us as f64, st.gaps as f64)));
+
+        let [fwd, bwd] = &st.dir;
+        out.put(secs(fwd.mean_us()));
+        out.put(secs(bwd.mean_us()));
+        out.put(secs(fwd.std_us()));
+        out.put(secs(bwd.std_us()));
+
+        out.put_with(|| seconds_list(&st.seq));
+        out.put_with(|| seconds_list(&st.seq_dir[0]));
+        out.put_with(|| seconds_list(&st.seq_dir[1]));
+        out.put_with(|| {
+            Value::PairList(
+                st.splt
+                    .iter()
+                    .map(|&(len, iat)| (i64::from(len), secs(iat as f64)))
+                    .collect(),
+            )
+        });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{assert_row, close, get, obs, row_of, SplitMix};
+    use super::*;
+    use crate::flow::Direction::{Bwd, Fwd};
+
+    // ---- A naive two-pass reference over the full lists, independent of
+    // ---- the streaming code above.
+
+    fn mean(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    }
+
+    fn central(v: &[f64], k: i32) -> f64 {
+        let m = mean(v);
+        v.iter().map(|x| (x - m).powi(k)).sum::<f64>() / v.len() as f64
+    }
+
+    fn pstd(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            central(v, 2).sqrt()
+        }
+    }
+
+    fn skew(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 3) / central(v, 2).powf(1.5)
+        }
+    }
+
+    fn kurt(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 4) / central(v, 2).powi(2) - 3.0
+        }
+    }
+
+    /// numpy.percentile(v, 100 q), method "linear".
+    fn pct(v: &[f64], q: f64) -> f64 {
+        if v.is_empty() {
+            return 0.0;
+        }
+        let mut s = v.to_vec();
+        s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let r = q * (s.len() - 1) as f64;
+        let lo = r.floor() as usize;
+        let hi = (lo + 1).min(s.len() - 1);
+        s[lo] + (s[hi] - s[lo]) * (r - lo as f64)
+    }
+
+    /// IATs in µs (whole numbers, so sums of equal values stay exact).
+    fn diffs_us(ts: &[i64]) -> Vec<f64> {
+        ts.windows(2).map(|w| (w[1] - w[0]) as f64).collect()
+    }
+
+    fn diffs(ts: &[i64]) -> Vec<f64> {
+        diffs_us(ts).iter().map(|x| x / 1e6).collect()
+    }
+
+    /// The full `timing` row, computed the slow way.
+    fn naive(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {
+        let ts: Vec<i64> = pkts.iter().map(|p| p.ts_us).collect();
+        let iat = diffs(&ts);
+        let dir_ts = |d| -> Vec<i64> {
+            pkts.iter()
+                .filter(|p| p.dir == d)
+                .map(|p| p.ts_us)
+                .collect()
+        };
+        let (fwd, bwd) = (diffs(&dir_ts(Fwd)), diffs(&dir_ts(Bwd)));
+        // Cut the packets into bursts at every IAT >= threshold.
+        let thr_s = cfg.burst_threshold_ms / 1000.0;
+        let mut bursts: Vec<Vec<i64>> = Vec::new();
+        let mut gaps = Vec::new();
+        for (i, &t) in ts.iter().enumerate() {
+            if i == 0 || iat[i - 1] >= thr_s {
+                if i > 0 {
+                    gaps.push(iat[i - 1]);
+                }
+                bursts.push(Vec::new());
+            }
+            bursts.last_mut().unwrap().push(t);
+        }
+        let sizes: Vec<f64> = bursts.iter().map(|b| b.len() as f64).collect();
+        let durations: Vec<f64> = bursts
+            .iter()
+            .map(|b| (b[b.len() - 1] - b[0]) as f64 / 1e6)
+            .collect();
+        let min = iat.iter().copied().fold(f64::INFINITY, f64::min);
+        let max = iat.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        // Moments over the µs values, then scaled to seconds.
+        let us = diffs_us(&ts);
+        let m = mean(&us) / 1e6;
+        let sd = pstd(&us) / 1e6;
+        let l = cfg.max_sequence_length;
+        let first = |v: &[f64]| Value::FloatList(v.iter().take(l).copied().collect());
+        let mut splt = Vec::new();
+        for (i, p) in pkts.iter().take(l).enumerate() {
+            let gap = if i == 0 { 0.0 } else { iat[i - 1] };
+            splt.push((i64::from(p.ip_len), gap));
+        }
+        vec![
+            Value::Float(m),
+            Value::Float(sd),
+            Value::Float(if iat.is_empty() { 0.0 } else { min }),
+            Value::Float(if iat.is_empty() { 0.0 } else { max }),
+            Value::Float(pct(&iat, 0.5)),
+            Value::Float(pct(&iat, 0.25)),
+            Value::Float(pct(&iat, 0.75)),
+            Value::Float(pct(&iat, 0.9)),
+            Value::Float(pct(&iat, 0.95)),
+            Value::Float(skew(&us)),
+            Value::Float(kurt(&us)),
+            Value::Float(if m == 0.0 { 0.0 } else { sd / m }),
+            Value::Int(bursts.len() as i64),
+            Value::Float(mean(&sizes)),
+            Value::Float(mean(&durations)),
+            Value::Float(mean(&gaps)),
+            Value::Float(mean(&fwd)),
+            Value::Float(mean(&bwd)),
+            Value::Float(pstd(&fwd)),
+            Value::Float(pstd(&bwd)),
+            first(&iat),
+            first(&fwd),
+            first(&bwd),
+            Value::PairList(splt),
+        ]
+    }
+
+    fn full_cfg(max_seq: usize) -> Config {
+        Config {
+            include_raw_sequences: true,
+            include_splt: true,
+            bidirectional_split: true,
+            max_sequence_length: max_seq,
+            ..Config::default()
+        }
+    }
+
+    /// Check every column against the naive reference; returns the row.
+    fn check(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {
+        let row = row_of(&DEF, cfg, pkts);
+        assert_row(&DEF, &row, &naive(pkts, cfg), &[]);
+        row
+    }
+
+    fn f(row: &[Value], name: &str) -> f64 {
+        match get(&DEF, row, name) {
+            Value::Float(x) => *x,
+            v => panic!("{name}: {v:?}"),
+        }
+    }
+
+    fn i(row: &[Value], name: &str) -> i64 {
+        match get(&DEF, row, name) {
+            Value::Int(x) => *x,
+            v => panic!("{name}: {v:?}"),
+        }
+    }
+
+    const T0: i64 = 1_700_000_000_000_000;
+
+    /// Packets at `T0 + ms[i]` milliseconds, alternating Fwd/Bwd, lengths 100 + i.
+    fn at_ms(ms: &[i64]) -> Vec<PacketObs> {
+        ms.iter()
+            .enumerate()
+            .map(|(i, &m)| {
+                let d = if i % 2 == 0 { Fwd } else { Bwd };
+                obs(T0 + m * 1000, d, 100 + i as u32, i as u32)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn no_packets_give_zeros() {
+        let row = check(&[], &full_cfg(50));
+        assert_eq!(i(&row, "burst_count"), 0);
+        assert_eq!(f(&row, "burst_mean_size"), 0.0);
+        assert_eq!(get(&DEF, &row, "splt"), &Value::PairList(vec![]));
+    }
+
+    #[test]
+    fn one_packet() {
+        let pkts = [obs(T0, Fwd, 60, 0)];
+        let row = check(&pkts, &full_cfg(50));
+        for c in COLUMNS.iter().filter(|c| c.ty == FLOAT) {
+            let want = if c.name == "burst_mean_size" {
+                1.0
+            } else {
+                0.0
+            };
+            assert_eq!(f(&row, c.name), want, "{}", c.name);
+        }
+        assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(get(&DEF, &row, "iat_sequence"), &Value::FloatList(vec![]));
+        assert_eq!(get(&DEF, &row, "splt"), &Value::PairList(vec![(60, 0.0)]));
+    }
+
+    #[test]
+    fn two_packets() {
+        // One IAT of 1.5 ms, below the 50 ms threshold: one burst.
+        let pkts = [obs(T0, Fwd, 60, 0), obs(T0 + 1500, Bwd, 1500, 1460)];
+        let row = check(&pkts, &full_cfg(50));
+        for name in ["iat_mean", "iat_min", "iat_max", "iat_median", "iat_p95"] {
+            assert_eq!(f(&row, name), 0.0015, "{name}");
+        }
+        assert_eq!(f(&row, "iat_std"), 0.0);
+        assert_eq!(f(&row, "iat_skew"), 0.0);
+        assert_eq!(f(&row, "iat_kurtosis"), 0.0);
+        assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(f(&row, "burst_mean_size"), 2.0);
+        assert_eq!(f(&row, "burst_mean_duration"), 0.0015);
+        assert_eq!(f(&row, "iat_mean_fwd"), 0.0);
+        assert_eq!(
+            get(&DEF, &row, "splt"),
+            &Value::PairList(vec![(60, 0.0), (1500, 0.0015)])
+        );
+    }
+
+    #[test]
+    fn equal_iats_have_no_shape() {
+        let ms: Vec<i64> = (0..20).map(|k| k * 10).collect();
+        let row = check(&at_ms(&ms), &full_cfg(50));
+        assert_eq!(f(&row, "iat_std"), 0.0);
+        assert_eq!(f(&row, "iat_skew"), 0.0);
+        assert_eq!(f(&row, "iat_kurtosis"), 0.0);
+        assert_eq!(f(&row, "iat_cv"), 0.0);
+        assert_eq!(f(&row, "iat_p90"), 0.01);
+        // Per direction the IATs are 20 ms, all equal too.
+        assert_eq!(f(&row, "iat_mean_fwd"), 0.02);
+        assert_eq!(f(&row, "iat_std_bwd"), 0.0);
+    }
+
+    #[test]
+    fn bursts_drawn_on_paper() {
+        // Threshold 50 ms. Packets at (ms):
+        //
+        //   0  10  20 | 100 105 | 300 | 350 351
+        //   \_burst1_/ \burst2_/ \_3_/ \_burst4_/
+        //          gap 80    gap 195  gap 50 (= threshold: splits)
+        //
+        // IATs: 10 10 80 5 195 50 1; gaps >= 50 ms: 80, 195, 50.
+        // 4 bursts of 3, 2, 1, 2 packets: mean size 8/4 = 2.
+        // Durations 20, 5, 0, 1 ms: mean 26/4 = 6.5 ms.
+        // Gap mean (80 + 195 + 50) / 3 = 108.333… ms.
+        let pkts = at_ms(&[0, 10, 20, 100, 105, 300, 350, 351]);
+        let row = check(&pkts, &full_cfg(50));
+        assert_eq!(i(&row, "burst_count"), 4);
+        assert_eq!(f(&row, "burst_mean_size"), 2.0);
+        assert!(close(f(&row, "burst_mean_duration"), 0.0065, 1e-12));
+        assert!(close(f(&row, "inter_burst_gap_mean"), 0.325 / 3.0, 1e-12));
+        assert!(close(f(&row, "iat_mean"), 0.351 / 7.0, 1e-12));
+        // Sorted IATs 1 5 10 10 50 80 195 (ms): median = 10, p25 at rank
+        // 1.5 = 7.5, p75 at rank 4.5 = 65, p90 at 5.4 = 126, p95 at 5.7 = 160.5.
+        assert!(close(f(&row, "iat_median"), 0.010, 1e-12));
+        assert!(close(f(&row, "iat_p25"), 0.0075, 1e-12));
+        assert!(close(f(&row, "iat_p75"), 0.065, 1e-12));
+        assert!(close(f(&row, "iat_p90"), 0.126, 1e-12));
+        assert!(close(f(&row, "iat_p95"), 0.1605, 1e-12));
+        assert_eq!(f(&row, "iat_min"), 0.001);
+        assert_eq!(f(&row, "iat_max"), 0.195);
+
+        // A threshold above every IAT: one burst spanning the flow.
+        let cfg = Config {
+            burst_threshold_ms: 1000.0,
+            ..full_cfg(50)
+        };
+        let row = check(&pkts, &cfg);
+        assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(f(&row, "burst_mean_size"), 8.0);
+        assert!(close(f(&row, "burst_mean_duration"), 0.351, 1e-12));
+        assert_eq!(f(&row, "inter_burst_gap_mean"), 0.0);
+    }
+
+    #[test]
+    fn bidirectional_split() {
+        // Fwd at 0, 10, 40 ms; Bwd at 5, 6, 30, 31 ms.
+        // Fwd IATs 10, 30: mean 20 ms, std 10 ms.
+        // Bwd IATs 1, 24, 1: mean 26/3 ms, std sqrt(((1-m)^2*2 + (24-m)^2)/3).
+        let pkts = [
+            obs(T0, Fwd, 60, 0),
+            obs(T0 + 5_000, Bwd, 60, 0),
+            obs(T0 + 6_000, Bwd, 1500, 1448),
+            obs(T0 + 10_000, Fwd, 52, 0),
+            obs(T0 + 30_000, Bwd, 1500, 1448),
+            obs(T0 + 31_000, Bwd, 40, 0),
+            obs(T0 + 40_000, Fwd, 52, 0),
+        ];
+        let row = check(&pkts, &full_cfg(50));
+        assert!(close(f(&row, "iat_mean_fwd"), 0.020, 1e-12));
+        assert!(close(f(&row, "iat_std_fwd"), 0.010, 1e-12));
+        let m: f64 = 26.0 / 3.0;
+        let sd = ((2.0 * (1.0 - m) * (1.0 - m) + (24.0 - m) * (24.0 - m)) / 3.0).sqrt();
+        assert!(close(f(&row, "iat_mean_bwd"), m / 1000.0, 1e-12));
+        assert!(close(f(&row, "iat_std_bwd"), sd / 1000.0, 1e-12));
+        assert_eq!(
+            get(&DEF, &row, "iat_sequence_fwd"),
+            &Value::FloatList(vec![0.01, 0.03])
+        );
+        assert_eq!(
+            get(&DEF, &row, "iat_sequence_bwd"),
+            &Value::FloatList(vec![0.001, 0.024, 0.001])
+        );
+    }
+
+    #[test]
+    fn sequences_stop_at_max_sequence_length() {
+        let ms: Vec<i64> = (0..40).map(|k| k * k).collect();
+        let row = check(&at_ms(&ms), &full_cfg(3));
+        assert_eq!(
+            get(&DEF, &row, "iat_sequence"),
+            &Value::FloatList(vec![0.001, 0.003, 0.005])
+        );
+        // Fwd packets at k = 0, 2, 4, 6: IATs 4, 12, 20 ms.
+        assert_eq!(
+            get(&DEF, &row, "iat_sequence_fwd"),
+            &Value::FloatList(vec![0.004, 0.012, 0.020])
+        );
+        // Bwd packets at k = 1, 3, 5, 7: IATs 8, 16, 24 ms.
+        assert_eq!(
+            get(&DEF, &row, "iat_sequence_bwd"),
+            &Value::FloatList(vec![0.008, 0.016, 0.024])
+        );
+        let st = stateful(&at_ms(&ms), &full_cfg(3));
+        assert!(st.seq.len() == 3 && st.seq_dir.iter().all(|v| v.len() == 3));
+        assert_eq!(st.splt.len(), 3);
+    }
+
+    #[test]
+    fn splt_pairs_lengths_with_gaps() {
+        // SPLT of the first 4 packets: (length, time since previous packet).
+        let pkts = [
+            obs(T0, Fwd, 74, 0),
+            obs(T0 + 20_000, Bwd, 74, 0),
+            obs(T0 + 20_250, Fwd, 66, 0),
+            obs(T0 + 21_000, Fwd, 583, 517),
+            obs(T0 + 45_000, Bwd, 1434, 1368),
+            obs(T0 + 45_001, Bwd, 66, 0),
+        ];
+        let row = check(&pkts, &full_cfg(4));
+        assert_eq!(
+            get(&DEF, &row, "splt"),
+            &Value::PairList(vec![(74, 0.0), (74, 0.02), (66, 0.00025), (583, 0.00075)])
+        );
+        // Without the options, nothing is stored.
+        let st = stateful(&pkts, &Config::default());
+        assert!(st.seq.is_empty() && st.splt.is_empty());
+    }
+
+    #[test]
+    fn out_of_order_timestamps_give_negative_iats() {
+        // Capture order 0, 30, 20, 100 ms: IATs 30, -10, 80.
+        let pkts = at_ms(&[0, 30, 20, 100]);
+        let row = check(&pkts, &full_cfg(50));
+        assert_eq!(f(&row, "iat_min"), -0.010);
+        assert_eq!(i(&row, "burst_count"), 2);
+    }
+
+    fn stateful(pkts: &[PacketObs], cfg: &Config) -> TimingState {
+        let t = Timing {
+            threshold_us: cfg.burst_threshold_ms * 1000.0,
+            max_seq: cfg.max_sequence_length,
+            keep_raw: cfg.include_raw_sequences,
+            keep_splt: cfg.include_splt,
+        };
+        let mut st = t.state();
+        for p in pkts {
+            st.update(p);
+        }
+        st
+    }
+
+    /// Packets whose IATs come from a seeded PRNG: 5 % zeros, the rest
+    /// log-uniform between 1 µs and 10 s; directions at random.
+    fn random_flow(n_iats: usize, seed: u64, with_negative: bool) -> Vec<PacketObs> {
+        let mut rng = SplitMix(seed);
+        let mut t = T0;
+        let mut pkts = vec![obs(t, Fwd, 60, 0)];
+        for _ in 0..n_iats {
+            let r = rng.unit();
+            let mut iat = if r < 0.05 {
+                0
+            } else {
+                (rng.unit() * 1e7f64.ln()).exp().floor() as i64
+            };
+            if with_negative && rng.unit() < 0.1 {
+                iat = -iat / 3;
+            }
+            t += iat;
+            let d = if rng.unit() < 0.5 { Fwd } else { Bwd };
+            pkts.push(obs(t, d, 40 + (rng.next_u64() % 1461) as u32, 0));
+        }
+        pkts
+    }
+
+    const PCTS: [(&str, f64); 5] = [
+        ("iat_p25", 0.25),
+        ("iat_median", 0.5),
+        ("iat_p75", 0.75),
+        ("iat_p90", 0.9),
+        ("iat_p95", 0.95),
+    ];
+
+    /// The sorted IATs and the neighbours numpy interpolates between.
+    fn neighbours(sorted: &[f64], q: f64) -> (f64, f64) {
+        let r = q * (sorted.len() - 1) as f64;
+        let lo = r.floor() as usize;
+        (sorted[lo], sorted[(lo + 1).min(sorted.len() - 1)])
+    }
+
+    #[test]
+    fn exact_percentiles_up_to_the_limit_then_the_sketch() {
+        let cfg = full_cfg(50);
+        // EXACT_IATS IATs: still exact.
+        let pkts = random_flow(EXACT_IATS, 7, false);
+        check(&pkts, &cfg);
+        assert!(matches!(stateful(&pkts, &cfg).quant, Quantiles::Exact(_)));
+        // One more: the sketch, everything else still exact.
+        let pkts = random_flow(EXACT_IATS + 1, 7, false);
+        let row = row_of(&DEF, &cfg, &pkts);
+        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        assert_row(&DEF, &row, &naive(&pkts, &cfg), &skip);
+        assert!(matches!(stateful(&pkts, &cfg).quant, Quantiles::Sketch(_)));
+    }
+
+    #[test]
+    fn long_flow_percentiles_stay_within_the_sketch_bound() {
+        let cfg = full_cfg(50);
+        let pkts = random_flow(200_000, 0x5EED, false);
+        let row = row_of(&DEF, &cfg, &pkts);
+        let want = naive(&pkts, &cfg);
+        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        // Moments, min, max, bursts, per-direction and sequences: exact.
+        assert_row(&DEF, &row, &want, &skip);
+        for (name, _) in PCTS {
+            let (got, exact) = (f(&row, name), f(&want, name));
+            assert!(
+                (got - exact).abs() <= SKETCH_ALPHA * exact.abs() * (1.0 + 1e-9) + 1e-12,
+                "{name}: sketch {got}, exact {exact}"
+            );
+        }
+        // Memory stays bounded: the exact buffer is gone, the sketch small.
+        let st = stateful(&pkts, &cfg);
+        match &st.quant {
+            Quantiles::Sketch(s) => {
+                assert!(s.pos.counts.len() < 2200 && s.neg.counts.is_empty());
+                assert!(s.zeros > 0);
+            }
+            Quantiles::Exact(_) => panic!("still exact"),
+        }
+    }
+
+    #[test]
+    fn sketch_bound_with_negative_iats() {
+        let cfg = full_cfg(50);
+        let pkts = random_flow(20_000, 99, true);
+        let row = row_of(&DEF, &cfg, &pkts);
+        let want = naive(&pkts, &cfg);
+        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        assert_row(&DEF, &row, &want, &skip);
+        let ts: Vec<i64> = pkts.iter().map(|p| p.ts_us).collect();
+        let mut sorted = diffs(&ts);
+        sorted.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        assert!(sorted[0] < 0.0);
+        for (name, q) in PCTS {
+            let (lo, hi) = neighbours(&sorted, q);
+            let bound = SKETCH_ALPHA * lo.abs().max(hi.abs());
+            let (got, exact) = (f(&row, name), f(&want, name));
+            assert!(
+                (got - exact).abs() <= bound * (1.0 + 1e-9) + 1e-12,
+                "{name}: sketch {got}, exact {exact}"
+            );
+        }
+    }
+
+    #[test]
+    fn sketch_order_statistics_within_alpha() {
+        // Every single order statistic of 1..=100 000 µs, one value each.
+        let mut s = DdSketch::new();
+        for x in 1..=100_000i64 {
+            s.add(x);
+        }
+        for k in (0..100_000u64).step_by(97) {
+            let exact = (k + 1) as f64;
+            let est = s.value_at_rank(k);
+            assert!((est - exact).abs() <= SKETCH_ALPHA * exact * (1.0 + 1e-9));
+        }
+    }
+
+    // numpy 2.4.6 / scipy 1.17.1 on the IATs of `matches_numpy_and_scipy`.
+    const NP_MEAN: f64 = 0.07837500000000001;
+    const NP_STD: f64 = 0.16059260373690937;
+    const NP_MEDIAN: f64 = 0.012;
+    const NP_P25: f64 = 0.0035;
+    const NP_P75: f64 = 0.04;
+    const NP_P90: f64 = 0.19479999999999992;
+    const NP_P95: f64 = 0.34739999999999976;
+    const NP_SKEW: f64 = 2.20131636399098;
+    const NP_KURT: f64 = 2.966212479466699;
+
+    #[test]
+    fn matches_numpy_and_scipy() {
+        // IATs 1, 2, 4, 8, 16, 32, 64 and 500 ms, threshold 50 ms. Reference
+        // values from numpy / scipy (np.percentile, np.std,
+        // scipy.stats.skew, scipy.stats.kurtosis) on np.diff(ts_us) / 1e6.
+        let pkts = at_ms(&[0, 1, 3, 7, 15, 31, 63, 127, 627]);
+        let row = check(&pkts, &full_cfg(50));
+        let numpy = [
+            ("iat_mean", NP_MEAN),
+            ("iat_std", NP_STD),
+            ("iat_median", NP_MEDIAN),
+            ("iat_p25", NP_P25),
+            ("iat_p75", NP_P75),
+            ("iat_p90", NP_P90),
+            ("iat_p95", NP_P95),
+            ("iat_skew", NP_SKEW),
+            ("iat_kurtosis", NP_KURT),
+        ];
+        for (name, v) in numpy {
+            assert!(
+                close(f(&row, name), v, 1e-12),
+                "{name}: {} vs {v}",
+                f(&row, name)
+            );
+        }
+    }
+}

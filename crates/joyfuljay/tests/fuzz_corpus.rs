@@ -1,0 +1,103 @@
+//! The fuzz targets' bodies (fuzz/src/lib.rs) replayed as an ordinary test:
+//! over the seed inputs built from testdata/captures, and over every
+//! committed regression input in testdata/fuzz-regressions/<target>/.
+//! This is what CI runs on each submission; real fuzzing is a local step
+//! (fuzz/README.md).
+
+#[allow(dead_code)]
+#[path = "../../../fuzz/src/lib.rs"]
+mod fuzz;
+
+use std::path::{Path, PathBuf};
+
+fn testdata(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../testdata")
+        .join(rel)
+}
+
+/// The committed regression inputs of a target, sorted by name.
+fn regressions(target: &str) -> Vec<(String, Vec<u8>)> {
+    let dir = testdata("fuzz-regressions").join(target);
+    let Ok(rd) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    let mut v: Vec<(String, Vec<u8>)> = rd
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.is_file() && p.extension().is_none_or(|e| e != "md"))
+        .map(|p| {
+            let name = p.file_name().unwrap().to_string_lossy().to_string();
+            (name, std::fs::read(&p).unwrap())
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+fn replay(target: &str) {
+    let mut inputs = fuzz::seeds(target, &testdata("captures"));
+    assert!(inputs.len() >= 5, "{target}: {} seeds", inputs.len());
+    inputs.extend(regressions(target));
+    for (name, data) in &inputs {
+        let r = std::panic::catch_unwind(|| fuzz::run_target(target, data));
+        assert!(r.is_ok(), "fuzz target {target} fails on input {name}");
+    }
+}
+
+#[test]
+fn pcap_reader_seeds_and_regressions() {
+    replay("pcap_reader");
+}
+
+#[test]
+fn pcapng_reader_seeds_and_regressions() {
+    replay("pcapng_reader");
+}
+
+#[test]
+fn decode_seeds_and_regressions() {
+    replay("decode");
+}
+
+#[test]
+fn decode_vs_etherparse_seeds_and_regressions() {
+    replay("decode_vs_etherparse");
+}
+
+#[test]
+fn pipeline_seeds_and_regressions() {
+    replay("pipeline");
+}
+
+/// Every regression directory is named after a target (a typo would make
+/// its inputs silently unreplayed).
+#[test]
+fn regression_directories_name_targets() {
+    let Ok(rd) = std::fs::read_dir(testdata("fuzz-regressions")) else {
+        return;
+    };
+    for e in rd.flatten() {
+        if e.path().is_dir() {
+            let n = e.file_name().to_string_lossy().to_string();
+            assert!(fuzz::TARGETS.contains(&n.as_str()), "unknown target {n}");
+        }
+    }
+}
+
+/// Writes the seed corpora: `FUZZ_CORPUS_DIR=fuzz/corpus cargo test -p
+/// joyfuljay --test fuzz_corpus -- --ignored write_seed_corpus`
+/// (scripts/fuzz_seeds.sh does this).
+#[test]
+#[ignore = "writes files; run by scripts/fuzz_seeds.sh"]
+fn write_seed_corpus() {
+    let dir = PathBuf::from(std::env::var("FUZZ_CORPUS_DIR").expect("FUZZ_CORPUS_DIR"));
+    for target in fuzz::TARGETS {
+        let d = dir.join(target);
+        std::fs::create_dir_all(&d).unwrap();
+        let seeds = fuzz::seeds(target, &testdata("captures"));
+        for (name, data) in &seeds {
+            std::fs::write(d.join(format!("seed-{name}")), data).unwrap();
+        }
+        eprintln!("{target}: {} seeds in {}", seeds.len(), d.display());
+    }
+}

@@ -1,0 +1,372 @@
+"""joyfuljay: fast, exact network flow features from packet captures.
+
+Reads pcap and pcapng files, assembles packets into bidirectional flows and
+returns one row of features per flow, as a pandas DataFrame (default), a
+list of dicts or a pyarrow Table::
+
+    import joyfuljay as jj
+
+    df = jj.extract("capture.pcap", features=["flow_meta"])
+
+    config = jj.Config(features=["flow_meta"], anonymize_ips=True,
+                       anonymization_salt="my-project", include_flow_id=True)
+    df = jj.Pipeline(config).process_pcap("capture.pcap")
+
+All the work happens in the Rust library that the ``jj`` command line uses
+too (same configuration keys, same validation messages, same values);
+results reach pandas through Apache Arrow, column by column.
+"""
+
+from __future__ import annotations
+
+import os
+import warnings
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Sequence, Union
+
+from . import _joyfuljay as _native
+from ._joyfuljay import CaptureError
+
+__version__: str = _native.__version__
+
+__all__ = [
+    "CaptureError",
+    "CaptureWarning",
+    "Config",
+    "OUTPUT_FORMATS",
+    "Pipeline",
+    "__version__",
+    "extract",
+    "features",
+]
+
+PathLike = Union[str, "os.PathLike[str]"]
+
+#: Values accepted by ``output_format``.
+OUTPUT_FORMATS = ("dataframe", "dict", "arrow")
+
+#: Rows per Arrow record batch.
+_CHUNK_ROWS = 65536
+
+
+class CaptureWarning(UserWarning):
+    """A capture was read only in part (cut short, or a corrupt record):
+    every complete packet before the problem was used. The message is the
+    CLI's warning."""
+
+
+_KEYS = tuple(_native.config_keys())
+_DEFAULTS: Dict[str, Any] = dict(_native.config_build({}))
+
+
+class Config:
+    """Everything that controls an extraction.
+
+    The keys and defaults are those of the CLI's config file
+    (``jj extract -c config.toml``) and are validated by the same code, with
+    the same messages: a bad value raises ``ValueError``, an unknown keyword
+    ``TypeError``.
+
+    Args:
+        features: feature groups (``"flow_meta"``, ``"timing"``, ``"size"``,
+            or ``"all"``, the default), a list or a comma-separated string.
+        flow_timeout: idle timeout in seconds (60): a later packet starts a
+            new flow.
+        active_timeout: a flow lasting longer than this many seconds ends
+            (``None``/0: off, the default).
+        terminate_on_fin_rst: end TCP flows at FIN from both sides or RST
+            (``True``).
+        max_concurrent_flows: most flows tracked at once; the least recently
+            active one ends early (0: unlimited, the default).
+        include_ip_addresses: include ``src_ip``/``dst_ip`` (``True``).
+        include_ports: include ``src_port``, ``dst_port`` and the port class
+            columns (``True``).
+        anonymize_ips: replace addresses by 16 hex characters of
+            SHA-256(salt + address) (``False``).
+        anonymization_salt: salt for anonymized addresses and ``flow_id``
+            (``""``).
+        include_flow_id: add ``flow_id``, a 32-hex hash of the 5-tuple
+            (``False``).
+        burst_threshold_ms: ``timing``: a gap of at least this many
+            milliseconds starts a new burst (50).
+        max_sequence_length: ``timing``/``size``: most values kept in
+            sequence columns (50).
+        include_raw_sequences: ``timing``/``size``: add the raw sequence
+            columns (``False``).
+        include_splt: ``timing``: add the SPLT column (``False``).
+        bidirectional_split: ``timing``/``size``: add per-direction
+            statistics (``False``).
+
+    Attributes read and set like the keywords; setting one validates again.
+    """
+
+    __slots__ = ("_values",)
+
+    def __init__(self, features: Union[str, Sequence[str], None] = None, **options: Any) -> None:
+        if features is not None:
+            options = {"features": features, **options}
+        object.__setattr__(self, "_values", dict(_native.config_build(options)))
+
+    def __getattr__(self, name: str) -> Any:
+        values = object.__getattribute__(self, "_values")
+        try:
+            value = values[name]
+        except KeyError:
+            raise AttributeError(f"'Config' object has no attribute '{name}'") from None
+        return list(value) if isinstance(value, list) else value
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name not in _KEYS:
+            raise AttributeError(
+                f"'Config' object has no attribute '{name}'; valid options: {', '.join(_KEYS)}"
+            )
+        values = dict(self._values)
+        values[name] = value
+        object.__setattr__(self, "_values", dict(_native.config_build(values)))
+
+    def __dir__(self) -> List[str]:
+        return sorted(set(super().__dir__()) | set(_KEYS))
+
+    def to_dict(self) -> Dict[str, Any]:
+        """Every key and its value (a new dict, in declaration order)."""
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in self._values.items()}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+        """A configuration from a dict such as :meth:`to_dict` returns, or a
+        JSON config file's object; keys left out keep their defaults. An
+        unknown key or bad value raises ``ValueError``."""
+        if not isinstance(data, Mapping):
+            raise TypeError(f"from_dict() needs a mapping, not {type(data).__name__}")
+        self = cls.__new__(cls)
+        object.__setattr__(self, "_values", dict(_native.config_build(dict(data), False)))
+        return self
+
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Config":
+        """Read a config file (JSON, TOML or YAML, by extension) exactly as
+        ``jj extract -c FILE`` does."""
+        self = cls.__new__(cls)
+        object.__setattr__(self, "_values", dict(_native.config_from_file(os.fspath(path))))
+        return self
+
+    def __repr__(self) -> str:
+        parts = [f"features={self._values['features']!r}"]
+        parts += [
+            f"{k}={v!r}"
+            for k, v in self._values.items()
+            if k != "features" and v != _DEFAULTS[k]
+        ]
+        return f"Config({', '.join(parts)})"
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Config):
+            return NotImplemented
+        return self._values == other._values
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __reduce__(self) -> Any:
+        return (Config.from_dict, (self.to_dict(),))
+
+
+def _paths(path: Union[PathLike, Sequence[PathLike]]) -> List[str]:
+    if isinstance(path, (str, os.PathLike)):
+        return [os.fspath(path)]
+    paths = [os.fspath(p) for p in path]
+    if not paths:
+        raise ValueError("no capture file given")
+    return paths
+
+
+def _check_format(output_format: str) -> None:
+    if output_format not in OUTPUT_FORMATS:
+        raise ValueError(
+            f"output_format: unknown format {output_format!r}; valid formats: {', '.join(OUTPUT_FORMATS)}"
+        )
+
+
+def _warn(messages: Sequence[str], stacklevel: int) -> None:
+    for m in messages:
+        warnings.warn(m, CaptureWarning, stacklevel=stacklevel + 1)
+
+
+def _pyarrow() -> Any:
+    try:
+        import pyarrow
+    except ImportError as e:  # pragma: no cover - pyarrow is a dependency
+        raise ImportError("joyfuljay needs pyarrow: pip install pyarrow") from e
+    return pyarrow
+
+
+def _record_batch(pa: Any, batch: Any) -> Any:
+    return pa.RecordBatch._import_from_c_capsule(*batch.__arrow_c_array__())
+
+
+def _convert(table: Any, output_format: str) -> Any:
+    if output_format == "arrow":
+        return table
+    if output_format == "dict":
+        return table.to_pylist()
+    try:
+        import pandas  # noqa: F401
+    except ImportError as e:  # pragma: no cover - pandas is a dependency
+        raise ImportError(
+            "output_format='dataframe' needs pandas (pip install pandas); "
+            "or use output_format='arrow' or 'dict'"
+        ) from e
+    return table.to_pandas()
+
+
+class Pipeline:
+    """An extraction configured once and run on any number of captures.
+
+    Args:
+        config: a :class:`Config`, a dict of configuration keys, or ``None``
+            for the defaults. Keyword options override it.
+
+    Each capture file is its own flow space; several files given at once are
+    read one after the other into one result, as ``jj extract a.pcap b.pcap``
+    does.
+    """
+
+    __slots__ = ("_config", "_native", "stats")
+
+    def __init__(self, config: Union[Config, Mapping[str, Any], None] = None, **options: Any) -> None:
+        if config is None:
+            config = Config(**options)
+        elif isinstance(config, Config):
+            if options:
+                config = Config(**{**config.to_dict(), **options})
+        elif isinstance(config, Mapping):
+            config = Config(**{**config, **options})
+        else:
+            raise TypeError(f"config must be a Config, a dict or None, not {type(config).__name__}")
+        self._config: Config = config
+        self._native = _native.Pipeline(config.to_dict())
+        #: Counters of the last run (files, packets, decoded, skipped by
+        #: reason, flows, ...), or ``None`` before the first.
+        self.stats: Optional[Dict[str, Any]] = None
+        if config.anonymize_ips and not config.anonymization_salt:
+            warnings.warn(
+                "anonymizing with an empty salt is trivially reversible (hash every address); "
+                "set anonymization_salt",
+                UserWarning,
+                stacklevel=2,
+            )
+
+    @property
+    def config(self) -> Config:
+        """The configuration (a copy)."""
+        return Config.from_dict(self._config.to_dict())
+
+    @property
+    def columns(self) -> List[str]:
+        """The output column names, in order."""
+        return list(self._native.columns())
+
+    def __repr__(self) -> str:
+        return f"Pipeline({self._config!r})"
+
+    def process_pcap(
+        self,
+        path: Union[PathLike, Sequence[PathLike]],
+        output_format: str = "dataframe",
+    ) -> Any:
+        """Extract the flows of a capture (pcap or pcapng) or a list of captures.
+
+        Args:
+            path: a capture file, or a list of them.
+            output_format: ``"dataframe"`` (pandas, the default), ``"dict"``
+                (a list of one dict per flow) or ``"arrow"`` (a
+                ``pyarrow.Table``).
+
+        Raises:
+            FileNotFoundError: a file does not exist.
+            CaptureError: a file is not a readable capture (``ValueError``).
+
+        Extraction releases the GIL. A capture cut short gives a
+        :class:`CaptureWarning` and every complete packet before the cut.
+        """
+        _check_format(output_format)
+        pa = _pyarrow()
+        batches, messages, stats = self._native.run(_paths(path), _CHUNK_ROWS)
+        self.stats = stats
+        _warn(messages, 2)
+        table = pa.Table.from_batches([_record_batch(pa, b) for b in batches])
+        return _convert(table, output_format)
+
+    def iter_features(
+        self,
+        path: Union[PathLike, Sequence[PathLike]],
+        output_format: str = "dict",
+        batch_size: int = _CHUNK_ROWS,
+    ) -> Iterator[Any]:
+        """Yield the flows of a capture as they are extracted, in constant
+        memory, for captures too big to hold.
+
+        Args:
+            path: a capture file, or a list of them.
+            output_format: ``"dict"`` (the default) yields one dict per
+                flow; ``"arrow"`` yields ``pyarrow.RecordBatch``es and
+                ``"dataframe"`` pandas DataFrames of up to ``batch_size``
+                rows.
+            batch_size: rows per batch.
+
+        Missing and unreadable files raise before the first item. Extraction
+        runs in a background thread, at most two batches ahead.
+        """
+        _check_format(output_format)
+        if not isinstance(batch_size, int) or batch_size < 1:
+            raise ValueError(f"batch_size: must be a positive whole number (got {batch_size!r})")
+        pa = _pyarrow()
+        stream = self._native.stream(_paths(path), batch_size)
+        self.stats = None
+        return self._iterate(pa, stream, output_format)
+
+    def _iterate(self, pa: Any, stream: Any, output_format: str) -> Iterator[Any]:
+        for b in stream:
+            _warn(stream.take_warnings(), 3)
+            batch = _record_batch(pa, b)
+            if output_format == "dict":
+                yield from batch.to_pylist()
+            elif output_format == "arrow":
+                yield batch
+            else:
+                yield batch.to_pandas()
+        _warn(stream.take_warnings(), 3)
+        self.stats = stream.stats()
+
+
+def extract(
+    path: Union[PathLike, Sequence[PathLike]],
+    features: Union[str, Sequence[str], None] = None,
+    output_format: str = "dataframe",
+    **config: Any,
+) -> Any:
+    """Extract flow features from a capture (pcap or pcapng) or a list of captures.
+
+    Args:
+        path: a capture file, or a list of them.
+        features: feature groups (``["flow_meta"]``, ...; default: all).
+        output_format: ``"dataframe"`` (pandas, the default), ``"dict"`` (a
+            list of dicts) or ``"arrow"`` (a ``pyarrow.Table``).
+        **config: any :class:`Config` keyword (``anonymize_ips=True``, ...).
+
+    Equivalent to ``Pipeline(Config(features=features, **config)).process_pcap(path, output_format)``.
+    """
+    _check_format(output_format)
+    return Pipeline(Config(features, **config)).process_pcap(path, output_format)
+
+
+def features() -> List[Dict[str, Any]]:
+    """The schema: one dict per column that any configuration can produce,
+    in output order, with its ``group``, ``name``, ``type`` (``int``,
+    ``float``, ``str``, ``list[int]``, ...), ``unit``, ``description``,
+    ``option`` (the option that adds it, or ``None``) and
+    ``identifies_flow``. ``pandas.DataFrame(jj.features())`` makes a table.
+    """
+    out = []
+    for g in _native.features_json()["groups"]:
+        for c in g["columns"]:
+            out.append({"group": g["group"], **c})
+    return out

@@ -1,0 +1,121 @@
+"""Type stubs of the joyfuljay package (see the module docstring)."""
+
+import os
+from typing import Any, Dict, Iterator, List, Literal, Mapping, Optional, Sequence, Tuple, Union, overload
+
+import pandas
+import pyarrow
+
+from ._joyfuljay import CaptureError as CaptureError
+
+__version__: str
+__all__: List[str]
+
+PathLike = Union[str, os.PathLike[str]]
+Paths = Union[PathLike, Sequence[PathLike]]
+Features = Union[str, Sequence[str]]
+
+#: Values accepted by ``output_format``.
+OUTPUT_FORMATS: Tuple[str, ...]
+
+class CaptureWarning(UserWarning):
+    """A capture was read only in part; every complete packet before the problem was used."""
+
+class Config:
+    """Everything that controls an extraction: the CLI config file's keys,
+    validated by the same code (bad value: ``ValueError``; unknown keyword:
+    ``TypeError``)."""
+
+    features: List[str]
+    flow_timeout: float
+    active_timeout: Optional[float]
+    terminate_on_fin_rst: bool
+    max_concurrent_flows: int
+    include_ip_addresses: bool
+    include_ports: bool
+    anonymize_ips: bool
+    anonymization_salt: str
+    include_flow_id: bool
+    burst_threshold_ms: float
+    max_sequence_length: int
+    include_raw_sequences: bool
+    include_splt: bool
+    bidirectional_split: bool
+
+    def __init__(
+        self,
+        features: Optional[Features] = None,
+        *,
+        flow_timeout: float = 60.0,
+        active_timeout: Optional[float] = None,
+        terminate_on_fin_rst: bool = True,
+        max_concurrent_flows: int = 0,
+        include_ip_addresses: bool = True,
+        include_ports: bool = True,
+        anonymize_ips: bool = False,
+        anonymization_salt: str = "",
+        include_flow_id: bool = False,
+        burst_threshold_ms: float = 50.0,
+        max_sequence_length: int = 50,
+        include_raw_sequences: bool = False,
+        include_splt: bool = False,
+        bidirectional_split: bool = False,
+    ) -> None: ...
+    def to_dict(self) -> Dict[str, Any]:
+        """Every key and its value (a new dict, in declaration order)."""
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> "Config":
+        """A configuration from a dict; unknown keys or bad values raise ``ValueError``."""
+    @classmethod
+    def from_file(cls, path: PathLike) -> "Config":
+        """Read a JSON, TOML or YAML config file as ``jj extract -c FILE`` does."""
+    def __eq__(self, other: object) -> bool: ...
+
+class Pipeline:
+    """An extraction configured once and run on any number of captures."""
+
+    #: Counters of the last run, or ``None`` before the first.
+    stats: Optional[Dict[str, Any]]
+
+    def __init__(self, config: Union[Config, Mapping[str, Any], None] = None, **options: Any) -> None: ...
+    @property
+    def config(self) -> Config:
+        """The configuration (a copy)."""
+    @property
+    def columns(self) -> List[str]:
+        """The output column names, in order."""
+    @overload
+    def process_pcap(self, path: Paths, output_format: Literal["dataframe"] = ...) -> pandas.DataFrame: ...
+    @overload
+    def process_pcap(self, path: Paths, output_format: Literal["dict"]) -> List[Dict[str, Any]]: ...
+    @overload
+    def process_pcap(self, path: Paths, output_format: Literal["arrow"]) -> pyarrow.Table: ...
+    @overload
+    def iter_features(
+        self, path: Paths, output_format: Literal["dict"] = ..., batch_size: int = ...
+    ) -> Iterator[Dict[str, Any]]: ...
+    @overload
+    def iter_features(
+        self, path: Paths, output_format: Literal["arrow"], batch_size: int = ...
+    ) -> Iterator[pyarrow.RecordBatch]: ...
+    @overload
+    def iter_features(
+        self, path: Paths, output_format: Literal["dataframe"], batch_size: int = ...
+    ) -> Iterator[pandas.DataFrame]: ...
+
+@overload
+def extract(
+    path: Paths, features: Optional[Features] = None, output_format: Literal["dataframe"] = ..., **config: Any
+) -> pandas.DataFrame:
+    """Extract flow features from a capture (or a list of captures)."""
+
+@overload
+def extract(
+    path: Paths, features: Optional[Features] = None, *, output_format: Literal["dict"], **config: Any
+) -> List[Dict[str, Any]]: ...
+@overload
+def extract(
+    path: Paths, features: Optional[Features] = None, *, output_format: Literal["arrow"], **config: Any
+) -> pyarrow.Table: ...
+def features() -> List[Dict[str, Any]]:
+    """The schema: one dict per column (group, name, type, unit, description, option, identifies_flow)."""

@@ -1,0 +1,23 @@
+"""The ``jj`` console script: the same command line as the Rust ``jj`` binary."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+from . import _joyfuljay
+
+
+def main() -> None:
+    """Run ``jj`` with this process's arguments and exit with its status."""
+    # Behave like the native binary: Ctrl-C ends the process at once.
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    argv = ["jj"] + [os.fsdecode(a) for a in sys.argv[1:]]
+    sys.exit(_joyfuljay.cli_main(argv))
+
+
+if __name__ == "__main__":
+    main()
