@@ -7,7 +7,7 @@
 # FUZZ_SANITIZER=address (and RUSTC_BOOTSTRAP=1 on stable) for ASan.
 # Seeds come from scripts/fuzz_seeds.sh; committed regression inputs
 # (testdata/fuzz-regressions/<target>/) are added to each run's corpus.
-# Logs go to fuzz/logs/<target>.log; crashes to fuzz/artifacts/<target>/.
+# Logs go to fuzz/artifacts/logs/<target>.log; crashes to fuzz/artifacts/<target>/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${FUZZ_SECONDS:-15}
@@ -21,7 +21,7 @@ if ! cargo fuzz --version >/dev/null 2>&1; then
     exit 2
 fi
 [ -d fuzz/corpus/pipeline ] || ./scripts/fuzz_seeds.sh >/dev/null
-mkdir -p fuzz/logs
+mkdir -p fuzz/artifacts/logs
 (cd fuzz && cargo fuzz build -s "$san")
 status=0
 for t in "${targets[@]}"; do
@@ -36,14 +36,14 @@ for t in "${targets[@]}"; do
     if (cd fuzz && cargo fuzz run -s "$san" "$t" "${dirs[@]/#/../}" -- \
         -max_total_time="$secs" -max_len="$max_len" -timeout=10 \
         -rss_limit_mb=1024 -malloc_limit_mb=32 -print_final_stats=1) \
-        >"fuzz/logs/$t.log" 2>&1; then
+        >"fuzz/artifacts/logs/$t.log" 2>&1; then
         result=ok
     else
         result=FAILED
         status=1
     fi
-    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/logs/$t.log" | grep -o '[0-9]*$' || echo '?')
-    cov=$(grep -o 'cov: [0-9]*' "fuzz/logs/$t.log" | tail -1 || true)
-    echo "$t: $result, ${secs}s, $runs executions, $cov (fuzz/logs/$t.log)"
+    runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/artifacts/logs/$t.log" | grep -o '[0-9]*$' || echo '?')
+    cov=$(grep -o 'cov: [0-9]*' "fuzz/artifacts/logs/$t.log" | tail -1 || true)
+    echo "$t: $result, ${secs}s, $runs executions, $cov (fuzz/artifacts/logs/$t.log)"
 done
 exit $status

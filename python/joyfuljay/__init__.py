@@ -199,7 +199,8 @@ def _pyarrow() -> Any:
 
 
 def _record_batch(pa: Any, batch: Any) -> Any:
-    return pa.RecordBatch._import_from_c_capsule(*batch.__arrow_c_array__())
+    # The Arrow PyCapsule interface (`__arrow_c_array__`): zero-copy.
+    return pa.record_batch(batch)
 
 
 def _convert(table: Any, output_format: str) -> Any:
@@ -235,8 +236,8 @@ class Pipeline:
         if config is None:
             config = Config(**options)
         elif isinstance(config, Config):
-            if options:
-                config = Config(**{**config.to_dict(), **options})
+            # A copy: changing the caller's Config later does not change this pipeline.
+            config = Config(**{**config.to_dict(), **options})
         elif isinstance(config, Mapping):
             config = Config(**{**config, **options})
         else:

@@ -24,7 +24,7 @@ def blocks():
     """(section heading, language, code) of every fenced block, in order."""
     out, heading = [], None
     text = DOCUMENT.read_text()
-    for m in re.finditer(r"^(#+ .*)$|^```(\w*)\n(.*?)^```", text, re.M | re.S):
+    for m in re.finditer(r"^(#+ [^\n]*)$|^```(\w*)\n(.*?)^```", text, re.M | re.S):
         if m.group(1):
             heading = m.group(1).lstrip("# ").strip()
         else:

@@ -105,6 +105,17 @@ def test_all_captures_at_once_equal_the_cli(tmp_path, schema_types):
     assert_same(df, csv_frame(out, {c: schema_types[c] for c in df.columns}), schema_types)
 
 
+def test_many_flows_dataframe_equals_the_cli(tmp_path, schema_types, many_flows):
+    out = tmp_path / "flows.csv"
+    run_jj("extract", "-q", "-o", str(out), str(many_flows))
+    df = jj.extract(many_flows)
+    assert len(df) == 100_000
+    assert df["src_ip"].nunique() == 100_000 and (df["total_packets"] == 2).all()
+    assert_same(df, csv_frame(out, {c: schema_types[c] for c in df.columns}), schema_types)
+    run_jj("extract", "-q", "-o", str(tmp_path / "flows.parquet"), str(many_flows))
+    assert pq.read_table(tmp_path / "flows.parquet").equals(jj.extract(many_flows, output_format="arrow"))
+
+
 @pytest.mark.parametrize("name", ["http.cap", "vlan.cap", "Obsolete_Packets.cap"])
 def test_parquet_equals_csv(tmp_path, schema_types, name):
     flags = ["--raw-sequences", "--splt", "--bidirectional-split", "--flow-id"]

@@ -38,7 +38,8 @@ pub enum Command {
 
 #[derive(Args, Debug)]
 pub struct ExtractArgs {
-    /// Capture files (pcap, pcapng) or directories (their capture files, in name order).
+    /// Capture files (pcap, pcapng, optionally gzip/zstd-compressed), directories
+    /// (their capture files, in name order), or - for standard input.
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
@@ -123,6 +124,12 @@ pub struct ExtractArgs {
     /// Never show a progress bar.
     #[arg(long = "no-progress")]
     pub no_progress: bool,
+
+    /// Threads (default: all cores). Several files are processed in parallel;
+    /// one file is read and decoded on one thread while flows are built on
+    /// another. The output is identical for any number of threads.
+    #[arg(short = 'j', long = "threads", value_name = "N")]
+    pub threads: Option<usize>,
 
     /// No progress bar, summary or warnings on standard error; errors only.
     #[arg(short = 'q', long = "quiet")]

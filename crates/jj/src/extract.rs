@@ -76,6 +76,10 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
 fn expand_inputs(inputs: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     let mut out = Vec::new();
     for p in inputs {
+        if p.as_os_str() == "-" {
+            out.push(p.clone());
+            continue;
+        }
         let meta = std::fs::metadata(p).with_context(|| p.display().to_string())?;
         if meta.is_dir() {
             let mut entries: Vec<PathBuf> = std::fs::read_dir(p)
@@ -111,19 +115,26 @@ struct CliObserver {
     last_offset: u64,
     packets_before: u64,
     flows_before: u64,
+    last_packets: u64,
+    last_flows: u64,
     start: Instant,
 }
 
 impl Observer for CliObserver {
     fn progress(&mut self, p: &Progress<'_>) {
         if p.path != self.current {
+            // Next file: what the previous one reached is done.
             self.done_bytes += self.last_offset;
+            self.packets_before += self.last_packets;
+            self.flows_before += self.last_flows;
             self.current = p.path.to_path_buf();
             self.last_offset = 0;
         }
         if p.offset > 0 {
             self.last_offset = p.offset;
         }
+        self.last_packets = p.packets;
+        self.last_flows = p.flows;
         if let Some(bar) = &self.bar {
             bar.set_position(self.done_bytes + self.last_offset);
             let packets = self.packets_before + p.packets;
@@ -189,6 +200,10 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         eprintln!("jj: warning: anonymizing with an empty salt is trivially reversible (hash every address); set --salt");
     }
     let pipeline = Pipeline::new(cfg)?;
+    let threads = match a.threads {
+        Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n,
+    };
 
     // Open every input first: a bad file fails the run before any output.
     let mut readers = Vec::with_capacity(inputs.len());
@@ -226,6 +241,8 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         last_offset: 0,
         packets_before: 0,
         flows_before: 0,
+        last_packets: 0,
+        last_flows: 0,
         start: Instant::now(),
     };
 
@@ -234,7 +251,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         Some(path) => {
             let file = OutputFile::create(path)?;
             let mut sink = format.sink(file.writer()?, &path.display().to_string());
-            let stats = process_all(&pipeline, readers, &mut *sink, &mut obs)?;
+            let stats = process_all(&pipeline, readers, &mut *sink, &mut obs, threads)?;
             drop(sink);
             file.commit()?;
             (stats, path.display().to_string())
@@ -242,7 +259,7 @@ pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
         None => {
             let stdout = std::io::stdout().lock();
             let mut sink = format.sink(stdout, "standard output");
-            match process_all(&pipeline, readers, &mut *sink, &mut obs) {
+            match process_all(&pipeline, readers, &mut *sink, &mut obs, threads) {
                 Ok(s) => (s, "standard output".to_string()),
                 Err(e) if e.is_broken_pipe() => {
                     if let Some(b) = &obs.bar {
@@ -268,17 +285,9 @@ fn process_all(
     readers: Vec<joyfuljay::capture::CaptureReader>,
     sink: &mut dyn joyfuljay::output::Sink,
     obs: &mut CliObserver,
+    threads: usize,
 ) -> Result<Stats, Error> {
-    sink.begin(pipeline.columns())?;
-    let mut total = Stats::default();
-    for r in readers {
-        let st = pipeline.process(r, sink, obs)?;
-        obs.packets_before += st.packets;
-        obs.flows_before += st.flows;
-        total.merge(&st);
-    }
-    sink.finish()?;
-    Ok(total)
+    pipeline.run_readers(readers, sink, obs, threads)
 }
 
 fn summary(s: &Stats, secs: f64, target: &str) {

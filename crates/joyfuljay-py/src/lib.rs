@@ -45,24 +45,39 @@ fn one_line(s: &str) -> String {
 }
 
 /// A library error as the matching Python exception: I/O errors as
-/// `OSError` subclasses by kind (with `errno` and `filename`), configuration
-/// errors as `ValueError`, anything wrong with a capture as `CaptureError`.
+/// `OSError` subclasses by kind (Python's own form, with `errno` and
+/// `filename`), configuration errors as `ValueError`, anything wrong with a
+/// capture as `CaptureError` (the CLI's one-line message).
 fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
     let msg = one_line(&e.to_string());
     match &e {
         Error::Io { path, source } => {
-            let err = match source.kind() {
-                ErrorKind::NotFound => PyFileNotFoundError::new_err(msg),
-                ErrorKind::PermissionDenied => PyPermissionError::new_err(msg),
-                ErrorKind::IsADirectory => PyIsADirectoryError::new_err(msg),
-                _ => PyOSError::new_err(msg),
+            // As Python's own: `[Errno 2] No such file or directory: 'x.pcap'`,
+            // with `errno`, `strerror` and `filename` set.
+            let filename = path.to_string_lossy().into_owned();
+            let args = match source.raw_os_error() {
+                Some(n) => {
+                    let text = source.to_string();
+                    let strerror = text
+                        .strip_suffix(&format!(" (os error {n})"))
+                        .unwrap_or(&text)
+                        .to_string();
+                    (n, strerror, filename)
+                        .into_pyobject(py)
+                        .map(|t| t.unbind())
+                }
+                None => (msg.clone(),).into_pyobject(py).map(|t| t.unbind()),
             };
-            let value = err.value(py);
-            if let Some(n) = source.raw_os_error() {
-                let _ = value.setattr("errno", n);
+            let args = match args {
+                Ok(a) => a,
+                Err(e) => return e,
+            };
+            match source.kind() {
+                ErrorKind::NotFound => PyFileNotFoundError::new_err(args),
+                ErrorKind::PermissionDenied => PyPermissionError::new_err(args),
+                ErrorKind::IsADirectory => PyIsADirectoryError::new_err(args),
+                _ => PyOSError::new_err(args),
             }
-            let _ = value.setattr("filename", path.to_string_lossy().into_owned());
-            err
         }
         Error::Config(_) => PyValueError::new_err(msg),
         Error::Output { .. } => PyOSError::new_err(msg),

@@ -14,7 +14,9 @@
 //! 4. [`features`] holds the feature groups ("extractors"); each describes
 //!    its columns once ([`features::Column`]) and writes one row per flow.
 //! 5. [`output`] writes rows as CSV, JSON or JSON Lines, through files that
-//!    appear only when complete.
+//!    appear only when complete. Cargo features add `output::arrow` (Arrow
+//!    record batches, feature `arrow`) and `output::parquet` (Parquet with
+//!    zstd, feature `parquet`).
 //!
 //! [`Pipeline`] ties the stages together for a [`Config`]:
 //!
@@ -41,6 +43,7 @@ pub mod features;
 pub mod flow;
 pub mod info;
 pub mod output;
+pub mod parallel;
 pub mod pipeline;
 pub mod schema;
 pub mod synth;

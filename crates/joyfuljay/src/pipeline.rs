@@ -151,7 +151,7 @@ impl Pipeline {
         &self.columns
     }
 
-    fn table(&self) -> FlowTable {
+    pub(crate) fn table(&self) -> FlowTable {
         let groups = Arc::clone(&self.groups);
         let factory: StateFactory = Box::new(move || {
             groups

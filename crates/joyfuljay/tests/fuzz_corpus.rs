@@ -101,3 +101,57 @@ fn write_seed_corpus() {
         eprintln!("{target}: {} seeds in {}", seeds.len(), d.display());
     }
 }
+
+// Findings of decode_vs_etherparse. Each was a disagreement the decoder has
+// a reason for; the comparison now excludes it (fuzz/README.md), and these
+// tests pin the decoder's side of it.
+
+fn regression(rel: &str) -> Vec<u8> {
+    std::fs::read(testdata("fuzz-regressions").join(rel)).unwrap()
+}
+
+/// IPv6 payload length 0 (jumbogram or segmentation offload): the packet
+/// runs to the end of the frame, as for IPv4 total length 0.
+#[test]
+fn regression_ipv6_payload_length_zero_runs_to_the_end_of_the_frame() {
+    let f = regression("decode_vs_etherparse/ipv6-payload-length-zero");
+    let d = joyfuljay::decode::decode(1, &f, f.len() as u32).unwrap();
+    assert_eq!(d.ip_len as usize, f.len() - 14);
+    assert_eq!(
+        fuzz::compare_with_etherparse(&f),
+        Ok(fuzz::Outcome::Compared)
+    );
+}
+
+/// SCTP whose IP payload is shorter than the 12-byte common header: skipped
+/// as a lying transport header (etherparse does not parse SCTP).
+#[test]
+fn regression_sctp_shorter_than_common_header_is_skipped() {
+    let f = regression("decode_vs_etherparse/sctp-shorter-than-common-header");
+    let r = joyfuljay::decode::decode(1, &f, f.len() as u32);
+    assert_eq!(r, Err(joyfuljay::SkipReason::BadTransportHeader));
+}
+
+/// A first IPv4 fragment too short for the UDP header (RFC 1858 tiny
+/// fragment): no ports to key on, so it is skipped and counted.
+#[test]
+fn regression_first_fragment_shorter_than_transport_header_is_skipped() {
+    let f = regression("decode_vs_etherparse/first-fragment-shorter-than-udp-header");
+    let r = joyfuljay::decode::decode(1, &f, f.len() as u32);
+    assert_eq!(r, Err(joyfuljay::SkipReason::BadTransportHeader));
+}
+
+/// An IPv6 later fragment whose fragment header names another extension
+/// header: the rest is fragment data, so the protocol is that value (44
+/// here) and no header is parsed out of the data.
+#[test]
+fn regression_ipv6_later_fragment_keeps_the_fragment_headers_next_header() {
+    let f = regression("decode_vs_etherparse/ipv6-later-fragment-naming-an-extension-header");
+    let d = joyfuljay::decode::decode(1, &f, f.len() as u32).unwrap();
+    assert!(matches!(
+        d.fragment,
+        joyfuljay::decode::Fragment::Later { .. }
+    ));
+    assert_eq!((d.proto, d.sport, d.dport), (44, 0, 0));
+    assert_eq!(d.payload_len, d.ip_len - 48);
+}

@@ -22,11 +22,16 @@ const BUFFER_SIZE: usize = 1 << 20;
 pub const MAX_RECORD_LEN: usize = 16 << 20;
 /// Largest captured packet in a legacy pcap record (Wireshark uses the same bound).
 pub const MAX_PCAP_CAPLEN: u32 = 262_144;
+/// Timestamps are clamped to ±this many microseconds (about 146,000 years),
+/// so the difference of any two never overflows an `i64` (a pcapng
+/// `if_tsoffset` can push them to either end of the range).
+pub const MAX_TS_US: i64 = (1 << 62) - 1;
 
 /// One captured packet, borrowed from the reader's buffer.
 #[derive(Debug, Clone, Copy)]
 pub struct Frame<'a> {
-    /// Timestamp in microseconds since the Unix epoch (rounded from finer resolutions).
+    /// Timestamp in microseconds since the Unix epoch (rounded from finer
+    /// resolutions), within ±[`MAX_TS_US`].
     pub ts_us: i64,
     /// Link type (LINKTYPE_* number) of the interface that captured it.
     pub link_type: u32,
@@ -141,8 +146,13 @@ pub struct CaptureReader {
 }
 
 impl CaptureReader {
-    /// Open a capture file, detecting its format from the magic number.
+    /// Open a capture file (`-`: standard input), detecting its format from
+    /// the magic number. Gzip- and zstd-compressed captures are decompressed
+    /// on the fly.
     pub fn open(path: &Path) -> Result<CaptureReader> {
+        if path.as_os_str() == "-" {
+            return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()));
+        }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
         Self::from_reader(path, Box::new(file))
     }
@@ -154,6 +164,30 @@ impl CaptureReader {
             .take(MAGIC_LEN as u64)
             .read_to_end(&mut head)
             .map_err(|e| Error::io(path, e))?;
+        // One layer of compression, recognised by its magic number.
+        let gz = head.starts_with(&[0x1f, 0x8b]);
+        let zst = head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
+        if gz || zst {
+            let inner = Cursor::new(std::mem::take(&mut head)).chain(reader);
+            let mut d: Box<dyn Read + Send> = if gz {
+                Box::new(flate2::read::MultiGzDecoder::new(inner))
+            } else {
+                Box::new(ruzstd::decoding::StreamingDecoder::new(inner).map_err(|e| {
+                    Error::BadHeader {
+                        path: path.to_path_buf(),
+                        detail: format!("zstd: {e}"),
+                    }
+                })?)
+            };
+            (&mut d)
+                .take(MAGIC_LEN as u64)
+                .read_to_end(&mut head)
+                .map_err(|e| Error::BadHeader {
+                    path: path.to_path_buf(),
+                    detail: format!("cannot decompress: {e}"),
+                })?;
+            reader = d;
+        }
         let format = match detect(&head) {
             Detected::Supported(f) => f,
             Detected::Unsupported(name) => {
@@ -171,7 +205,7 @@ impl CaptureReader {
                 })
             }
         };
-        let stream: Box<dyn Read + Send> = Box::new(Greedy(Cursor::new(head).chain(reader)));
+        let stream: Box<dyn Read + Send> = Box::new(Greedy(Cursor::new(head).chain(reader), false));
         let bad_header = |e: PcapError<&[u8]>| Error::BadHeader {
             path: path.to_path_buf(),
             detail: match e {
@@ -388,7 +422,8 @@ impl CaptureReader {
                                     let ts_us = ifc
                                         .resol
                                         .to_us(ticks)
-                                        .saturating_add(ifc.offset_s.saturating_mul(1_000_000));
+                                        .saturating_add(ifc.offset_s.saturating_mul(1_000_000))
+                                        .clamp(-MAX_TS_US, MAX_TS_US);
                                     let frame = Frame {
                                         ts_us,
                                         link_type: ifc.link_type,
@@ -474,18 +509,20 @@ impl CaptureReader {
 }
 
 /// Fills each read request as far as the stream allows (the capture parsers
-/// expect a whole header from their first read).
-struct Greedy<R>(R);
+/// expect a whole header from their first read). A read error (a damaged
+/// compressed stream, an I/O error) ends the stream there: the records
+/// before it are kept and the reader reports a cut-short capture.
+struct Greedy<R>(R, bool);
 
 impl<R: Read> Read for Greedy<R> {
     fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
         let mut n = 0;
-        while n < buf.len() {
+        while n < buf.len() && !self.1 {
             match self.0.read(&mut buf[n..]) {
                 Ok(0) => break,
                 Ok(k) => n += k,
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(_) => self.1 = true,
             }
         }
         Ok(n)

@@ -49,25 +49,26 @@ pub(super) fn decode_ipv4(
         Fragment::None
     };
     let l4_len = total - ihl;
-    let mut out = Decoded {
+    let (sport, dport, tcp_flags, payload_len) = if let Fragment::Later { .. } = fragment {
+        (0, 0, 0, l4_len as u32)
+    } else {
+        let l4 = d.get(ihl..).ok_or(SkipReason::Truncated)?;
+        let t = transport(proto, l4, l4_len)?;
+        (t.sport, t.dport, t.tcp_flags, t.payload_len)
+    };
+    Ok(Decoded {
         src,
         dst,
         v6: false,
-        sport: 0,
-        dport: 0,
-        proto,
+        sport,
+        dport,
+        proto: proto,
         ip_len: total as u32,
-        payload_len: l4_len as u32,
-        tcp_flags: 0,
+        payload_len,
+        tcp_flags,
         fragment,
         stack,
-    };
-    if let Fragment::Later { .. } = fragment {
-        return Ok(out);
-    }
-    let l4 = d.get(ihl..).ok_or(SkipReason::Truncated)?;
-    transport(&mut out, l4, l4_len)?;
-    Ok(out)
+    })
 }
 
 /// Decode an IPv6 packet, skipping extension headers to the upper layer.
@@ -135,25 +136,26 @@ pub(super) fn decode_ipv6(
         }
     }
     let l4_len = end - off;
-    let mut out = Decoded {
+    let (sport, dport, tcp_flags, payload_len) = if let Fragment::Later { .. } = fragment {
+        (0, 0, 0, l4_len as u32)
+    } else {
+        let l4 = d.get(off..).ok_or(SkipReason::Truncated)?;
+        let t = transport(next, l4, l4_len)?;
+        (t.sport, t.dport, t.tcp_flags, t.payload_len)
+    };
+    Ok(Decoded {
         src,
         dst,
         v6: true,
-        sport: 0,
-        dport: 0,
+        sport,
+        dport,
         proto: next,
         ip_len: end as u32,
-        payload_len: l4_len as u32,
-        tcp_flags: 0,
+        payload_len,
+        tcp_flags,
         fragment,
         stack,
-    };
-    if let Fragment::Later { .. } = fragment {
-        return Ok(out);
-    }
-    let l4 = d.get(off..).ok_or(SkipReason::Truncated)?;
-    transport(&mut out, l4, l4_len)?;
-    Ok(out)
+    })
 }
 
 /// The first `n` bytes of the extension header at `off`. A header that the
@@ -167,11 +169,21 @@ fn ext_bytes(d: &[u8], off: usize, n: usize, end: usize) -> Result<&[u8], SkipRe
     d.get(off..off + n).ok_or(SkipReason::Truncated)
 }
 
+/// Ports, TCP flags and payload length read from a transport header.
+struct L4Info {
+    sport: u16,
+    dport: u16,
+    tcp_flags: u8,
+    payload_len: u32,
+}
+
 /// Read ports, flags and the payload length from the transport header.
-/// `l4` holds the captured transport bytes; `l4_len` their length per the IP header.
-#[inline]
-fn transport(out: &mut Decoded, l4: &[u8], l4_len: usize) -> Result<(), SkipReason> {
-    let min_len = match out.proto {
+/// `l4` holds the captured transport bytes; `l4_len` their length per the IP
+/// header. Returns a small value (kept in registers) rather than writing
+/// into the caller's struct field by field.
+#[inline(always)]
+fn transport(proto: u8, l4: &[u8], l4_len: usize) -> Result<L4Info, SkipReason> {
+    let min_len = match proto {
         PROTO_TCP => 20,
         PROTO_SCTP => 12,
         PROTO_UDP | PROTO_ICMP | PROTO_ICMPV6 => 8,
@@ -182,32 +194,38 @@ fn transport(out: &mut Decoded, l4: &[u8], l4_len: usize) -> Result<(), SkipReas
         // lie, not a truncation, however many bytes were captured.
         return Err(SkipReason::BadTransportHeader);
     }
-    let hdr_len = match out.proto {
+    let ports = |t: &[u8]| {
+        (
+            u16::from_be_bytes([t[0], t[1]]),
+            u16::from_be_bytes([t[2], t[3]]),
+        )
+    };
+    let (sport, dport, tcp_flags, hdr_len) = match proto {
         PROTO_TCP => {
             let t = l4.get(..14).ok_or(SkipReason::Truncated)?;
-            out.sport = u16::from_be_bytes([t[0], t[1]]);
-            out.dport = u16::from_be_bytes([t[2], t[3]]);
-            out.tcp_flags = t[13];
-            usize::from(t[12] >> 4) * 4
+            let (s, d) = ports(t);
+            (s, d, t[13], usize::from(t[12] >> 4) * 4)
         }
         PROTO_UDP => {
             let t = l4.get(..4).ok_or(SkipReason::Truncated)?;
-            out.sport = u16::from_be_bytes([t[0], t[1]]);
-            out.dport = u16::from_be_bytes([t[2], t[3]]);
-            8
+            let (s, d) = ports(t);
+            (s, d, 0, 8)
         }
         PROTO_SCTP => {
             let t = l4.get(..4).ok_or(SkipReason::Truncated)?;
-            out.sport = u16::from_be_bytes([t[0], t[1]]);
-            out.dport = u16::from_be_bytes([t[2], t[3]]);
-            12
+            let (s, d) = ports(t);
+            (s, d, 0, 12)
         }
-        PROTO_ICMP | PROTO_ICMPV6 => 8,
-        _ => 0,
+        PROTO_ICMP | PROTO_ICMPV6 => (0, 0, 0, 8),
+        _ => (0, 0, 0, 0),
     };
-    if (out.proto == PROTO_TCP && hdr_len < 20) || hdr_len > l4_len {
+    if (proto == PROTO_TCP && hdr_len < 20) || hdr_len > l4_len {
         return Err(SkipReason::BadTransportHeader);
     }
-    out.payload_len = (l4_len - hdr_len) as u32;
-    Ok(())
+    Ok(L4Info {
+        sport,
+        dport,
+        tcp_flags,
+        payload_len: (l4_len - hdr_len) as u32,
+    })
 }

@@ -78,37 +78,36 @@ impl Layer {
 /// are still decoded, but only this many elements are kept for `hdr_desc`.
 pub const MAX_STACK: usize = 15;
 
-/// The decoded stack below the transport layer (link, tags, labels, IP).
+/// The decoded stack below the transport layer (link, tags, labels, IP),
+/// packed into one integer (a nibble per layer, the count in the top
+/// nibble) so that building it stays in registers on the hot path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Stack {
-    layers: [u8; MAX_STACK],
-    len: u8,
-}
+pub struct Stack(u64);
 
 impl Stack {
     #[inline]
     fn push(&mut self, l: Layer) {
-        if (self.len as usize) < MAX_STACK {
-            self.layers[self.len as usize] = l as u8;
-            self.len += 1;
+        let len = self.len();
+        if len < MAX_STACK {
+            self.0 |= (l as u64) << (4 * len);
+            self.0 = (self.0 & !(0xf << 60)) | (((len + 1) as u64) << 60);
         }
     }
 
     /// The recorded layers, outermost first.
     pub fn layers(&self) -> impl Iterator<Item = Layer> + '_ {
-        self.layers[..self.len as usize]
-            .iter()
-            .filter_map(|&v| Layer::from_u8(v))
+        let bits = self.0;
+        (0..self.len()).filter_map(move |i| Layer::from_u8(((bits >> (4 * i)) & 0xf) as u8))
     }
 
     /// Number of recorded layers.
     pub fn len(&self) -> usize {
-        self.len as usize
+        (self.0 >> 60) as usize
     }
 
     /// True when nothing was recorded.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 }
 

@@ -62,37 +62,41 @@ pub struct TableConfig {
 }
 
 /// A flow: its key, orientation and accumulators.
+#[repr(C, align(64))]
 pub struct Flow {
+    // Hot: read or written by every packet, first so that one lookup touches
+    // as few cache lines as possible (the table is memory-bound).
     /// Canonical 5-tuple.
     pub key: FlowKey,
-    /// True when endpoint `a` of the key is the initiator.
-    pub initiator_is_a: bool,
-    /// Earliest packet timestamp (µs).
-    pub start_us: i64,
     /// Latest packet timestamp (µs).
     pub end_us: i64,
-    /// Timestamp of the first packet (µs), for the active timeout.
-    pub first_us: i64,
+    /// True when endpoint `a` of the key is the initiator.
+    pub initiator_is_a: bool,
+    /// `flow_stat` bits seen so far (final bits are set by [`Flow::flow_stat`]).
+    pub stat: u8,
+    /// True once TCP close was seen (with `terminate_on_fin_rst`).
+    pub closed: bool,
+    /// Why the flow ended (`EndOfInput` while open).
+    pub end_reason: EndReason,
     /// Packets per direction.
     pub packets: [u64; 2],
     /// IP-level bytes per direction.
     pub bytes: [u64; 2],
     /// Payload bytes per direction.
     pub payload: [u64; 2],
-    /// `flow_stat` bits seen so far (final bits are set by [`Flow::flow_stat`]).
-    pub stat: u8,
-    /// True once TCP close was seen (with `terminate_on_fin_rst`).
-    pub closed: bool,
-    /// Decoded stack of the first packet.
-    pub stack: Stack,
-    /// Index (in the input) of the first packet.
-    pub first_index: u64,
+    /// Earliest packet timestamp (µs).
+    pub start_us: i64,
     /// Index of the most recent packet.
     pub last_index: u64,
-    /// Why the flow ended (`EndOfInput` while open).
-    pub end_reason: EndReason,
+    // Cold: set once, or read when the flow ends.
+    /// Timestamp of the first packet (µs), for the active timeout.
+    pub first_us: i64,
+    /// Index (in the input) of the first packet.
+    pub first_index: u64,
     /// Per-extractor state, in extractor order.
     pub states: Vec<Box<dyn FlowState>>,
+    /// Decoded stack of the first packet.
+    pub stack: Stack,
 }
 
 impl Flow {

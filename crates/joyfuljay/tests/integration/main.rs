@@ -3,6 +3,7 @@
 mod docs;
 mod flows;
 mod options;
+mod parallel;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod readers;

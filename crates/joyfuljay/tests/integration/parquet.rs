@@ -4,7 +4,7 @@
 use crate::util::{capture, pcap_with, T0};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
-use arrow_array::{Array, ArrayRef, RecordBatch};
+use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::DataType;
 use joyfuljay::features::Value;
 use joyfuljay::output::arrow::schema;
@@ -73,8 +73,9 @@ fn rows_of(batches: &[RecordBatch]) -> Vec<Vec<Value>> {
 }
 
 /// Write `inputs` as Parquet and as CSV; read the Parquet file back. Returns
-/// (the Parquet rows as CSV text, the CSV writer's text, the Parquet rows).
-fn round_trip(inputs: &[PathBuf], cfg: Config) -> (String, String, Vec<Vec<Value>>) {
+/// (the Parquet rows as CSV text, the CSV writer's text, the Parquet rows,
+/// the number of row groups).
+fn round_trip(inputs: &[PathBuf], cfg: Config) -> (String, String, Vec<Vec<Value>>, usize) {
     let p = Pipeline::new(cfg).unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("flows.parquet");
@@ -124,18 +125,19 @@ fn round_trip(inputs: &[PathBuf], cfg: Config) -> (String, String, Vec<Vec<Value
         String::from_utf8(again).unwrap(),
         String::from_utf8(csv).unwrap(),
         rows,
+        meta.num_row_groups(),
     )
 }
 
 #[test]
 fn parquet_holds_the_csv_rows_of_real_captures() {
     for name in ["http.cap", "dns.cap", "v6-http.cap", "vlan.cap", "sctp.cap"] {
-        let (from_parquet, csv, rows) = round_trip(&[capture(name)], everything());
+        let (from_parquet, csv, rows, _) = round_trip(&[capture(name)], everything());
         assert!(!rows.is_empty(), "{name}");
         assert_eq!(from_parquet, csv, "{name}");
     }
     // Several files into one file.
-    let (from_parquet, csv, _) = round_trip(
+    let (from_parquet, csv, _, _) = round_trip(
         &[capture("http.cap"), capture("dns.cap")],
         Config {
             features: vec!["flow_meta".into()],
@@ -161,15 +163,16 @@ fn many_flows_make_several_batches_and_row_groups() {
         features: vec!["flow_meta".into()],
         ..Config::default()
     };
-    let (from_parquet, csv, rows) = round_trip(&[cap.path.clone()], cfg);
+    let (from_parquet, csv, rows, groups) = round_trip(&[cap.path.clone()], cfg);
     assert_eq!(rows.len(), n);
+    assert_eq!(groups, 2);
     assert_eq!(from_parquet, csv);
 }
 
 #[test]
 fn no_flows_still_write_a_file_with_the_schema() {
     let cap = pcap_with(1, false, false, std::iter::empty());
-    let (from_parquet, csv, rows) = round_trip(&[cap.path.clone()], everything());
+    let (from_parquet, csv, rows, _) = round_trip(&[cap.path.clone()], everything());
     assert!(rows.is_empty());
     assert_eq!(from_parquet, csv);
 }

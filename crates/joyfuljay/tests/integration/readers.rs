@@ -259,3 +259,23 @@ fn pcapng_with_foreign_link_type_is_skipped_and_counted() {
         564
     );
 }
+
+#[test]
+fn compressed_captures_read_like_the_original() {
+    let (plain, st) = run(&capture("http.cap"), meta());
+    for name in ["http.cap.gz", "http.cap.zst"] {
+        let (c, cst) = run(&capture(name), meta());
+        assert_eq!(c.rows, plain.rows, "{name}");
+        assert_eq!(cst.packets, st.packets, "{name}");
+    }
+    // A damaged compressed stream keeps the packets before the damage.
+    let gz = std::fs::read(capture("http.cap.gz")).unwrap();
+    let (r, warns, sink) = damaged(&gz[..gz.len() / 2]);
+    let st = r.unwrap();
+    assert!(st.packets > 0 && st.packets < 43, "{}", st.packets);
+    let total: i64 = (0..sink.rows.len())
+        .map(|i| int(&sink, i, "total_packets"))
+        .sum();
+    assert_eq!(total as u64, st.decoded);
+    assert!(warns.len() <= 1);
+}

@@ -1,0 +1,81 @@
+//! Any number of threads gives the output of one thread.
+
+use crate::util::{capture, meta};
+use joyfuljay::capture::CaptureReader;
+use joyfuljay::output::VecSink;
+use joyfuljay::pipeline::Quiet;
+use joyfuljay::synth::traffic::{generate, TrafficSpec};
+use joyfuljay::synth::PcapWriter;
+use joyfuljay::{Config, Pipeline};
+use std::path::PathBuf;
+
+fn run(paths: &[PathBuf], cfg: Config, threads: usize) -> (VecSink, joyfuljay::Stats) {
+    let p = Pipeline::new(cfg).unwrap();
+    let readers = paths
+        .iter()
+        .map(|p| CaptureReader::open(p).unwrap())
+        .collect();
+    let mut sink = VecSink::default();
+    let st = p
+        .run_readers(readers, &mut sink, &mut Quiet, threads)
+        .unwrap();
+    (sink, st)
+}
+
+#[test]
+fn one_file_on_one_two_and_four_threads() {
+    // A generated capture bigger than several packet batches.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.pcap");
+    let mut w = PcapWriter::new(
+        std::fs::File::create(&path).unwrap(),
+        1,
+        false,
+        false,
+        65535,
+    )
+    .unwrap();
+    let spec = TrafficSpec {
+        packets: 60_000,
+        concurrent: 500,
+        ..TrafficSpec::default()
+    };
+    generate(&spec, &mut w).unwrap();
+    drop(w);
+    for cfg in [
+        meta(),
+        Config {
+            features: vec!["all".into()],
+            flow_timeout: 0.05,
+            ..Config::default()
+        },
+    ] {
+        let (one, st1) = run(std::slice::from_ref(&path), cfg.clone(), 1);
+        assert!(one.rows.len() > 1000);
+        for t in [2, 4] {
+            let (many, st) = run(std::slice::from_ref(&path), cfg.clone(), t);
+            assert_eq!(one.rows, many.rows, "{t} threads");
+            assert_eq!(st1, st);
+        }
+    }
+}
+
+#[test]
+fn several_files_on_one_two_and_four_threads() {
+    let names = [
+        "http.cap",
+        "Obsolete_Packets.cap",
+        "dns.cap",
+        "vlan.cap",
+        "v6-http.cap",
+        "teardrop.cap",
+        "pim-reg.cap",
+    ];
+    let paths: Vec<PathBuf> = names.iter().map(|n| capture(n)).collect();
+    let (one, st1) = run(&paths, meta(), 1);
+    for t in [2, 4] {
+        let (many, st) = run(&paths, meta(), t);
+        assert_eq!(one.rows, many.rows, "{t} threads");
+        assert_eq!(st1, st);
+    }
+}
