@@ -91,18 +91,19 @@ def head(path, packets, out):
 
 def tools(args):
     jj = os.path.join(TARGET, "jj")
-    found = [("jj extract (flow_meta)", lambda f: [jj, "extract", f, "--features", "flow_meta", "-o", "/dev/null", "-q", *args.jj_args], None)]
-    found.append(("jj extract (all groups)", lambda f: [jj, "extract", f, "--features", "all", "-o", "/dev/null", "-q", *args.jj_args], None))
+    found = [("jj extract (flow_meta)", lambda f: [jj, "extract", f, "--features", "flow_meta", "-o", "/dev/null", "-q", "-j1", *args.jj_args], None)]
+    found.append(("jj extract -j2 (flow_meta)", lambda f: [jj, "extract", f, "--features", "flow_meta", "-o", "/dev/null", "-q", "-j2", *args.jj_args], None))
+    found.append(("jj extract (flow_meta,timing,size)", lambda f: [jj, "extract", f, "--features", "flow_meta,timing,size", "-o", "/dev/null", "-q", "-j1", *args.jj_args], None))
     if shutil.which("capinfos"):
         found.append(("capinfos -c", lambda f: ["capinfos", "-c", f], None))
     py = args.python
     if py and subprocess.run([py, "-c", "import nfstream"], capture_output=True).returncode == 0:
         code = ("import sys,nfstream;n=0\n"
                 "for _ in nfstream.NFStreamer(source=sys.argv[1], statistical_analysis=False, n_dissections=0): n+=1\n")
-        found.append(("NFStream", lambda f: [py, "-c", code, f], args.slow_packets))
+        found.append(("NFStream", lambda f: [py, "-c", code, f], args.nfstream_packets))
     ref = args.reference
     if ref and os.path.exists(ref):
-        found.append(("joyfuljay 0.1.6.1 (reference)", lambda f: [ref, "extract", f, "-o", os.path.join(WORK, "ref.csv")], args.slow_packets))
+        found.append(("joyfuljay 0.1.6.1 (reference)", lambda f: [ref, "extract", f, "--features", "flow_meta", "-o", os.path.join(WORK, "ref.csv"), "--no-progress"], args.slow_packets))
     return found
 
 
@@ -112,7 +113,9 @@ def main():
     ap.add_argument("--flows", type=int, default=10_000)
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--slow-packets", type=int, default=20_000,
-                    help="packets given to slow tools (NFStream, reference); rates are per packet")
+                    help="packets given to the reference joyfuljay; rates are per packet")
+    ap.add_argument("--nfstream-packets", type=int, default=300_000,
+                    help="packets given to NFStream (its start-up is amortised over them)")
     ap.add_argument("--python", default=os.environ.get("BENCH_PYTHON", sys.executable),
                     help="python with nfstream installed")
     ap.add_argument("--reference", default=os.environ.get("BENCH_REFERENCE", "/opt/refjj/bin/jj"),
@@ -163,7 +166,7 @@ def main():
             if slow:
                 if not path.endswith(".pcap"):
                     continue
-                f = head(path, slow, os.path.join(WORK, f"head-{os.path.basename(path)}"))
+                f = head(path, slow, os.path.join(WORK, f"head{slow}-{os.path.basename(path)}"))
                 n, sz = slow, os.path.getsize(f)
             try:
                 wall, rss = measure(cmd(f), 1 if slow else args.runs)

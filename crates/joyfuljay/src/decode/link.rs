@@ -32,9 +32,15 @@ impl LinkType {
     pub const IPV6: LinkType = LinkType(229);
     /// Linux cooked capture v2.
     pub const LINUX_SLL2: LinkType = LinkType(276);
+    /// IEEE 802.11 without a radio header.
+    pub const IEEE802_11: LinkType = LinkType(105);
+    /// Radiotap + IEEE 802.11.
+    pub const RADIOTAP: LinkType = LinkType(127);
+    /// PPI + (usually) IEEE 802.11.
+    pub const PPI: LinkType = LinkType(192);
 
     /// Link types this decoder understands.
-    pub const SUPPORTED: [LinkType; 12] = [
+    pub const SUPPORTED: [LinkType; 15] = [
         LinkType::NULL,
         LinkType::ETHERNET,
         LinkType::PPP,
@@ -47,6 +53,9 @@ impl LinkType {
         LinkType::IPV4,
         LinkType::IPV6,
         LinkType::LINUX_SLL2,
+        LinkType::IEEE802_11,
+        LinkType::RADIOTAP,
+        LinkType::PPI,
     ];
 
     /// A human name for well-known link types.
@@ -154,8 +163,69 @@ pub(super) fn decode_link(
         }
         LinkType::IPV4 => Ok((Net::Ipv4, 0)),
         LinkType::IPV6 => Ok((Net::Ipv6, 0)),
+        LinkType::IEEE802_11 => wlan(d, 0, stack),
+        LinkType::RADIOTAP => {
+            stack.push(Layer::Radiotap);
+            let h = d.get(..4).ok_or(SkipReason::Truncated)?;
+            let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
+            if len < 8 {
+                return Err(SkipReason::BadLinkHeader);
+            }
+            wlan(d, len, stack)
+        }
+        LinkType::PPI => {
+            stack.push(Layer::Ppi);
+            let h = d.get(..8).ok_or(SkipReason::Truncated)?;
+            let len = usize::from(u16::from_le_bytes([h[2], h[3]]));
+            let dlt = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
+            if len < 8 {
+                return Err(SkipReason::BadLinkHeader);
+            }
+            match LinkType(dlt) {
+                LinkType::IEEE802_11 => wlan(d, len, stack),
+                LinkType::ETHERNET => {
+                    stack.push(Layer::Eth);
+                    let et = be16(d, len + 12).ok_or(SkipReason::Truncated)?;
+                    ethertype(et, d, len + 14, stack)
+                }
+                _ => Err(SkipReason::UnsupportedLinkType),
+            }
+        }
         _ => Err(SkipReason::UnsupportedLinkType),
     }
+}
+
+/// An IEEE 802.11 frame at `off`: only unprotected data frames carrying
+/// LLC/SNAP reach IP; management, control, null-data and encrypted frames
+/// are not IP.
+fn wlan(d: &[u8], off: usize, stack: &mut Stack) -> Result<(Net, usize), SkipReason> {
+    stack.push(Layer::Wlan);
+    let fc = d.get(off..off + 2).ok_or(SkipReason::Truncated)?;
+    let (fc0, flags) = (fc[0], fc[1]);
+    let kind = (fc0 >> 2) & 0x3;
+    let subtype = fc0 >> 4;
+    if kind != 2 || subtype & 0x4 != 0 || flags & 0x40 != 0 {
+        // Not data, no payload (null data), or protected (encrypted).
+        return Err(SkipReason::NotIp);
+    }
+    let mut hdr = 24;
+    if flags & 0x03 == 0x03 {
+        hdr += 6; // four addresses (WDS)
+    }
+    if subtype & 0x8 != 0 {
+        hdr += 2; // QoS control
+        if flags & 0x80 != 0 {
+            hdr += 4; // HT control
+        }
+    }
+    let llc = d
+        .get(off + hdr..off + hdr + 8)
+        .ok_or(SkipReason::Truncated)?;
+    if llc[0] != 0xaa || llc[1] != 0xaa || llc[2] != 0x03 {
+        return Err(SkipReason::NotIp);
+    }
+    let et = u16::from_be_bytes([llc[6], llc[7]]);
+    ethertype(et, d, off + hdr + 8, stack)
 }
 
 /// PPP protocol field (1 or 2 bytes, RFC 1661 protocol-field compression).

@@ -38,6 +38,12 @@ pub enum Layer {
     Ip,
     /// IPv6.
     Ip6,
+    /// IEEE 802.11 (Wi-Fi) data frame with LLC/SNAP.
+    Wlan,
+    /// Radiotap header before 802.11.
+    Radiotap,
+    /// Per-Packet Information header before 802.11.
+    Ppi,
 }
 
 impl Layer {
@@ -54,6 +60,9 @@ impl Layer {
             Layer::Pppoe => "PPPOE",
             Layer::Ip => "IP",
             Layer::Ip6 => "IP6",
+            Layer::Wlan => "WLAN",
+            Layer::Radiotap => "RADIOTAP",
+            Layer::Ppi => "PPI",
         }
     }
 
@@ -69,6 +78,9 @@ impl Layer {
             8 => Layer::Pppoe,
             9 => Layer::Ip,
             10 => Layer::Ip6,
+            11 => Layer::Wlan,
+            12 => Layer::Radiotap,
+            13 => Layer::Ppi,
             _ => return None,
         })
     }

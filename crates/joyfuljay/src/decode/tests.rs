@@ -249,13 +249,67 @@ fn linux_cooked_captures() {
 #[test]
 fn unsupported_link_types() {
     let f = tcp4(10).frame(1);
-    for lt in [105u32, 127, 192, 129, 147, 0xffff_ffff] {
+    for lt in [129u32, 147, 0xffff_ffff] {
         assert_eq!(dec(lt, &f), Err(SkipReason::UnsupportedLinkType), "{lt}");
         assert_eq!(dec(lt, &[]), Err(SkipReason::UnsupportedLinkType), "{lt}");
     }
     for lt in LinkType::SUPPORTED {
         assert_ne!(lt.name(), "unknown");
     }
+}
+
+/// An 802.11 data frame (QoS data when `qos`) from the AP to a station,
+/// LLC/SNAP, then the IP packet.
+fn wlan_frame(ip: &[u8], qos: bool, protected: bool) -> Vec<u8> {
+    let mut f = vec![
+        if qos { 0x88 } else { 0x08 },
+        0x02 | if protected { 0x40 } else { 0 },
+    ];
+    f.extend_from_slice(&[0; 22]); // duration, 3 addresses, sequence control
+    if qos {
+        f.extend_from_slice(&[0, 0]);
+    }
+    f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0, 0x08, 0x00]);
+    f.extend_from_slice(ip);
+    f
+}
+
+#[test]
+fn wifi_link_types() {
+    let p = tcp4(10);
+    let ip = p.ip_bytes();
+    for qos in [false, true] {
+        let f = wlan_frame(&ip, qos, false);
+        let d = dec(105, &f).unwrap();
+        assert_eq!(
+            (d.sport, d.dport, d.ip_len, d.payload_len),
+            (40000, 443, 50, 10)
+        );
+        assert_eq!(tokens(&d), vec!["WLAN", "IP"]);
+        // Radiotap: 8-byte minimal header (version, pad, length 8, present 0).
+        let mut r = vec![0, 0, 8, 0, 0, 0, 0, 0];
+        r.extend_from_slice(&f);
+        assert_eq!(
+            tokens(&dec(127, &r).unwrap()),
+            vec!["RADIOTAP", "WLAN", "IP"]
+        );
+        // PPI: version, flags, length 8, DLT 105.
+        let mut ppi = vec![0, 0, 8, 0, 105, 0, 0, 0];
+        ppi.extend_from_slice(&f);
+        assert_eq!(tokens(&dec(192, &ppi).unwrap()), vec!["PPI", "WLAN", "IP"]);
+    }
+    // Encrypted data, management and null-data frames are not IP.
+    assert_eq!(
+        dec(105, &wlan_frame(&ip, false, true)),
+        Err(SkipReason::NotIp)
+    );
+    let mut mgmt = wlan_frame(&ip, false, false);
+    mgmt[0] = 0x80; // beacon
+    assert_eq!(dec(105, &mgmt), Err(SkipReason::NotIp));
+    let mut null = wlan_frame(&ip, false, false);
+    null[0] = 0x48; // null data
+    assert_eq!(dec(105, &null), Err(SkipReason::NotIp));
+    assert_eq!(dec(105, &[0x08]), Err(SkipReason::Truncated));
 }
 
 // ------------------------------------------------- inside Ethernet: tags etc.

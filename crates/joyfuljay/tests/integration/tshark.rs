@@ -143,4 +143,5 @@ wireshark_tests! {
     sample_pcap => "sample.pcap",
     imap_cap => "imap.cap",
     tcp_ethereal_trace => "tcp-ethereal-file1.trace",
+    ppi_wifi => "http_PPI.cap",
 }
