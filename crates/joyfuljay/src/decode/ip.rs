@@ -62,7 +62,7 @@ pub(super) fn decode_ipv4(
         v6: false,
         sport,
         dport,
-        proto: proto,
+        proto,
         ip_len: total as u32,
         payload_len,
         tcp_flags,
