@@ -18,12 +18,8 @@ const fn col(
     description: &'static str,
 ) -> Column {
     Column {
-        name,
-        ty,
-        unit,
-        description,
-        gate,
         identifies,
+        ..Column::describe(name, ty, unit, gate, description)
     }
 }
 

@@ -112,6 +112,26 @@ pub struct Column {
     pub identifies: bool,
 }
 
+impl Column {
+    /// A column describing the flow (not identifying it).
+    pub const fn describe(
+        name: &'static str,
+        ty: ColumnType,
+        unit: &'static str,
+        gate: Gate,
+        description: &'static str,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            unit,
+            description,
+            gate,
+            identifies: false,
+        }
+    }
+}
+
 /// A feature group: its id, its columns and how to build it for a run.
 pub struct ExtractorDef {
     /// Group id as used in `features=[…]`.
@@ -315,6 +335,58 @@ pub(crate) mod testutil {
     use super::*;
     use crate::decode::Stack;
     use crate::flow::{EndReason, Endpoint, FlowKey};
+
+    // ---- Naive two-pass statistics over full lists: the independent
+    // ---- reference the streaming extractors are tested against.
+
+    pub(crate) fn mean(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            v.iter().sum::<f64>() / v.len() as f64
+        }
+    }
+
+    pub(crate) fn central(v: &[f64], k: i32) -> f64 {
+        let m = mean(v);
+        v.iter().map(|x| (x - m).powi(k)).sum::<f64>() / v.len() as f64
+    }
+
+    pub(crate) fn pstd(v: &[f64]) -> f64 {
+        if v.is_empty() {
+            0.0
+        } else {
+            central(v, 2).sqrt()
+        }
+    }
+
+    pub(crate) fn skew(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 3) / central(v, 2).powf(1.5)
+        }
+    }
+
+    pub(crate) fn kurt(v: &[f64]) -> f64 {
+        if v.is_empty() || central(v, 2) == 0.0 {
+            0.0
+        } else {
+            central(v, 4) / central(v, 2).powi(2) - 3.0
+        }
+    }
+
+    pub(crate) fn pct(v: &[f64], q: f64) -> f64 {
+        if v.is_empty() {
+            return 0.0;
+        }
+        let mut s = v.to_vec();
+        s.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        let r = q * (s.len() - 1) as f64;
+        let lo = r.floor() as usize;
+        let hi = (lo + 1).min(s.len() - 1);
+        s[lo] + (s[hi] - s[lo]) * (r - lo as f64)
+    }
 
     /// A packet at `ts_us` in direction `dir`.
     pub(crate) fn obs(ts_us: i64, dir: Direction, ip_len: u32, payload_len: u32) -> PacketObs {

@@ -18,53 +18,36 @@ use super::{
 use crate::config::Config;
 use crate::flow::Flow;
 
-const fn col(
-    name: &'static str,
-    ty: ColumnType,
-    unit: &'static str,
-    gate: Gate,
-    description: &'static str,
-) -> Column {
-    Column {
-        name,
-        ty,
-        unit,
-        description,
-        gate,
-        identifies: false,
-    }
-}
-
 use ColumnType::{Int, IntList};
 use Gate::{Always, BidirectionalSplit, RawSequences};
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `size` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    col("pkt_len_mean", FLOAT, "bytes", Always, "Mean IP-level packet length."),
-    col("pkt_len_std", FLOAT, "bytes", Always, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
-    col("pkt_len_min", Int, "bytes", Always, "Smallest IP-level packet length."),
-    col("pkt_len_max", Int, "bytes", Always, "Largest IP-level packet length."),
-    col("pkt_len_median", FLOAT, "bytes", Always, "Median (p50) of the IP-level packet lengths, linear interpolation."),
-    col("pkt_len_mode", Int, "bytes", Always, "Most frequent IP-level packet length; ties go to the smallest."),
-    col("pkt_len_p25", FLOAT, "bytes", Always, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
-    col("pkt_len_p75", FLOAT, "bytes", Always, "75th percentile of the IP-level packet lengths, linear interpolation."),
-    col("pkt_len_p90", FLOAT, "bytes", Always, "90th percentile of the IP-level packet lengths, linear interpolation."),
-    col("pkt_len_p95", FLOAT, "bytes", Always, "95th percentile of the IP-level packet lengths, linear interpolation."),
-    col("payload_len_mean", FLOAT, "bytes", Always, "Mean payload length (bytes after the transport header) per packet."),
-    col("payload_len_std", FLOAT, "bytes", Always, "Population standard deviation of the per-packet payload lengths."),
-    col("payload_len_total", Int, "bytes", Always, "Payload bytes in both directions (equals payload_bytes_total)."),
-    col("payload_ratio", FLOAT, "", Always, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
-    col("pkt_len_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
-    col("pkt_len_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
-    col("pkt_len_cv", FLOAT, "", Always, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
-    col("pkt_len_mean_fwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of initiator-to-responder packets."),
-    col("pkt_len_mean_bwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of responder-to-initiator packets."),
-    col("pkt_len_std_fwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the initiator-to-responder packet lengths."),
-    col("pkt_len_std_bwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the responder-to-initiator packet lengths."),
-    col("pkt_len_sequence", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
-    col("pkt_len_sequence_fwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
-    col("pkt_len_sequence_bwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
+    Column::describe("pkt_len_mean", FLOAT, "bytes", Always, "Mean IP-level packet length."),
+    Column::describe("pkt_len_std", FLOAT, "bytes", Always, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
+    Column::describe("pkt_len_min", Int, "bytes", Always, "Smallest IP-level packet length."),
+    Column::describe("pkt_len_max", Int, "bytes", Always, "Largest IP-level packet length."),
+    Column::describe("pkt_len_median", FLOAT, "bytes", Always, "Median (p50) of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_mode", Int, "bytes", Always, "Most frequent IP-level packet length; ties go to the smallest."),
+    Column::describe("pkt_len_p25", FLOAT, "bytes", Always, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
+    Column::describe("pkt_len_p75", FLOAT, "bytes", Always, "75th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_p90", FLOAT, "bytes", Always, "90th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_p95", FLOAT, "bytes", Always, "95th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("payload_len_mean", FLOAT, "bytes", Always, "Mean payload length (bytes after the transport header) per packet."),
+    Column::describe("payload_len_std", FLOAT, "bytes", Always, "Population standard deviation of the per-packet payload lengths."),
+    Column::describe("payload_len_total", Int, "bytes", Always, "Payload bytes in both directions (equals payload_bytes_total)."),
+    Column::describe("payload_ratio", FLOAT, "", Always, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
+    Column::describe("pkt_len_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::describe("pkt_len_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::describe("pkt_len_cv", FLOAT, "", Always, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
+    Column::describe("pkt_len_mean_fwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of initiator-to-responder packets."),
+    Column::describe("pkt_len_mean_bwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of responder-to-initiator packets."),
+    Column::describe("pkt_len_std_fwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the initiator-to-responder packet lengths."),
+    Column::describe("pkt_len_std_bwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the responder-to-initiator packet lengths."),
+    Column::describe("pkt_len_sequence", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
+    Column::describe("pkt_len_sequence_fwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
+    Column::describe("pkt_len_sequence_bwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
 ];
 
 /// Registry entry.
@@ -282,61 +265,14 @@ impl Extractor for Size {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{assert_row, close, get, obs, row_of, SplitMix};
+    use super::super::testutil::{
+        assert_row, close, get, kurt, mean, obs, pct, pstd, row_of, skew, SplitMix,
+    };
     use super::*;
     use crate::flow::Direction::{self, Bwd, Fwd};
     use std::collections::BTreeMap;
 
     // ---- A naive two-pass reference over the full lists.
-
-    fn mean(v: &[f64]) -> f64 {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    }
-
-    fn central(v: &[f64], k: i32) -> f64 {
-        let m = mean(v);
-        v.iter().map(|x| (x - m).powi(k)).sum::<f64>() / v.len() as f64
-    }
-
-    fn pstd(v: &[f64]) -> f64 {
-        if v.is_empty() {
-            0.0
-        } else {
-            central(v, 2).sqrt()
-        }
-    }
-
-    fn skew(v: &[f64]) -> f64 {
-        if v.is_empty() || central(v, 2) == 0.0 {
-            0.0
-        } else {
-            central(v, 3) / central(v, 2).powf(1.5)
-        }
-    }
-
-    fn kurt(v: &[f64]) -> f64 {
-        if v.is_empty() || central(v, 2) == 0.0 {
-            0.0
-        } else {
-            central(v, 4) / central(v, 2).powi(2) - 3.0
-        }
-    }
-
-    fn pct(v: &[f64], q: f64) -> f64 {
-        if v.is_empty() {
-            return 0.0;
-        }
-        let mut s = v.to_vec();
-        s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let r = q * (s.len() - 1) as f64;
-        let lo = r.floor() as usize;
-        let hi = (lo + 1).min(s.len() - 1);
-        s[lo] + (s[hi] - s[lo]) * (r - lo as f64)
-    }
 
     /// The full `size` row, computed the slow way.
     fn naive(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {

@@ -33,53 +33,36 @@ pub const EXACT_IATS: usize = 1024;
 /// when the IATs are not negative (timestamps in order).
 pub const SKETCH_ALPHA: f64 = 0.01;
 
-const fn col(
-    name: &'static str,
-    ty: ColumnType,
-    unit: &'static str,
-    gate: Gate,
-    description: &'static str,
-) -> Column {
-    Column {
-        name,
-        ty,
-        unit,
-        description,
-        gate,
-        identifies: false,
-    }
-}
-
 use ColumnType::{FloatList, Int, PairList};
 use Gate::{Always, BidirectionalSplit, RawSequences, Splt};
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `timing` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    col("iat_mean", FLOAT, "s", Always, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
-    col("iat_std", FLOAT, "s", Always, "Population standard deviation (ddof 0) of the inter-arrival times."),
-    col("iat_min", FLOAT, "s", Always, "Smallest inter-arrival time."),
-    col("iat_max", FLOAT, "s", Always, "Largest inter-arrival time."),
-    col("iat_median", FLOAT, "s", Always, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    col("iat_p25", FLOAT, "s", Always, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    col("iat_p75", FLOAT, "s", Always, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    col("iat_p90", FLOAT, "s", Always, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    col("iat_p95", FLOAT, "s", Always, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    col("iat_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    col("iat_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    col("iat_cv", FLOAT, "", Always, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
-    col("burst_count", Int, "bursts", Always, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
-    col("burst_mean_size", FLOAT, "packets", Always, "Mean number of packets per burst."),
-    col("burst_mean_duration", FLOAT, "s", Always, "Mean over bursts of the time from the burst's first to its last packet."),
-    col("inter_burst_gap_mean", FLOAT, "s", Always, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
-    col("iat_mean_fwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive initiator-to-responder packets."),
-    col("iat_mean_bwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive responder-to-initiator packets."),
-    col("iat_std_fwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive initiator-to-responder packets."),
-    col("iat_std_bwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive responder-to-initiator packets."),
-    col("iat_sequence", FloatList, "s", RawSequences, "The first max_sequence_length inter-arrival times, in capture order, unpadded."),
-    col("iat_sequence_fwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
-    col("iat_sequence_bwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
-    col("splt", PairList, "(bytes, s)", Splt, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
+    Column::describe("iat_mean", FLOAT, "s", Always, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
+    Column::describe("iat_std", FLOAT, "s", Always, "Population standard deviation (ddof 0) of the inter-arrival times."),
+    Column::describe("iat_min", FLOAT, "s", Always, "Smallest inter-arrival time."),
+    Column::describe("iat_max", FLOAT, "s", Always, "Largest inter-arrival time."),
+    Column::describe("iat_median", FLOAT, "s", Always, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p25", FLOAT, "s", Always, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p75", FLOAT, "s", Always, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p90", FLOAT, "s", Always, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p95", FLOAT, "s", Always, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::describe("iat_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::describe("iat_cv", FLOAT, "", Always, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
+    Column::describe("burst_count", Int, "bursts", Always, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
+    Column::describe("burst_mean_size", FLOAT, "packets", Always, "Mean number of packets per burst."),
+    Column::describe("burst_mean_duration", FLOAT, "s", Always, "Mean over bursts of the time from the burst's first to its last packet."),
+    Column::describe("inter_burst_gap_mean", FLOAT, "s", Always, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
+    Column::describe("iat_mean_fwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive initiator-to-responder packets."),
+    Column::describe("iat_mean_bwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive responder-to-initiator packets."),
+    Column::describe("iat_std_fwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive initiator-to-responder packets."),
+    Column::describe("iat_std_bwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive responder-to-initiator packets."),
+    Column::describe("iat_sequence", FloatList, "s", RawSequences, "The first max_sequence_length inter-arrival times, in capture order, unpadded."),
+    Column::describe("iat_sequence_fwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
+    Column::describe("iat_sequence_bwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
+    Column::describe("splt", PairList, "(bytes, s)", Splt, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
 ];
 
 /// Registry entry.
@@ -472,63 +455,16 @@ impl Extractor for Timing {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testutil::{assert_row, close, get, obs, row_of, SplitMix};
+    use super::super::testutil::{
+        assert_row, close, get, kurt, mean, obs, pct, pstd, row_of, skew, SplitMix,
+    };
     use super::*;
     use crate::flow::Direction::{Bwd, Fwd};
 
     // ---- A naive two-pass reference over the full lists, independent of
     // ---- the streaming code above.
 
-    fn mean(v: &[f64]) -> f64 {
-        if v.is_empty() {
-            0.0
-        } else {
-            v.iter().sum::<f64>() / v.len() as f64
-        }
-    }
-
-    fn central(v: &[f64], k: i32) -> f64 {
-        let m = mean(v);
-        v.iter().map(|x| (x - m).powi(k)).sum::<f64>() / v.len() as f64
-    }
-
-    fn pstd(v: &[f64]) -> f64 {
-        if v.is_empty() {
-            0.0
-        } else {
-            central(v, 2).sqrt()
-        }
-    }
-
-    fn skew(v: &[f64]) -> f64 {
-        if v.is_empty() || central(v, 2) == 0.0 {
-            0.0
-        } else {
-            central(v, 3) / central(v, 2).powf(1.5)
-        }
-    }
-
-    fn kurt(v: &[f64]) -> f64 {
-        if v.is_empty() || central(v, 2) == 0.0 {
-            0.0
-        } else {
-            central(v, 4) / central(v, 2).powi(2) - 3.0
-        }
-    }
-
     /// numpy.percentile(v, 100 q), method "linear".
-    fn pct(v: &[f64], q: f64) -> f64 {
-        if v.is_empty() {
-            return 0.0;
-        }
-        let mut s = v.to_vec();
-        s.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        let r = q * (s.len() - 1) as f64;
-        let lo = r.floor() as usize;
-        let hi = (lo + 1).min(s.len() - 1);
-        s[lo] + (s[hi] - s[lo]) * (r - lo as f64)
-    }
-
     /// IATs in µs (whole numbers, so sums of equal values stay exact).
     fn diffs_us(ts: &[i64]) -> Vec<f64> {
         ts.windows(2).map(|w| (w[1] - w[0]) as f64).collect()
