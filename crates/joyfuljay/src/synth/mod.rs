@@ -315,7 +315,8 @@ impl Packet {
     }
 
     /// The frame for a link type (Ethernet 1, NULL 0, LOOP 108, PPP 9/50,
-    /// raw 12/14/101/228/229, SLL 113, SLL2 276).
+    /// raw 12/14/101/228/229, SLL 113, SLL2 276, 802.11 105, radiotap 127,
+    /// PPI 192).
     pub fn frame(&self, link_type: u32) -> Vec<u8> {
         let ip = self.ip_bytes();
         let v6 = self.src.is_ipv6();
@@ -337,6 +338,18 @@ impl Packet {
             276 => {
                 f.extend_from_slice(&ethertype.to_be_bytes());
                 f.extend_from_slice(&[0, 0, 0, 0, 0, 2, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0]);
+            }
+            105 | 127 | 192 => {
+                if link_type == 127 {
+                    f.extend_from_slice(&[0, 0, 8, 0, 0, 0, 0, 0]); // radiotap, no fields
+                } else if link_type == 192 {
+                    f.extend_from_slice(&[0, 0, 8, 0, 105, 0, 0, 0]); // PPI → 802.11
+                }
+                // 802.11 data frame, from the AP, then LLC/SNAP.
+                f.extend_from_slice(&[0x08, 0x02]);
+                f.extend_from_slice(&[0; 22]);
+                f.extend_from_slice(&[0xaa, 0xaa, 0x03, 0, 0, 0]);
+                f.extend_from_slice(&ethertype.to_be_bytes());
             }
             other => panic!("no synthetic frames for link type {other}"),
         }

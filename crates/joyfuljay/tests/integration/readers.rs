@@ -87,6 +87,9 @@ fn every_link_type_decodes_to_the_same_flow() {
         (113, "SLL-IP-UDP"),
         (228, "IP-UDP"),
         (276, "SLL2-IP-UDP"),
+        (105, "WLAN-IP-UDP"),
+        (127, "RADIOTAP-WLAN-IP-UDP"),
+        (192, "PPI-WLAN-IP-UDP"),
     ] {
         let cap = pcap(lt, &[(T0, p.frame(lt))]);
         let (s, _) = run(&cap.path, meta());
