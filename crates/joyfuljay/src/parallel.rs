@@ -279,7 +279,7 @@ impl Pipeline {
                     }
                     let _ = back_tx.try_send(batch);
                     batches += 1;
-                    if batches % 16 == 0 {
+                    if batches.is_multiple_of(16) {
                         obs.progress(&Progress {
                             path: &path,
                             offset,
