@@ -358,7 +358,7 @@ fn run_sequence(cfg: &Config, evs: &[Ev]) -> (VecSink, joyfuljay::Stats, Totals)
 }
 
 proptest! {
-    #![proptest_config(cases(96))]
+    #![proptest_config(cases(256))]
 
     #[test]
     fn flow_table_keeps_its_invariants(

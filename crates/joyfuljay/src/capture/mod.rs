@@ -26,6 +26,9 @@ pub const MAX_PCAP_CAPLEN: u32 = 262_144;
 /// so the difference of any two never overflows an `i64` (a pcapng
 /// `if_tsoffset` can push them to either end of the range).
 pub const MAX_TS_US: i64 = (1 << 62) - 1;
+/// Most pcapng interfaces described in one section; more is treated as a
+/// corrupt file (each costs memory for the rest of the section).
+pub const MAX_INTERFACES: usize = 65_536;
 
 /// One captured packet, borrowed from the reader's buffer.
 #[derive(Debug, Clone, Copy)]
@@ -402,6 +405,16 @@ impl CaptureReader {
                     match block {
                         PcapBlockOwned::NG(Block::SectionHeader(_)) => {
                             self.interfaces.clear();
+                        }
+                        PcapBlockOwned::NG(Block::InterfaceDescription(_))
+                            if self.interfaces.len() >= MAX_INTERFACES =>
+                        {
+                            return Ok(ReadEnd::Corrupt {
+                                offset: self.offset,
+                                detail: format!(
+                                    "more than {MAX_INTERFACES} interfaces in one section"
+                                ),
+                            });
                         }
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
                             let lt = idb.linktype.0 as u32;

@@ -163,7 +163,7 @@ fn many_flows_make_several_batches_and_row_groups() {
         features: vec!["flow_meta".into()],
         ..Config::default()
     };
-    let (from_parquet, csv, rows, groups) = round_trip(&[cap.path.clone()], cfg);
+    let (from_parquet, csv, rows, groups) = round_trip(std::slice::from_ref(&cap.path), cfg);
     assert_eq!(rows.len(), n);
     assert_eq!(groups, 2);
     assert_eq!(from_parquet, csv);
@@ -172,7 +172,7 @@ fn many_flows_make_several_batches_and_row_groups() {
 #[test]
 fn no_flows_still_write_a_file_with_the_schema() {
     let cap = pcap_with(1, false, false, std::iter::empty());
-    let (from_parquet, csv, rows, _) = round_trip(&[cap.path.clone()], everything());
+    let (from_parquet, csv, rows, _) = round_trip(std::slice::from_ref(&cap.path), everything());
     assert!(rows.is_empty());
     assert_eq!(from_parquet, csv);
 }
