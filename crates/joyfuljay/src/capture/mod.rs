@@ -280,155 +280,108 @@ impl CaptureReader {
         mut on_frame: impl FnMut(&Frame<'_>) -> bool,
         mut on_unknown_interface: impl FnMut(),
     ) -> Result<ReadEnd> {
-        match &mut self.inner {
-            Inner::Legacy(_) => self.run_legacy(&mut on_frame),
-            Inner::Ng(_) => self.run_ng(&mut on_frame, &mut on_unknown_interface),
-        }
-    }
-
-    fn run_legacy(&mut self, on_frame: &mut dyn FnMut(&Frame<'_>) -> bool) -> Result<ReadEnd> {
-        let Inner::Legacy(reader) = &mut self.inner else {
-            unreachable!("checked by caller")
+        let CaptureReader {
+            path,
+            inner,
+            offset,
+            legacy_link,
+            legacy_nanos,
+            big_endian,
+            interfaces,
+            link_types_seen,
+            ..
+        } = self;
+        let mut note_link = |lt: u32| {
+            if !link_types_seen.contains(&lt) {
+                link_types_seen.push(lt);
+            }
         };
-        let mut capacity = BUFFER_SIZE;
-        let mut stop = false;
-        loop {
-            let consumed = match reader.next() {
-                Ok((len, block)) => {
+        match inner {
+            Inner::Legacy(reader) => {
+                let big_endian = *big_endian;
+                let nanos = *legacy_nanos;
+                // The first "record" is the file header: check only after it.
+                let header_seen = std::cell::Cell::new(false);
+                let check = |data: &[u8]| {
+                    let c = legacy_caplen(data, big_endian).filter(|_| header_seen.get())?;
+                    (c > MAX_PCAP_CAPLEN).then(|| {
+                        format!("captured length {c} exceeds the maximum of {MAX_PCAP_CAPLEN}")
+                    })
+                };
+                drive(reader, offset, path, &mut |d| check(d), &mut |block, at| {
                     match block {
                         PcapBlockOwned::LegacyHeader(h) => {
-                            self.legacy_link = h.network.0 as u32;
-                            if !self.link_types_seen.contains(&self.legacy_link) {
-                                self.link_types_seen.push(self.legacy_link);
-                            }
+                            header_seen.set(true);
+                            *legacy_link = h.network.0 as u32;
+                            note_link(*legacy_link);
                         }
                         PcapBlockOwned::Legacy(b) => {
-                            if b.caplen > MAX_PCAP_CAPLEN {
-                                return Ok(ReadEnd::Corrupt {
-                                    offset: self.offset,
-                                    detail: format!(
-                                        "captured length {} exceeds the maximum of {MAX_PCAP_CAPLEN}",
-                                        b.caplen
-                                    ),
-                                });
-                            }
-                            let frac = if self.legacy_nanos {
+                            let frac = if nanos {
                                 (i64::from(b.ts_usec) + 500) / 1000
                             } else {
                                 i64::from(b.ts_usec)
                             };
                             let frame = Frame {
                                 ts_us: i64::from(b.ts_sec) * 1_000_000 + frac,
-                                link_type: self.legacy_link,
+                                link_type: *legacy_link,
                                 orig_len: b.origlen,
                                 data: b.data,
-                                offset: self.offset,
+                                offset: at,
                             };
                             if !on_frame(&frame) {
-                                stop = true;
+                                return Step::Stop;
                             }
                         }
                         PcapBlockOwned::NG(_) => {}
                     }
-                    len
-                }
-                Err(PcapError::Eof) => return Ok(ReadEnd::Complete),
-                Err(PcapError::Incomplete(_)) => {
-                    if reader.refill().is_err() {
-                        return Err(read_error(&self.path));
-                    }
-                    continue;
-                }
-                Err(PcapError::BufferTooSmall) | Err(PcapError::UnexpectedEof) => {
-                    let caplen = legacy_caplen(reader.data(), self.big_endian);
-                    if let Some(c) = caplen.filter(|c| *c > MAX_PCAP_CAPLEN) {
-                        return Ok(ReadEnd::Corrupt {
-                            offset: self.offset,
-                            detail: format!(
-                                "captured length {c} exceeds the maximum of {MAX_PCAP_CAPLEN}"
-                            ),
-                        });
-                    }
-                    if reader.reader_exhausted() {
-                        return Ok(ReadEnd::Truncated {
-                            offset: self.offset,
-                        });
-                    }
-                    if capacity >= MAX_RECORD_LEN {
-                        return Ok(too_large(self.offset));
-                    }
-                    capacity *= 4;
-                    reader.grow(capacity);
-                    if reader.refill().is_err() {
-                        return Err(read_error(&self.path));
-                    }
-                    continue;
-                }
-                Err(PcapError::ReadError) => return Err(read_error(&self.path)),
-                Err(e) => {
-                    return Ok(ReadEnd::Corrupt {
-                        offset: self.offset,
-                        detail: header_detail(&e),
-                    })
-                }
-            };
-            self.offset += consumed as u64;
-            reader.consume(consumed);
-            if stop {
-                return Ok(ReadEnd::Stopped);
+                    Step::Go
+                })
             }
-        }
-    }
-
-    fn run_ng(
-        &mut self,
-        on_frame: &mut dyn FnMut(&Frame<'_>) -> bool,
-        on_unknown_interface: &mut dyn FnMut(),
-    ) -> Result<ReadEnd> {
-        let Inner::Ng(reader) = &mut self.inner else {
-            unreachable!("checked by caller")
-        };
-        let mut capacity = BUFFER_SIZE;
-        let mut stop = false;
-        loop {
-            // A block shorter than its own 12-byte frame: pcap-parser 0.17
-            // subtracts 12 from it unchecked (a panic with overflow checks,
-            // a 4 GiB read otherwise), so reject it before parsing.
-            if let Some(len) = ng_block_len(reader.data()).filter(|l| *l < 12) {
-                return Ok(ReadEnd::Corrupt {
-                    offset: self.offset,
-                    detail: format!("block length {len} is below the 12-byte minimum"),
-                });
-            }
-            let consumed = match reader.next() {
-                Ok((len, block)) => {
+            Inner::Ng(reader) => {
+                let check = |data: &[u8]| {
+                    let len = ng_block_len(data)?;
+                    if len < 12 {
+                        // pcap-parser 0.17 subtracts 12 from it unchecked (a
+                        // panic with overflow checks, a 4 GiB read otherwise).
+                        Some(format!("block length {len} is below the 12-byte minimum"))
+                    } else if len > MAX_RECORD_LEN {
+                        Some(format!(
+                            "block length {len} exceeds {} MiB",
+                            MAX_RECORD_LEN >> 20
+                        ))
+                    } else {
+                        None
+                    }
+                };
+                drive(reader, offset, path, &mut |d| check(d), &mut |block, at| {
+                    let frame_of = |ifc: &Interface, ts_us: i64, orig_len: u32, data| Frame {
+                        ts_us,
+                        link_type: ifc.link_type,
+                        orig_len,
+                        data,
+                        offset: at,
+                    };
                     match block {
-                        PcapBlockOwned::NG(Block::SectionHeader(_)) => {
-                            self.interfaces.clear();
-                        }
-                        PcapBlockOwned::NG(Block::InterfaceDescription(_))
-                            if self.interfaces.len() >= MAX_INTERFACES =>
-                        {
-                            return Ok(ReadEnd::Corrupt {
-                                offset: self.offset,
-                                detail: format!(
-                                    "more than {MAX_INTERFACES} interfaces in one section"
-                                ),
-                            });
-                        }
+                        PcapBlockOwned::NG(Block::SectionHeader(_)) => interfaces.clear(),
                         PcapBlockOwned::NG(Block::InterfaceDescription(idb)) => {
+                            if interfaces.len() >= MAX_INTERFACES {
+                                return Step::End(ReadEnd::Corrupt {
+                                    offset: at,
+                                    detail: format!(
+                                        "more than {MAX_INTERFACES} interfaces in one section"
+                                    ),
+                                });
+                            }
                             let lt = idb.linktype.0 as u32;
-                            self.interfaces.push(Interface {
+                            interfaces.push(Interface {
                                 link_type: lt,
                                 resol: Resolution::from_tsresol(idb.if_tsresol),
                                 offset_s: idb.if_tsoffset,
                             });
-                            if !self.link_types_seen.contains(&lt) {
-                                self.link_types_seen.push(lt);
-                            }
+                            note_link(lt);
                         }
                         PcapBlockOwned::NG(Block::EnhancedPacket(epb)) => {
-                            match self.interfaces.get(epb.if_id as usize) {
+                            match interfaces.get(epb.if_id as usize) {
                                 Some(ifc) => {
                                     let ticks =
                                         (u64::from(epb.ts_high) << 32) | u64::from(epb.ts_low);
@@ -437,86 +390,93 @@ impl CaptureReader {
                                         .to_us(ticks)
                                         .saturating_add(ifc.offset_s.saturating_mul(1_000_000))
                                         .clamp(-MAX_TS_US, MAX_TS_US);
-                                    let frame = Frame {
-                                        ts_us,
-                                        link_type: ifc.link_type,
-                                        orig_len: epb.origlen,
-                                        data: epb.data,
-                                        offset: self.offset,
-                                    };
-                                    if !on_frame(&frame) {
-                                        stop = true;
+                                    if !on_frame(&frame_of(ifc, ts_us, epb.origlen, epb.data)) {
+                                        return Step::Stop;
                                     }
                                 }
                                 None => on_unknown_interface(),
                             }
                         }
-                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => {
-                            match self.interfaces.first() {
-                                Some(ifc) => {
-                                    let frame = Frame {
-                                        ts_us: 0,
-                                        link_type: ifc.link_type,
-                                        orig_len: spb.origlen,
-                                        data: spb.data,
-                                        offset: self.offset,
-                                    };
-                                    if !on_frame(&frame) {
-                                        stop = true;
-                                    }
+                        PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
+                            Some(ifc) => {
+                                if !on_frame(&frame_of(ifc, 0, spb.origlen, spb.data)) {
+                                    return Step::Stop;
                                 }
-                                None => on_unknown_interface(),
                             }
-                        }
+                            None => on_unknown_interface(),
+                        },
                         _ => {}
                     }
-                    len
-                }
-                Err(PcapError::Eof) => return Ok(ReadEnd::Complete),
-                Err(PcapError::Incomplete(_)) => {
-                    if reader.refill().is_err() {
-                        return Err(read_error(&self.path));
-                    }
-                    continue;
-                }
-                Err(PcapError::BufferTooSmall) | Err(PcapError::UnexpectedEof) => {
-                    if let Some(len) = ng_block_len(reader.data()).filter(|l| *l > MAX_RECORD_LEN) {
-                        return Ok(ReadEnd::Corrupt {
-                            offset: self.offset,
-                            detail: format!(
-                                "block length {len} exceeds {} MiB",
-                                MAX_RECORD_LEN >> 20
-                            ),
-                        });
-                    }
-                    if reader.reader_exhausted() {
-                        return Ok(ReadEnd::Truncated {
-                            offset: self.offset,
-                        });
-                    }
-                    if capacity >= MAX_RECORD_LEN {
-                        return Ok(too_large(self.offset));
-                    }
-                    capacity *= 4;
-                    reader.grow(capacity);
-                    if reader.refill().is_err() {
-                        return Err(read_error(&self.path));
-                    }
-                    continue;
-                }
-                Err(PcapError::ReadError) => return Err(read_error(&self.path)),
-                Err(e) => {
-                    return Ok(ReadEnd::Corrupt {
-                        offset: self.offset,
-                        detail: header_detail(&e),
-                    })
-                }
-            };
-            self.offset += consumed as u64;
-            reader.consume(consumed);
-            if stop {
-                return Ok(ReadEnd::Stopped);
+                    Step::Go
+                })
             }
+        }
+    }
+}
+
+/// What a block handler tells [`drive`].
+enum Step {
+    /// Next block.
+    Go,
+    /// The caller asked to stop.
+    Stop,
+    /// Stop reading: the file is damaged here.
+    End(ReadEnd),
+}
+
+/// Drive a pcap-parser reader to the end of the file: refill the buffer,
+/// grow it for large records (up to [`MAX_RECORD_LEN`]), and turn the end of
+/// the data into [`ReadEnd`]s. `bad_record` looks at the record header at the
+/// start of the unparsed data and names an impossible length before the
+/// parser sees it; `handle` gets every block with its file offset.
+fn drive(
+    reader: &mut dyn PcapReaderIterator,
+    offset: &mut u64,
+    path: &Path,
+    bad_record: &mut dyn FnMut(&[u8]) -> Option<String>,
+    handle: &mut dyn FnMut(PcapBlockOwned<'_>, u64) -> Step,
+) -> Result<ReadEnd> {
+    let mut capacity = BUFFER_SIZE;
+    loop {
+        if let Some(detail) = bad_record(reader.data()) {
+            return Ok(ReadEnd::Corrupt {
+                offset: *offset,
+                detail,
+            });
+        }
+        let (consumed, step) = match reader.next() {
+            Ok((len, block)) => (len, handle(block, *offset)),
+            Err(PcapError::Eof) => return Ok(ReadEnd::Complete),
+            Err(PcapError::Incomplete(_)) => {
+                reader.refill().map_err(|_| read_error(path))?;
+                continue;
+            }
+            Err(PcapError::BufferTooSmall) | Err(PcapError::UnexpectedEof) => {
+                if reader.reader_exhausted() {
+                    return Ok(ReadEnd::Truncated { offset: *offset });
+                }
+                if capacity >= MAX_RECORD_LEN {
+                    return Ok(too_large(*offset));
+                }
+                capacity *= 4;
+                reader.grow(capacity);
+                reader.refill().map_err(|_| read_error(path))?;
+                continue;
+            }
+            Err(PcapError::ReadError) => return Err(read_error(path)),
+            Err(e) => {
+                return Ok(ReadEnd::Corrupt {
+                    offset: *offset,
+                    detail: header_detail(&e),
+                })
+            }
+        };
+        *offset += consumed as u64;
+        reader.consume(consumed);
+        match step {
+            Step::Go => {}
+            Step::Stop => return Ok(ReadEnd::Stopped),
+            Step::End(end) => return Ok(end),
         }
     }
 }
