@@ -430,6 +430,7 @@ pub(crate) mod testutil {
             first_index: 0,
             last_index: 0,
             end_reason: EndReason::EndOfInput,
+            end_event: (u64::MAX, 0),
             states: Vec::new(),
         };
         for p in pkts {

@@ -12,7 +12,8 @@ pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
 use crate::decode::{tcp_flags, Decoded, Fragment, Stack};
 use crate::features::{FlowState, PacketObs};
 use hashbrown::{HashMap, HashTable};
-use std::collections::VecDeque;
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
 
 /// `flow_stat` bits.
@@ -93,6 +94,9 @@ pub struct Flow {
     pub first_us: i64,
     /// Index (in the input) of the first packet.
     pub first_index: u64,
+    /// Index of the packet at which the flow ended, and the kind of end (see
+    /// [`EndTag`]).
+    pub end_event: (u64, u8),
     /// Per-extractor state, in extractor order.
     pub states: Vec<Box<dyn FlowState>>,
     /// Decoded stack of the first packet.
@@ -128,6 +132,15 @@ impl Flow {
         self.bytes[0] + self.bytes[1]
     }
 
+    /// The flow's place in the output order.
+    pub fn end_tag(&self) -> EndTag {
+        EndTag {
+            event: self.end_event.0,
+            kind: self.end_event.1,
+            first_index: self.first_index,
+        }
+    }
+
     /// The final `flow_stat` bitmap.
     pub fn flow_stat(&self) -> u8 {
         let mut s = self.stat;
@@ -150,12 +163,47 @@ impl Flow {
 
 /// An expiry-queue entry: the flow (key and first packet index, which
 /// together identify one flow) and a time no later than its last packet
-/// when it was queued.
+/// when it was queued. Ordered by that time (then by flow).
 #[derive(Clone, Copy)]
 struct Due {
-    key: FlowKey,
-    first_index: u64,
     stamp_us: i64,
+    first_index: u64,
+    key: FlowKey,
+}
+
+impl PartialEq for Due {
+    fn eq(&self, o: &Self) -> bool {
+        (self.stamp_us, self.first_index) == (o.stamp_us, o.first_index)
+    }
+}
+impl Eq for Due {}
+impl PartialOrd for Due {
+    fn partial_cmp(&self, o: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl Ord for Due {
+    fn cmp(&self, o: &Self) -> std::cmp::Ordering {
+        (self.stamp_us, self.first_index).cmp(&(o.stamp_us, o.first_index))
+    }
+}
+
+/// A min-heap of [`Due`] entries.
+type DueQueue = BinaryHeap<Reverse<Due>>;
+
+/// Where a flow's end stands in the output order: flows are written by the
+/// packet index at which they ended, then by kind (idle sweep before the
+/// arriving packet's own flow before an eviction), then by first packet.
+/// The order does not depend on how flows are spread over threads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct EndTag {
+    /// Index of the packet at which the flow ended (`u64::MAX`: end of input).
+    pub event: u64,
+    /// 0: idle sweep or end of input; 1: ended by a packet of its own
+    /// 5-tuple; 2: evicted.
+    pub kind: u8,
+    /// Index of the flow's first packet.
+    pub first_index: u64,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Hash)]
@@ -193,9 +241,11 @@ pub struct FlowTable {
     cfg: TableConfig,
     hasher: Hasher,
     table: HashTable<Flow>,
-    queue: [VecDeque<Due>; 2],
-    frags: HashMap<FragKey, (u16, u16, i64), Hasher>,
-    next_sweep_us: i64,
+    queue: [DueQueue; 2],
+    frags: Fragments,
+    clock: SweepClock,
+    /// Index of the packet being processed.
+    now_index: u64,
     finished: Vec<Flow>,
     new_states: StateFactory,
     peak_flows: usize,
@@ -213,9 +263,10 @@ impl FlowTable {
             cfg,
             hasher: Hasher::default(),
             table: HashTable::with_capacity(cap),
-            queue: [VecDeque::new(), VecDeque::new()],
-            frags: HashMap::with_hasher(Hasher::default()),
-            next_sweep_us: i64::MIN,
+            queue: [DueQueue::new(), DueQueue::new()],
+            frags: Fragments::default(),
+            clock: SweepClock::default(),
+            now_index: 0,
             finished: Vec::new(),
             new_states,
             peak_flows: 0,
@@ -246,28 +297,27 @@ impl FlowTable {
     /// Account one decoded packet, `index` being its position in the input.
     #[inline]
     pub fn process(&mut self, index: u64, ts_us: i64, d: &Decoded) {
-        let (mut sport, mut dport) = (d.sport, d.dport);
-        match d.fragment {
-            Fragment::None => {}
-            Fragment::First { id } => self.remember_fragment(d, id, ts_us),
-            Fragment::Later { id } => {
-                let fk = FragKey {
-                    src: d.src,
-                    dst: d.dst,
-                    id,
-                    proto: d.proto,
-                    v6: d.v6,
-                };
-                if let Some(&(s, p, _)) = self.frags.get(&fk) {
-                    sport = s;
-                    dport = p;
-                }
-            }
+        let (sport, dport) = self.frags.resolve(ts_us, d);
+        if self.clock.due(ts_us) {
+            self.sweep_at(index, ts_us);
         }
-        if ts_us >= self.next_sweep_us {
-            self.sweep(ts_us);
-            self.next_sweep_us = ts_us.saturating_add(SWEEP_INTERVAL_US);
-        }
+        self.account(index, ts_us, d, sport, dport);
+    }
+
+    /// End every flow idle for longer than its timeout at time `now_us`,
+    /// as seen at packet `index`. [`FlowTable::process`] calls this itself;
+    /// sharded runs call it at the moments a [`SweepClock`] over all packets
+    /// says.
+    pub(crate) fn sweep_at(&mut self, index: u64, now_us: i64) {
+        self.now_index = index;
+        self.sweep(now_us);
+    }
+
+    /// Account a packet whose ports are already resolved (fragments) and
+    /// whose sweeps are driven from outside.
+    #[inline]
+    pub(crate) fn account(&mut self, index: u64, ts_us: i64, d: &Decoded, sport: u16, dport: u16) {
+        self.now_index = index;
         let (key, src_is_a) = FlowKey::new(
             Endpoint {
                 addr: d.src,
@@ -304,7 +354,7 @@ impl FlowTable {
             }
         };
         if let Some(reason) = ending {
-            self.end(hash, &key, reason);
+            self.end(hash, &key, reason, 1);
         }
         if cfg.max_flows > 0 && self.table.len() >= cfg.max_flows {
             self.evict();
@@ -324,16 +374,17 @@ impl FlowTable {
             first_index: index,
             last_index: index,
             end_reason: EndReason::EndOfInput,
+            end_event: (u64::MAX, 0),
             states: (self.new_states)(),
         };
         let hasher = &self.hasher;
         self.table
             .insert_unique(hash, flow, |f| hasher.hash_one(f.key));
-        self.queue[0].push_back(Due {
+        self.queue[0].push(Reverse(Due {
             key,
             first_index: index,
             stamp_us: ts_us,
-        });
+        }));
         self.peak_flows = self.peak_flows.max(self.table.len());
         self.update(hash, key, src_is_a, index, ts_us, d);
     }
@@ -415,11 +466,11 @@ impl FlowTable {
         }
         if just_closed {
             let first_index = flow.first_index;
-            self.queue[1].push_back(Due {
+            self.queue[1].push(Reverse(Due {
                 key,
                 first_index,
                 stamp_us: ts_us,
-            });
+            }));
         }
     }
 
@@ -427,37 +478,21 @@ impl FlowTable {
     /// order they started.
     pub fn flush(&mut self) {
         let start = self.finished.len();
-        self.finished.extend(self.table.drain());
+        self.finished.extend(self.table.drain().map(|mut f| {
+            f.end_event = (u64::MAX, 0);
+            f
+        }));
         self.finished[start..].sort_by_key(|f| f.first_index);
         self.queue[0].clear();
         self.queue[1].clear();
         self.frags.clear();
     }
 
-    fn remember_fragment(&mut self, d: &Decoded, id: u32, ts_us: i64) {
-        if self.frags.len() >= MAX_FRAGMENTS {
-            self.frags
-                .retain(|_, v| ts_us.saturating_sub(v.2) <= FRAGMENT_TTL_US);
-            if self.frags.len() >= MAX_FRAGMENTS {
-                self.frags.clear();
-            }
-        }
-        self.frags.insert(
-            FragKey {
-                src: d.src,
-                dst: d.dst,
-                id,
-                proto: d.proto,
-                v6: d.v6,
-            },
-            (d.sport, d.dport, ts_us),
-        );
-    }
-
     /// Remove the flow of `key` and queue it as finished.
-    fn end(&mut self, hash: u64, key: &FlowKey, reason: EndReason) {
+    fn end(&mut self, hash: u64, key: &FlowKey, reason: EndReason, kind: u8) {
         if let Ok(e) = self.table.find_entry(hash, |f| f.key == *key) {
             let (mut flow, _) = e.remove();
+            flow.end_event = (self.now_index, kind);
             if !flow.closed {
                 flow.end_reason = reason;
             }
@@ -487,22 +522,24 @@ impl FlowTable {
         let start = self.finished.len();
         for list in 0..2 {
             let idle = self.idle_of(list);
-            while let Some(d) = self.queue[list].front().copied() {
+            // The heap's least stamp is a lower bound of every queued flow's
+            // last packet, so this ends exactly the flows idle too long.
+            while let Some(&Reverse(d)) = self.queue[list].peek() {
                 if now_us - d.stamp_us <= idle {
                     break;
                 }
-                self.queue[list].pop_front();
+                self.queue[list].pop();
                 let Some(end_us) = self.live(list, &d) else {
                     continue;
                 };
                 if now_us - end_us > idle {
                     let h = self.hash(&d.key);
-                    self.end(h, &d.key, EndReason::IdleTimeout);
+                    self.end(h, &d.key, EndReason::IdleTimeout, 0);
                 } else {
-                    self.queue[list].push_back(Due {
+                    self.queue[list].push(Reverse(Due {
                         stamp_us: end_us,
                         ..d
-                    });
+                    }));
                 }
             }
         }
@@ -512,32 +549,115 @@ impl FlowTable {
     /// End the least recently active flow (to make room).
     fn evict(&mut self) {
         loop {
-            // The queue whose front entry is older.
+            // The queue whose least entry is older.
             let mut pick: Option<(usize, i64)> = None;
             for list in 0..2 {
-                while let Some(d) = self.queue[list].front().copied() {
+                while let Some(&Reverse(d)) = self.queue[list].peek() {
                     if self.live(list, &d).is_some() {
                         if pick.is_none_or(|(_, s)| d.stamp_us < s) {
                             pick = Some((list, d.stamp_us));
                         }
                         break;
                     }
-                    self.queue[list].pop_front();
+                    self.queue[list].pop();
                 }
             }
             let Some((list, _)) = pick else { return };
-            let d = self.queue[list].pop_front().expect("front was live");
-            let end_us = self.live(list, &d).expect("front was live");
+            let Reverse(d) = self.queue[list].pop().expect("least entry was live");
+            let end_us = self.live(list, &d).expect("least entry was live");
             if end_us > d.stamp_us {
-                self.queue[list].push_back(Due {
+                self.queue[list].push(Reverse(Due {
                     stamp_us: end_us,
                     ..d
-                });
+                }));
             } else {
                 let h = self.hash(&d.key);
-                self.end(h, &d.key, EndReason::Evicted);
+                self.end(h, &d.key, EndReason::Evicted, 2);
                 return;
             }
         }
+    }
+}
+
+/// When idle flows are swept: at the first packet, then at the first packet
+/// at least [`SWEEP_INTERVAL_US`] after the previous sweep (packet time).
+#[derive(Debug, Clone)]
+pub(crate) struct SweepClock {
+    next_us: i64,
+}
+
+impl Default for SweepClock {
+    fn default() -> Self {
+        SweepClock { next_us: i64::MIN }
+    }
+}
+
+impl SweepClock {
+    /// Whether a packet at `ts_us` triggers a sweep (and if so, schedule the next).
+    #[inline]
+    pub(crate) fn due(&mut self, ts_us: i64) -> bool {
+        if ts_us >= self.next_us {
+            self.next_us = ts_us.saturating_add(SWEEP_INTERVAL_US);
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Remembers the ports of first IP fragments so that later fragments of the
+/// same datagram (same source, destination, protocol and id) join its flow.
+#[derive(Default)]
+pub(crate) struct Fragments {
+    map: HashMap<FragKey, (u16, u16, i64), Hasher>,
+}
+
+impl Fragments {
+    /// The ports to key packet `d` on.
+    #[inline]
+    pub(crate) fn resolve(&mut self, ts_us: i64, d: &Decoded) -> (u16, u16) {
+        match d.fragment {
+            Fragment::None => (d.sport, d.dport),
+            Fragment::First { id } => {
+                self.remember(d, id, ts_us);
+                (d.sport, d.dport)
+            }
+            Fragment::Later { id } => {
+                let fk = FragKey {
+                    src: d.src,
+                    dst: d.dst,
+                    id,
+                    proto: d.proto,
+                    v6: d.v6,
+                };
+                self.map
+                    .get(&fk)
+                    .map_or((d.sport, d.dport), |&(s, p, _)| (s, p))
+            }
+        }
+    }
+
+    fn remember(&mut self, d: &Decoded, id: u32, ts_us: i64) {
+        if self.map.len() >= MAX_FRAGMENTS {
+            self.map
+                .retain(|_, v| ts_us.saturating_sub(v.2) <= FRAGMENT_TTL_US);
+            if self.map.len() >= MAX_FRAGMENTS {
+                self.map.clear();
+            }
+        }
+        self.map.insert(
+            FragKey {
+                src: d.src,
+                dst: d.dst,
+                id,
+                proto: d.proto,
+                v6: d.v6,
+            },
+            (d.sport, d.dport, ts_us),
+        );
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.map.clear();
     }
 }
