@@ -126,8 +126,8 @@ pub struct ExtractArgs {
     pub no_progress: bool,
 
     /// Threads (default: all cores). Several files are processed in parallel;
-    /// one file is read and decoded on one thread while flows are built on
-    /// another. The output is identical for any number of threads.
+    /// within a file, one thread reads and decodes while N shards build the
+    /// flows. The output is identical for any number of threads.
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
 

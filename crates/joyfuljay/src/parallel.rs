@@ -4,19 +4,23 @@
 //! - Several files: each file is processed by one worker; rows come back
 //!   through bounded channels and are written in input order (a worker that
 //!   runs ahead blocks, so memory stays bounded).
-//! - One file: reading and decoding run on one thread, the flow table and
-//!   the extractors on another; packets keep their order, so the flows and
-//!   rows are exactly those of a single-threaded run.
-//!
-//! Sharding one file's flows across more workers is the next step (each
-//! shard's sweeps would have to be driven by the same global packet times
-//! to keep the row order); on the 2-core machines this was built on, the
-//! two-stage split already uses every core.
+//! - One file with `max_concurrent_flows` (a global limit): reading and
+//!   decoding run on one thread, the flow table and the extractors on
+//!   another; packets keep their order.
+//! - One file (the default): a dispatcher reads, decodes and resolves
+//!   fragments, then sends each packet to the shard that owns its 5-tuple
+//!   (by hash). Every shard is a flow table of its own; the dispatcher also
+//!   sends every shard the same idle-sweep moments, taken from the global
+//!   packet sequence, so each flow ends exactly when it would in one table.
+//!   Work goes in epochs of packets; the rows of an epoch are put in the
+//!   order of their [`EndTag`] (packet index of the end, kind, first packet),
+//!   which is the single-table order.
 
 use crate::capture::{CaptureReader, ReadEnd};
 use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{Column, Value};
+use crate::flow::{EndTag, Fragments, SweepClock};
 use crate::output::Sink;
 use crate::pipeline::{Observer, Pipeline, Progress, Stats};
 use std::path::PathBuf;
@@ -121,7 +125,13 @@ impl Pipeline {
         } else {
             let mut total = Stats::default();
             for r in readers {
-                total.merge(&self.process_split(r, sink, obs)?);
+                let st = if self.config().max_concurrent_flows == 0 {
+                    // One thread reads and dispatches, `threads` shards build flows.
+                    self.process_sharded(r, sink, obs, threads)?
+                } else {
+                    self.process_split(r, sink, obs)?
+                };
+                total.merge(&st);
             }
             total
         };
@@ -312,6 +322,227 @@ impl Pipeline {
                 offset,
                 packets: st.packets,
                 flows: st.flows,
+            });
+            if let Some(w) = end.warning(&path) {
+                st.incomplete_files += 1;
+                obs.warning(&w);
+            }
+            Ok(st)
+        })
+    }
+}
+
+/// Packets per epoch of a sharded run.
+const EPOCH: usize = 8192;
+
+/// What the dispatcher sends a shard for one epoch.
+enum ShardItem {
+    Packet {
+        index: u64,
+        ts_us: i64,
+        d: Decoded,
+        sport: u16,
+        dport: u16,
+    },
+    Sweep {
+        index: u64,
+        ts_us: i64,
+    },
+}
+
+type TaggedRows = Vec<(EndTag, Vec<Value>)>;
+
+impl Pipeline {
+    /// One file on a dispatcher and `shards` flow-table workers.
+    fn process_sharded(
+        &self,
+        mut reader: CaptureReader,
+        sink: &mut dyn Sink,
+        obs: &mut dyn Observer,
+        shards: usize,
+    ) -> Result<Stats> {
+        let path = reader.path().to_path_buf();
+        let mut to_shard = Vec::with_capacity(shards);
+        let mut from_shard = Vec::with_capacity(shards);
+        let mut shard_inputs = Vec::with_capacity(shards);
+        for _ in 0..shards {
+            let (tx, rx) = sync_channel::<Vec<ShardItem>>(4);
+            to_shard.push(tx);
+            shard_inputs.push(rx);
+            let (otx, orx) = sync_channel::<(TaggedRows, usize)>(4);
+            from_shard.push((otx, orx));
+        }
+        let (out_txs, out_rxs): (Vec<_>, Vec<_>) = from_shard.into_iter().unzip();
+        let hasher = foldhash::fast::FixedState::with_seed(0x6a6a);
+        std::thread::scope(|scope| {
+            // Shard workers: one flow table each.
+            for (rx, otx) in shard_inputs.into_iter().zip(out_txs) {
+                scope.spawn(move || {
+                    let mut table = self.table();
+                    let mut row = Vec::new();
+                    let mut rows_of = |table: &mut crate::flow::FlowTable| -> TaggedRows {
+                        table
+                            .finished()
+                            .drain(..)
+                            .map(|f| {
+                                self.row_of(&f, &mut row);
+                                (f.end_tag(), row.clone())
+                            })
+                            .collect()
+                    };
+                    for items in rx.iter() {
+                        for it in &items {
+                            match *it {
+                                ShardItem::Packet {
+                                    index,
+                                    ts_us,
+                                    ref d,
+                                    sport,
+                                    dport,
+                                } => table.account(index, ts_us, d, sport, dport),
+                                ShardItem::Sweep { index, ts_us } => table.sweep_at(index, ts_us),
+                            }
+                        }
+                        let out = rows_of(&mut table);
+                        if otx.send((out, table.peak())).is_err() {
+                            return;
+                        }
+                    }
+                    table.flush();
+                    let out = rows_of(&mut table);
+                    let _ = otx.send((out, table.peak()));
+                });
+            }
+
+            // Dispatcher: read, decode, resolve fragments, route by 5-tuple.
+            let dispatch = scope.spawn(move || -> Result<(Stats, ReadEnd, u64)> {
+                let mut st = Stats {
+                    files: 1,
+                    ..Stats::default()
+                };
+                let mut frags = Fragments::default();
+                let mut clock = SweepClock::default();
+                let mut batches: Vec<Vec<ShardItem>> = (0..shards).map(|_| Vec::new()).collect();
+                let mut index = 0u64;
+                let mut in_epoch = 0usize;
+                let mut unknown_if = 0u64;
+                let mut stopped = false;
+                let end = reader.for_each(
+                    |f| {
+                        st.packets += 1;
+                        match decode(f.link_type, f.data, f.orig_len) {
+                            Ok(d) => {
+                                st.decoded += 1;
+                                let (sport, dport) = frags.resolve(f.ts_us, &d);
+                                if clock.due(f.ts_us) {
+                                    for b in batches.iter_mut() {
+                                        b.push(ShardItem::Sweep {
+                                            index,
+                                            ts_us: f.ts_us,
+                                        });
+                                    }
+                                }
+                                let (key, _) = crate::flow::FlowKey::new(
+                                    crate::flow::Endpoint {
+                                        addr: d.src,
+                                        port: sport,
+                                    },
+                                    crate::flow::Endpoint {
+                                        addr: d.dst,
+                                        port: dport,
+                                    },
+                                    d.proto,
+                                    d.v6,
+                                );
+                                let shard = (std::hash::BuildHasher::hash_one(&hasher, key)
+                                    % shards as u64)
+                                    as usize;
+                                batches[shard].push(ShardItem::Packet {
+                                    index,
+                                    ts_us: f.ts_us,
+                                    d,
+                                    sport,
+                                    dport,
+                                });
+                            }
+                            Err(reason) => st.skipped[reason as usize] += 1,
+                        }
+                        index += 1;
+                        in_epoch += 1;
+                        if in_epoch == EPOCH {
+                            in_epoch = 0;
+                            for (b, tx) in batches.iter_mut().zip(&to_shard) {
+                                if tx.send(std::mem::take(b)).is_err() {
+                                    stopped = true;
+                                }
+                            }
+                            if stopped {
+                                return false;
+                            }
+                        }
+                        true
+                    },
+                    || unknown_if += 1,
+                )?;
+                if !stopped && in_epoch > 0 {
+                    for (b, tx) in batches.iter_mut().zip(&to_shard) {
+                        let _ = tx.send(std::mem::take(b));
+                    }
+                }
+                drop(to_shard);
+                st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
+                Ok((st, end, reader.offset()))
+            });
+
+            // Merge: one message per shard per epoch, then one final message.
+            let mut flows = 0u64;
+            let mut peaks = vec![0usize; shards];
+            let mut epochs = 0u64;
+            let merged = (|| -> Result<()> {
+                'epochs: loop {
+                    let mut rows: TaggedRows = Vec::new();
+                    for (i, rx) in out_rxs.iter().enumerate() {
+                        match rx.recv() {
+                            Ok((mut r, peak)) => {
+                                peaks[i] = peak;
+                                rows.append(&mut r);
+                            }
+                            Err(_) => break 'epochs,
+                        }
+                    }
+                    rows.sort_by_key(|(tag, _)| *tag);
+                    for (_, r) in &rows {
+                        sink.row(r)?;
+                    }
+                    flows += rows.len() as u64;
+                    epochs += 1;
+                    if epochs.is_multiple_of(16) {
+                        obs.progress(&Progress {
+                            path: &path,
+                            offset: 0,
+                            packets: epochs * EPOCH as u64,
+                            flows,
+                        });
+                    }
+                }
+                Ok(())
+            })();
+            if let Err(e) = merged {
+                drop(out_rxs);
+                let _ = dispatch.join();
+                return Err(e);
+            }
+            let (mut st, end, offset) = dispatch
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
+            st.flows = flows;
+            st.bytes_read = offset;
+            st.peak_active_flows = peaks.iter().sum::<usize>() as u64;
+            obs.progress(&Progress {
+                path: &path,
+                offset,
+                packets: st.packets,
+                flows,
             });
             if let Some(w) = end.warning(&path) {
                 st.incomplete_files += 1;

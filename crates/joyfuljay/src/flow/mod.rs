@@ -582,7 +582,7 @@ impl FlowTable {
 /// When idle flows are swept: at the first packet, then at the first packet
 /// at least [`SWEEP_INTERVAL_US`] after the previous sweep (packet time).
 #[derive(Debug, Clone)]
-pub(crate) struct SweepClock {
+pub struct SweepClock {
     next_us: i64,
 }
 
@@ -608,7 +608,7 @@ impl SweepClock {
 /// Remembers the ports of first IP fragments so that later fragments of the
 /// same datagram (same source, destination, protocol and id) join its flow.
 #[derive(Default)]
-pub(crate) struct Fragments {
+pub struct Fragments {
     map: HashMap<FragKey, (u16, u16, i64), Hasher>,
 }
 

@@ -49,12 +49,24 @@ fn one_file_on_one_two_and_four_threads() {
             flow_timeout: 0.05,
             ..Config::default()
         },
+        Config {
+            active_timeout: Some(0.02),
+            terminate_on_fin_rst: false,
+            ..meta()
+        },
+        // A global flow limit: the two-thread split instead of shards.
+        Config {
+            max_concurrent_flows: 300,
+            ..meta()
+        },
     ] {
         let (one, st1) = run(std::slice::from_ref(&path), cfg.clone(), 1);
         assert!(one.rows.len() > 1000);
-        for t in [2, 4] {
-            let (many, st) = run(std::slice::from_ref(&path), cfg.clone(), t);
-            assert_eq!(one.rows, many.rows, "{t} threads");
+        for t in [2, 3, 4, 7] {
+            let (many, mut st) = run(std::slice::from_ref(&path), cfg.clone(), t);
+            assert_eq!(one.rows, many.rows, "{t} threads, {cfg:?}");
+            // Shards each have their own peak; everything else is the same.
+            st.peak_active_flows = st1.peak_active_flows;
             assert_eq!(st1, st);
         }
     }
