@@ -3,10 +3,6 @@
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Network flow feature extraction from pcap/pcapng captures.
-///
-/// Reads packet captures, assembles packets into bidirectional flows and
-/// writes one row of features per flow (CSV, JSON or JSON Lines).
 /// Names accepted by `-f`.
 #[cfg(not(feature = "parquet"))]
 const FORMATS: [&str; 4] = ["csv", "json", "jsonl", "ndjson"];
@@ -14,6 +10,10 @@ const FORMATS: [&str; 4] = ["csv", "json", "jsonl", "ndjson"];
 #[cfg(feature = "parquet")]
 const FORMATS: [&str; 5] = ["csv", "json", "jsonl", "ndjson", "parquet"];
 
+/// Network flow feature extraction from pcap/pcapng captures.
+///
+/// Reads packet captures, assembles packets into bidirectional flows and
+/// writes one row of features per flow (CSV, JSON, JSON Lines or Parquet).
 #[derive(Parser, Debug)]
 #[command(name = "jj", version, propagate_version = true, max_term_width = 100)]
 pub struct Cli {
