@@ -24,6 +24,8 @@ fi
 mkdir -p fuzz/artifacts/logs
 (cd fuzz && cargo fuzz build -s "$san")
 status=0
+passed=0
+failed=0
 for t in "${targets[@]}"; do
     case $t in
         decode | decode_vs_etherparse) max_len=2048 ;;
@@ -38,12 +40,15 @@ for t in "${targets[@]}"; do
         -rss_limit_mb=1024 -malloc_limit_mb=32 -print_final_stats=1) \
         >"fuzz/artifacts/logs/$t.log" 2>&1; then
         result=ok
+        passed=$((passed + 1))
     else
         result=FAILED
+        failed=$((failed + 1))
         status=1
     fi
     runs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "fuzz/artifacts/logs/$t.log" | grep -o '[0-9]*$' || echo '?')
     cov=$(grep -o 'cov: [0-9]*' "fuzz/artifacts/logs/$t.log" | tail -1 || true)
     echo "$t: $result, ${secs}s, $runs executions, $cov (fuzz/artifacts/logs/$t.log)"
 done
+echo "fuzz targets: $passed passed, $failed failed"
 exit $status
