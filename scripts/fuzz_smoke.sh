@@ -50,5 +50,5 @@ for t in "${targets[@]}"; do
     cov=$(grep -o 'cov: [0-9]*' "fuzz/artifacts/logs/$t.log" | tail -1 || true)
     echo "$t: $result, ${secs}s, $runs executions, $cov (fuzz/artifacts/logs/$t.log)"
 done
-echo "fuzz targets: $passed passed, $failed failed"
+echo "fuzz: $passed passed, $failed failed"
 exit $status
