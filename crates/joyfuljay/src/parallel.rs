@@ -374,6 +374,9 @@ impl Pipeline {
         }
         let (out_txs, out_rxs): (Vec<_>, Vec<_>) = from_shard.into_iter().unzip();
         let hasher = foldhash::fast::FixedState::with_seed(0x6a6a);
+        // Bytes read so far, for progress reports.
+        let read_offset = std::sync::atomic::AtomicU64::new(0);
+        let read_offset = &read_offset;
         std::thread::scope(|scope| {
             // Shard workers: one flow table each.
             for (rx, otx) in shard_inputs.into_iter().zip(out_txs) {
@@ -471,6 +474,7 @@ impl Pipeline {
                         in_epoch += 1;
                         if in_epoch == EPOCH {
                             in_epoch = 0;
+                            read_offset.store(f.offset, Ordering::Relaxed);
                             for (b, tx) in batches.iter_mut().zip(&to_shard) {
                                 if tx.send(std::mem::take(b)).is_err() {
                                     stopped = true;
@@ -519,7 +523,7 @@ impl Pipeline {
                     if epochs.is_multiple_of(16) {
                         obs.progress(&Progress {
                             path: &path,
-                            offset: 0,
+                            offset: read_offset.load(Ordering::Relaxed),
                             packets: epochs * EPOCH as u64,
                             flows,
                         });
