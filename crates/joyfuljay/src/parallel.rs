@@ -315,18 +315,7 @@ impl Pipeline {
                 st.flows += 1;
             }
             st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
-            st.bytes_read = offset;
-            st.peak_active_flows = table.peak() as u64;
-            obs.progress(&Progress {
-                path: &path,
-                offset,
-                packets: st.packets,
-                flows: st.flows,
-            });
-            if let Some(w) = end.warning(&path) {
-                st.incomplete_files += 1;
-                obs.warning(&w);
-            }
+            st.finish_file(&path, &end, offset, table.peak() as u64, obs);
             Ok(st)
         })
     }
@@ -540,18 +529,8 @@ impl Pipeline {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             st.flows = flows;
-            st.bytes_read = offset;
-            st.peak_active_flows = peaks.iter().sum::<usize>() as u64;
-            obs.progress(&Progress {
-                path: &path,
-                offset,
-                packets: st.packets,
-                flows,
-            });
-            if let Some(w) = end.warning(&path) {
-                st.incomplete_files += 1;
-                obs.warning(&w);
-            }
+            let peak = peaks.iter().sum::<usize>() as u64;
+            st.finish_file(&path, &end, offset, peak, obs);
             Ok(st)
         })
     }

@@ -47,6 +47,31 @@ impl Stats {
             .collect()
     }
 
+    /// Close the counters of one file: record the bytes read and the peak
+    /// table size, send the final progress report and the warning of a
+    /// damaged file.
+    pub(crate) fn finish_file(
+        &mut self,
+        path: &Path,
+        end: &crate::capture::ReadEnd,
+        offset: u64,
+        peak: u64,
+        obs: &mut dyn Observer,
+    ) {
+        self.bytes_read = offset;
+        self.peak_active_flows = peak;
+        obs.progress(&Progress {
+            path,
+            offset,
+            packets: self.packets,
+            flows: self.flows,
+        });
+        if let Some(w) = end.warning(path) {
+            self.incomplete_files += 1;
+            obs.warning(&w);
+        }
+    }
+
     /// Add another run's counters.
     pub fn merge(&mut self, o: &Stats) {
         self.files += o.files;
@@ -282,18 +307,7 @@ impl Pipeline {
             res
         };
         st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
-        st.bytes_read = reader.offset();
-        st.peak_active_flows = table.peak() as u64;
-        obs.progress(&Progress {
-            path: &path,
-            offset: reader.offset(),
-            packets: st.packets,
-            flows: st.flows,
-        });
-        if let Some(w) = end.warning(&path) {
-            st.incomplete_files += 1;
-            obs.warning(&w);
-        }
+        st.finish_file(&path, &end, reader.offset(), table.peak() as u64, obs);
         Ok(st)
     }
 }
