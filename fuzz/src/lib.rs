@@ -328,6 +328,9 @@ struct Reference {
     ipv4_ah: bool,
     /// IPv6 with an extension header etherparse does not skip.
     ipv6_unskipped_ext: bool,
+    /// IPv6 payload length 0 behind a next header that may be empty: the
+    /// decoder reads no payload, etherparse runs to the end of the frame.
+    ipv6_empty: bool,
 }
 
 /// Why a frame was not compared.
@@ -370,13 +373,16 @@ fn reference(data: &[u8]) -> Result<Option<Reference>, ()> {
                 udp_len: None,
                 ipv4_ah: h.protocol().0 == 51,
                 ipv6_unskipped_ext: false,
+                ipv6_empty: false,
             }
         }
         NetSlice::Ipv6(ip) => {
             let h = ip.header();
             let proto = ip.payload().ip_number.0;
-            // Payload length 0 (jumbogram, or segmentation offload): both
-            // decoders take the packet to run to the end of the frame.
+            // Payload length 0 behind a header that cannot be empty
+            // (jumbogram, segmentation offload): both decoders take the
+            // packet to run to the end of the frame. Behind another next
+            // header the decoder reads an empty payload (excluded below).
             let ip_len = if h.payload_length() == 0 {
                 let payload = ip.payload().payload;
                 let end = payload.as_ptr() as usize + payload.len();
@@ -399,6 +405,8 @@ fn reference(data: &[u8]) -> Result<Option<Reference>, ()> {
                 // Mobility (135), HIP (139) and Shim6 (140) are extension
                 // headers joyfuljay skips and etherparse does not.
                 ipv6_unskipped_ext: matches!(proto, 135 | 139 | 140),
+                ipv6_empty: h.payload_length() == 0
+                    && !matches!(h.next_header().0, 0 | 6 | 17 | 43 | 44 | 51 | 58 | 60 | 132),
             }
         }
         NetSlice::Arp(_) => return Ok(None),
@@ -474,7 +482,10 @@ pub fn compare_with_etherparse(data: &[u8]) -> Result<Outcome, String> {
     // - IPv4 AH: etherparse skips it as an extension; the spec keys IPv4
     //   flows on the outermost header, so AH is the flow protocol.
     // - IPv6 mobility/HIP/Shim6: skipped here, not by etherparse.
-    if r.ipv4_ah || r.ipv6_unskipped_ext {
+    // - IPv6 payload length 0 behind a next header that may be empty: an
+    //   empty packet for the decoder (never Ethernet padding), the rest of
+    //   the frame for etherparse.
+    if r.ipv4_ah || r.ipv6_unskipped_ext || r.ipv6_empty {
         return Ok(Outcome::Excluded);
     }
     // - SCTP: etherparse does not parse it, so it accepts an IP payload too

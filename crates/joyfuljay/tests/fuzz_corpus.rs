@@ -110,17 +110,26 @@ fn regression(rel: &str) -> Vec<u8> {
     std::fs::read(testdata("fuzz-regressions").join(rel)).unwrap()
 }
 
-/// IPv6 payload length 0 (jumbogram or segmentation offload): the packet
-/// runs to the end of the frame, as for IPv4 total length 0.
+/// IPv6 payload length 0 behind a next header that may be empty (here 2):
+/// an empty packet, not the rest of the frame. Behind one that cannot be
+/// empty (TCP, UDP, hop-by-hop jumbogram, …) it runs to the end of the
+/// frame, as for IPv4 total length 0 (segmentation offload).
 #[test]
 fn regression_ipv6_payload_length_zero_runs_to_the_end_of_the_frame() {
     let f = regression("decode_vs_etherparse/ipv6-payload-length-zero");
+    assert_eq!(f[14 + 6], 2, "next header of the committed input");
     let d = joyfuljay::decode::decode(1, &f, f.len() as u32).unwrap();
-    assert_eq!(d.ip_len as usize, f.len() - 14);
+    assert_eq!((d.ip_len, d.payload_len), (40, 0));
     assert_eq!(
         fuzz::compare_with_etherparse(&f),
-        Ok(fuzz::Outcome::Compared)
+        Ok(fuzz::Outcome::Excluded)
     );
+    // The same frame with UDP as next header: offload, to the end of the frame.
+    let mut udp = f.clone();
+    udp[14 + 6] = 17;
+    let d = joyfuljay::decode::decode(1, &udp, udp.len() as u32).unwrap();
+    assert_eq!(d.ip_len as usize, udp.len() - 14);
+    assert_eq!(d.payload_len as usize, udp.len() - 14 - 40 - 8);
 }
 
 /// SCTP whose IP payload is shorter than the 12-byte common header: skipped

@@ -178,6 +178,11 @@ proptest! {
             (229, false) => 228,
             (lt, _) => lt,
         };
+        // An IPv4 total length of 0 (segmentation offload) leaves only the
+        // frame length; in an Ethernet frame padded to its 60-byte minimum
+        // the padding cannot be told from data. Offload only produces large
+        // segments, so such frames are not "what was built".
+        prop_assume!(!(p.zero_total_length && lt == 1 && p.ip_len() < 46));
         let f = p.frame(lt);
         let d = decode(lt, &f, f.len() as u32).expect("a well-formed frame decodes");
         prop_assert_eq!(d.ip_len as usize, p.ip_len());

@@ -84,8 +84,11 @@ pub(super) fn decode_ipv6(
         return Err(SkipReason::BadIpv6Header);
     }
     let mut plen = usize::from(u16::from_be_bytes([h[4], h[5]]));
-    if plen == 0 {
-        // Jumbogram or segmentation offload: use the wire length.
+    // Payload length 0 behind a header that cannot be empty is a jumbogram
+    // (hop-by-hop) or segmentation offload: use the wire length. Behind "no
+    // next header" or an unknown protocol it is a genuinely empty payload
+    // (and Ethernet padding must not become one).
+    if plen == 0 && matches!(h[6], 0 | 6 | 17 | 43 | 44 | 51 | 58 | 60 | 132) {
         plen = wire_rest.saturating_sub(40);
     }
     if 40 + plen > wire_rest {
