@@ -20,7 +20,7 @@ use crate::capture::{CaptureReader, ReadEnd};
 use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{Column, Value};
-use crate::flow::{EndTag, Fragments, SweepClock};
+use crate::flow::{with_lookahead, EndTag, Fragments, SweepClock};
 use crate::output::Sink;
 use crate::pipeline::{Observer, Pipeline, Progress, Stats};
 use std::path::PathBuf;
@@ -383,18 +383,29 @@ impl Pipeline {
                             .collect()
                     };
                     for items in rx.iter() {
-                        for it in &items {
-                            match *it {
+                        with_lookahead(
+                            &mut table,
+                            &items,
+                            |table, it| match it {
+                                ShardItem::Packet {
+                                    d, sport, dport, ..
+                                } => Some(table.keyed(d, *sport, *dport)),
+                                ShardItem::Sweep { .. } => None,
+                            },
+                            |table, it, k| match it {
                                 ShardItem::Packet {
                                     index,
                                     ts_us,
-                                    ref d,
+                                    d,
                                     sport,
                                     dport,
-                                } => table.account(index, ts_us, d, sport, dport),
-                                ShardItem::Sweep { index, ts_us } => table.sweep_at(index, ts_us),
-                            }
-                        }
+                                } => {
+                                    let k = k.unwrap_or_else(|| table.keyed(d, *sport, *dport));
+                                    table.account_keyed(*index, *ts_us, d, k)
+                                }
+                                ShardItem::Sweep { index, ts_us } => table.sweep_at(*index, *ts_us),
+                            },
+                        );
                         let out = rows_of(&mut table);
                         if otx.send((out, table.peak())).is_err() {
                             return;

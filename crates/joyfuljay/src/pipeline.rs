@@ -2,10 +2,10 @@
 
 use crate::capture::CaptureReader;
 use crate::config::Config;
-use crate::decode::decode;
+use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{Column, Extractor, ExtractorDef, FlowState, RowWriter, Value};
-use crate::flow::{Flow, FlowTable, StateFactory, TableConfig};
+use crate::flow::{with_lookahead, Flow, FlowTable, StateFactory, TableConfig};
 use crate::output::Sink;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -111,6 +111,9 @@ pub trait Observer {
 /// An observer that ignores everything.
 pub struct Quiet;
 impl Observer for Quiet {}
+
+/// Decoded packets accounted together (see `with_lookahead`).
+const BATCH: usize = 256;
 
 /// Packets between two progress reports.
 const PROGRESS_EVERY: u64 = 1 << 16;
@@ -248,23 +251,47 @@ impl Pipeline {
         let mut sink_err: Option<Error> = None;
         let mut index: u64 = 0;
         let mut unknown_if = 0u64;
+        // Decoded packets wait in a batch so that the table can prefetch
+        // their flows a few packets ahead (see `with_lookahead`).
+        let mut batch: Vec<(u64, i64, Decoded)> = Vec::with_capacity(BATCH);
         let end = {
             let st = &mut st;
             let table = &mut table;
             let row = &mut row;
             let sink_err = &mut sink_err;
             let path = &path;
-            let emit = |table: &mut FlowTable,
-                        st: &mut Stats,
-                        row: &mut Vec<Value>,
-                        sink: &mut dyn Sink|
-             -> Result<()> {
+            let batch = &mut batch;
+            let mut emit = |table: &mut FlowTable, st: &mut Stats| -> Result<()> {
                 for flow in table.finished().drain(..) {
                     self.row_of(&flow, row);
                     sink.row(row)?;
                     st.flows += 1;
                 }
                 Ok(())
+            };
+            // Account a batch, writing the flows that end as they end.
+            let mut run = |table: &mut FlowTable,
+                           st: &mut Stats,
+                           batch: &mut Vec<(u64, i64, Decoded)>|
+             -> Result<()> {
+                let mut res = Ok(());
+                with_lookahead(
+                    table,
+                    batch,
+                    |t, (_, _, d)| Some(t.keyed(d, d.sport, d.dport)),
+                    |t, &(index, ts_us, ref d), k| {
+                        if res.is_err() {
+                            return;
+                        }
+                        let k = k.unwrap_or_else(|| t.keyed(d, d.sport, d.dport));
+                        t.process_keyed(index, ts_us, d, k);
+                        if !t.finished().is_empty() {
+                            res = emit(t, st);
+                        }
+                    },
+                );
+                batch.clear();
+                res
             };
             let mut obs_packets = 0u64;
             let res = reader.for_each(
@@ -273,9 +300,9 @@ impl Pipeline {
                     match decode(frame.link_type, frame.data, frame.orig_len) {
                         Ok(d) => {
                             st.decoded += 1;
-                            table.process(index, frame.ts_us, &d);
-                            if !table.finished().is_empty() {
-                                if let Err(e) = emit(table, st, row, sink) {
+                            batch.push((index, frame.ts_us, d));
+                            if batch.len() == BATCH {
+                                if let Err(e) = run(table, st, batch) {
                                     *sink_err = Some(e);
                                     return false;
                                 }
@@ -302,8 +329,9 @@ impl Pipeline {
             if let Some(e) = sink_err.take() {
                 return Err(e);
             }
+            run(table, st, batch)?;
             table.flush();
-            emit(table, st, row, sink)?;
+            emit(table, st)?;
             res
         };
         st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;

@@ -432,6 +432,7 @@ pub(crate) mod testutil {
             end_reason: EndReason::EndOfInput,
             end_event: (u64::MAX, 0),
             states: Vec::new(),
+            index_tag: 0,
         };
         for p in pkts {
             let d = p.dir as usize;

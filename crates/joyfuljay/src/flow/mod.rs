@@ -5,13 +5,15 @@
 //! concurrently active flows, not with the input. Flows end by idle timeout,
 //! active timeout, TCP close, eviction or end of input, as `SPEC.md` says.
 
+mod index;
 mod key;
 
 pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
 
 use crate::decode::{tcp_flags, Decoded, Fragment, Stack};
 use crate::features::{FlowState, PacketObs};
-use hashbrown::{HashMap, HashTable};
+use hashbrown::HashMap;
+use index::FlowIndex;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 use std::hash::BuildHasher;
@@ -79,6 +81,8 @@ pub struct Flow {
     pub closed: bool,
     /// Why the flow ended (`EndOfInput` while open).
     pub end_reason: EndReason,
+    /// The table index's hash part of `key` (fills what would be padding).
+    pub(crate) index_tag: u32,
     /// Packets per direction.
     pub packets: [u64; 2],
     /// IP-level bytes per direction.
@@ -227,6 +231,15 @@ const SWEEP_INTERVAL_US: i64 = 1_000_000;
 
 type Hasher = foldhash::fast::RandomState;
 
+/// A packet's flow key, orientation and hash, computed ahead so that its
+/// lookup can be prefetched ([`FlowTable::prefetch_slot`]).
+#[derive(Clone, Copy)]
+pub(crate) struct Keyed {
+    key: FlowKey,
+    src_is_a: bool,
+    hash: u64,
+}
+
 /// Creates the per-extractor state of a new flow.
 pub type StateFactory = Box<dyn Fn() -> Vec<Box<dyn FlowState>> + Send + Sync>;
 
@@ -240,7 +253,7 @@ pub type StateFactory = Box<dyn Fn() -> Vec<Box<dyn FlowState>> + Send + Sync>;
 pub struct FlowTable {
     cfg: TableConfig,
     hasher: Hasher,
-    table: HashTable<Flow>,
+    table: FlowIndex,
     queue: [DueQueue; 2],
     frags: Fragments,
     clock: SweepClock,
@@ -262,7 +275,7 @@ impl FlowTable {
         FlowTable {
             cfg,
             hasher: Hasher::default(),
-            table: HashTable::with_capacity(cap),
+            table: FlowIndex::with_capacity(cap),
             queue: [DueQueue::new(), DueQueue::new()],
             frags: Fragments::default(),
             clock: SweepClock::default(),
@@ -294,14 +307,60 @@ impl FlowTable {
         self.hasher.hash_one(key)
     }
 
+    /// Key, orientation and hash of a packet with ports `sport`/`dport`.
+    #[inline]
+    pub(crate) fn keyed(&self, d: &Decoded, sport: u16, dport: u16) -> Keyed {
+        let (key, src_is_a) = FlowKey::new(
+            Endpoint {
+                addr: d.src,
+                port: sport,
+            },
+            Endpoint {
+                addr: d.dst,
+                port: dport,
+            },
+            d.proto,
+            d.v6,
+        );
+        Keyed {
+            key,
+            src_is_a,
+            hash: self.hash(&key),
+        }
+    }
+
+    /// Start loading the index slot of a packet a few packets ahead.
+    #[inline]
+    pub(crate) fn prefetch_slot(&self, k: &Keyed) {
+        self.table.prefetch_slot(k.hash);
+    }
+
+    /// Start loading the flow of a packet a few packets ahead (after
+    /// [`FlowTable::prefetch_slot`] for it had time to complete).
+    #[inline]
+    pub(crate) fn prefetch_flow(&self, k: &Keyed) {
+        self.table.prefetch_flow(k.hash);
+    }
+
     /// Account one decoded packet, `index` being its position in the input.
     #[inline]
     pub fn process(&mut self, index: u64, ts_us: i64, d: &Decoded) {
+        let k = self.keyed(d, d.sport, d.dport);
+        self.process_keyed(index, ts_us, d, k);
+    }
+
+    /// [`FlowTable::process`] with the key computed ahead from the packet's
+    /// own ports (later fragments are re-keyed here).
+    #[inline]
+    pub(crate) fn process_keyed(&mut self, index: u64, ts_us: i64, d: &Decoded, mut k: Keyed) {
         let (sport, dport) = self.frags.resolve(ts_us, d);
+        if (sport, dport) != (d.sport, d.dport) {
+            k = self.keyed(d, sport, dport);
+        }
         if self.clock.due(ts_us) {
             self.sweep_at(index, ts_us);
         }
-        self.account(index, ts_us, d, sport, dport);
+        self.account_keyed(index, ts_us, d, k);
     }
 
     /// End every flow idle for longer than its timeout at time `now_us`,
@@ -316,25 +375,18 @@ impl FlowTable {
     /// Account a packet whose ports are already resolved (fragments) and
     /// whose sweeps are driven from outside.
     #[inline]
-    pub(crate) fn account(&mut self, index: u64, ts_us: i64, d: &Decoded, sport: u16, dport: u16) {
+    pub(crate) fn account_keyed(&mut self, index: u64, ts_us: i64, d: &Decoded, k: Keyed) {
         self.now_index = index;
-        let (key, src_is_a) = FlowKey::new(
-            Endpoint {
-                addr: d.src,
-                port: sport,
-            },
-            Endpoint {
-                addr: d.dst,
-                port: dport,
-            },
-            d.proto,
-            d.v6,
-        );
-        let hash = self.hash(&key);
+        let Keyed {
+            key,
+            src_is_a,
+            hash,
+        } = k;
         let cfg = self.cfg;
-        let ending = match self.table.find(hash, |f| f.key == key) {
+        let ending = match self.table.find(hash, &key) {
             None => None,
-            Some(flow) => {
+            Some(pos) => {
+                let flow = self.table.get(pos);
                 let idle = if flow.closed {
                     cfg.idle_us.min(CLOSE_LINGER_US)
                 } else {
@@ -349,7 +401,7 @@ impl FlowTable {
                 {
                     Some(EndReason::TcpClose)
                 } else {
-                    return self.update(hash, key, src_is_a, index, ts_us, d);
+                    return self.update(pos, src_is_a, index, ts_us, d);
                 }
             }
         };
@@ -376,35 +428,23 @@ impl FlowTable {
             end_reason: EndReason::EndOfInput,
             end_event: (u64::MAX, 0),
             states: (self.new_states)(),
+            index_tag: FlowIndex::tag(hash),
         };
-        let hasher = &self.hasher;
-        self.table
-            .insert_unique(hash, flow, |f| hasher.hash_one(f.key));
+        let pos = self.table.insert(hash, flow);
         self.queue[0].push(Reverse(Due {
             key,
             first_index: index,
             stamp_us: ts_us,
         }));
         self.peak_flows = self.peak_flows.max(self.table.len());
-        self.update(hash, key, src_is_a, index, ts_us, d);
+        self.update(pos, src_is_a, index, ts_us, d);
     }
 
-    /// Add a packet to the flow of `key` (which must exist).
+    /// Add a packet to the flow at position `pos`.
     #[inline]
-    fn update(
-        &mut self,
-        hash: u64,
-        key: FlowKey,
-        src_is_a: bool,
-        index: u64,
-        ts_us: i64,
-        d: &Decoded,
-    ) {
+    fn update(&mut self, pos: usize, src_is_a: bool, index: u64, ts_us: i64, d: &Decoded) {
         let tcp_close = self.cfg.tcp_close;
-        let flow = self
-            .table
-            .find_mut(hash, |f| f.key == key)
-            .expect("flow present");
+        let flow = self.table.get_mut(pos);
         let dir = if src_is_a == flow.initiator_is_a {
             Direction::Fwd
         } else {
@@ -466,6 +506,7 @@ impl FlowTable {
         }
         if just_closed {
             let first_index = flow.first_index;
+            let key = flow.key;
             self.queue[1].push(Reverse(Due {
                 key,
                 first_index,
@@ -490,8 +531,7 @@ impl FlowTable {
 
     /// Remove the flow of `key` and queue it as finished.
     fn end(&mut self, hash: u64, key: &FlowKey, reason: EndReason, kind: u8) {
-        if let Ok(e) = self.table.find_entry(hash, |f| f.key == *key) {
-            let (mut flow, _) = e.remove();
+        if let Some(mut flow) = self.table.remove(hash, key) {
             flow.end_event = (self.now_index, kind);
             if !flow.closed {
                 flow.end_reason = reason;
@@ -512,7 +552,7 @@ impl FlowTable {
     /// when the entry is stale (flow ended, or an open-queue entry of a flow
     /// that has since closed).
     fn live(&self, list: usize, d: &Due) -> Option<i64> {
-        let f = self.table.find(self.hash(&d.key), |f| f.key == d.key)?;
+        let f = self.table.get(self.table.find(self.hash(&d.key), &d.key)?);
         (f.first_index == d.first_index && (list == 1 || !f.closed)).then_some(f.end_us)
     }
 
@@ -576,6 +616,50 @@ impl FlowTable {
                 return;
             }
         }
+    }
+}
+
+/// Packets between computing a packet's key (and prefetching its index
+/// slot) and looking it up.
+const SLOT_AHEAD: usize = 24;
+/// Packets between prefetching a packet's flow and looking it up.
+const FLOW_AHEAD: usize = 12;
+const RING: usize = 64;
+
+/// Run `each` over `items` in order, with the flow-table lookups of later
+/// items prefetched a few items ahead, so that the cache misses of up to
+/// [`SLOT_AHEAD`] packets overlap instead of stalling one after another.
+/// `key_of` gives an item's key (`None`: no lookup, e.g. a sweep); `each`
+/// gets the item with that key.
+#[inline]
+pub(crate) fn with_lookahead<T>(
+    table: &mut FlowTable,
+    items: &[T],
+    key_of: impl Fn(&FlowTable, &T) -> Option<Keyed>,
+    mut each: impl FnMut(&mut FlowTable, &T, Option<Keyed>),
+) {
+    let n = items.len();
+    let mut ring: [Option<Keyed>; RING] = [None; RING];
+    for (j, it) in items.iter().enumerate().take(SLOT_AHEAD) {
+        ring[j] = key_of(table, it);
+        if let Some(k) = &ring[j] {
+            table.prefetch_slot(k);
+        }
+    }
+    for (i, it) in items.iter().enumerate() {
+        if let Some(ahead) = items.get(i + SLOT_AHEAD) {
+            let k = key_of(table, ahead);
+            if let Some(k) = &k {
+                table.prefetch_slot(k);
+            }
+            ring[(i + SLOT_AHEAD) % RING] = k;
+        }
+        if i + FLOW_AHEAD < n {
+            if let Some(k) = &ring[(i + FLOW_AHEAD) % RING] {
+                table.prefetch_flow(k);
+            }
+        }
+        each(table, it, ring[i % RING]);
     }
 }
 
