@@ -126,8 +126,9 @@ pub struct ExtractArgs {
     pub no_progress: bool,
 
     /// Threads (default: all cores). Several files are processed in parallel;
-    /// within a file, one thread reads and decodes while N shards build the
-    /// flows. The output is identical for any number of threads.
+    /// within a file, one thread reads and decodes while one (N = 2) or N
+    /// (N ≥ 3) threads build the flows. The output is identical for any
+    /// number of threads.
     #[arg(short = 'j', long = "threads", value_name = "N")]
     pub threads: Option<usize>,
 
