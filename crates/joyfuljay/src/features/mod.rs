@@ -171,6 +171,12 @@ pub struct PacketObs {
 pub trait FlowState: Send + Any {
     /// Account one packet of the flow.
     fn update(&mut self, pkt: &PacketObs);
+
+    /// Start loading memory the next [`FlowState::update`] reads outside
+    /// the state itself (the end of a growing list, …), so that the cache
+    /// miss overlaps other packets' work. A hint only: the default does
+    /// nothing.
+    fn prefetch(&self) {}
 }
 
 /// A feature group configured for one run.

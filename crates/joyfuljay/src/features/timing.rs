@@ -354,6 +354,13 @@ pub struct TimingState {
 }
 
 impl FlowState for TimingState {
+    fn prefetch(&self) {
+        if let Quantiles::Exact(v) = &self.quant {
+            // Where the next IAT goes.
+            crate::flow::prefetch(v.as_ptr().wrapping_add(v.len()));
+        }
+    }
+
     fn update(&mut self, pkt: &PacketObs) {
         let iat = if self.packets == 0 {
             None

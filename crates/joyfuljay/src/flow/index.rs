@@ -41,7 +41,7 @@ fn pos_of(slot: u64) -> usize {
 /// `unsafe` of the flow table: an intrinsic with no memory effect.
 #[inline(always)]
 #[allow(unsafe_code)]
-fn prefetch<T>(p: *const T) {
+pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
     // SAFETY: prefetching is a hint without architectural effect; any
     // address is allowed.
