@@ -16,9 +16,20 @@ fn io_err(target: &str, e: std::io::Error) -> Error {
 
 /// Append a float: shortest text that reads back to the same value
 /// (`2.0`, `0.1`, `1704067200.123456`); non-finite values as `null`.
-fn push_float(out: &mut Vec<u8>, v: f64, buf: &mut ryu::Buffer) {
+/// Append the shortest text that reads back as `v` (`null` when not
+/// finite), in ryu's notation (`1e16`, `1.5e-7`). zmij computes the same
+/// digits as ryu at about twice the speed (the timestamps of every row);
+/// it writes positive exponents as `e+16`, so the `+` is dropped.
+fn push_float(out: &mut Vec<u8>, v: f64, buf: &mut zmij::Buffer) {
     if v.is_finite() {
-        out.extend_from_slice(buf.format_finite(v).as_bytes());
+        let s = buf.format_finite(v).as_bytes();
+        match s.iter().position(|&b| b == b'+') {
+            Some(plus) => {
+                out.extend_from_slice(&s[..plus]);
+                out.extend_from_slice(&s[plus + 1..]);
+            }
+            None => out.extend_from_slice(s),
+        }
     } else {
         out.extend_from_slice(b"null");
     }
@@ -33,7 +44,7 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Append a list value as a JSON array.
-fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut ryu::Buffer) {
+fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut zmij::Buffer) {
     out.push(b'[');
     match v {
         Value::IntList(l) => {
@@ -70,7 +81,7 @@ fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut ryu::Buffer) {
 }
 
 /// Append a value as JSON.
-fn push_json(out: &mut Vec<u8>, v: &Value, fb: &mut ryu::Buffer) {
+fn push_json(out: &mut Vec<u8>, v: &Value, fb: &mut zmij::Buffer) {
     match v {
         Value::Int(x) => push_int(out, *x),
         Value::Float(x) => push_float(out, *x, fb),
@@ -100,7 +111,7 @@ pub struct CsvSink<W: Write> {
     w: BufWriter<W>,
     line: Vec<u8>,
     scratch: Vec<u8>,
-    fb: ryu::Buffer,
+    fb: zmij::Buffer,
     target: String,
 }
 
@@ -111,7 +122,7 @@ impl<W: Write> CsvSink<W> {
             w: BufWriter::with_capacity(BUF, w),
             line: Vec::with_capacity(1024),
             scratch: Vec::new(),
-            fb: ryu::Buffer::new(),
+            fb: zmij::Buffer::new(),
             target: target.to_string(),
         }
     }
@@ -164,7 +175,7 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 }
 
-fn object(line: &mut Vec<u8>, names: &[Vec<u8>], values: &[Value], fb: &mut ryu::Buffer) {
+fn object(line: &mut Vec<u8>, names: &[Vec<u8>], values: &[Value], fb: &mut zmij::Buffer) {
     line.push(b'{');
     for (i, (n, v)) in names.iter().zip(values).enumerate() {
         if i > 0 {
@@ -193,7 +204,7 @@ pub struct JsonlSink<W: Write> {
     w: BufWriter<W>,
     names: Vec<Vec<u8>>,
     line: Vec<u8>,
-    fb: ryu::Buffer,
+    fb: zmij::Buffer,
     target: String,
 }
 
@@ -204,7 +215,7 @@ impl<W: Write> JsonlSink<W> {
             w: BufWriter::with_capacity(BUF, w),
             names: Vec::new(),
             line: Vec::with_capacity(2048),
-            fb: ryu::Buffer::new(),
+            fb: zmij::Buffer::new(),
             target: target.to_string(),
         }
     }
@@ -278,6 +289,42 @@ impl<W: Write> Sink for JsonSink<W> {
 mod tests {
     use super::*;
     use crate::features::{ColumnType, Gate};
+
+    /// Floats read exactly as ryu (the previous formatter, and serde_json's)
+    /// writes them: random bit patterns, every power of ten and the
+    /// notation switch points, timestamps and rates.
+    #[test]
+    fn floats_are_written_as_ryu_writes_them() {
+        let mut fb = zmij::Buffer::new();
+        let mut reference = ryu::Buffer::new();
+        let mut values: Vec<f64> = vec![0.0, -0.0, 0.1, 0.3, f64::MAX, f64::MIN_POSITIVE, 5e-324];
+        values.extend((-320..=308).map(|e| 10f64.powi(e)));
+        values.extend((-320..=308).map(|e| -1.5 * 10f64.powi(e)));
+        values.extend((0..100_000).map(|i| 1.7e9 + f64::from(i) * 1.000_001e-3));
+        let mut x = 0x2545_f491_4f6c_dd1du64;
+        for _ in 0..1_000_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push(f64::from_bits(x));
+        }
+        let mut out = Vec::new();
+        let mut checked = 0;
+        for v in values.into_iter().filter(|v| v.is_finite()) {
+            out.clear();
+            push_float(&mut out, v, &mut fb);
+            assert_eq!(
+                std::str::from_utf8(&out).unwrap(),
+                reference.format_finite(v),
+                "{v:e}"
+            );
+            checked += 1;
+        }
+        assert!(checked > 900_000);
+        out.clear();
+        push_float(&mut out, f64::NAN, &mut fb);
+        assert_eq!(out, b"null");
+    }
 
     static COLS: [Column; 4] = [
         Column {
