@@ -77,6 +77,24 @@ fn benches(c: &mut Criterion) {
             })
         });
 
+        // The path of a memory-mapped file: records parsed in place.
+        g.bench_function("read_in_place", |b| {
+            b.iter(|| {
+                let mut n = 0u64;
+                CaptureReader::from_bytes(Path::new("bench.pcap"), bytes.to_vec())
+                    .unwrap()
+                    .for_each(
+                        |f| {
+                            n += f.data.len() as u64 & 1 | 1;
+                            true
+                        },
+                        || {},
+                    )
+                    .unwrap();
+                assert_eq!(n, PACKETS);
+            })
+        });
+
         g.bench_function("read_decode", |b| {
             b.iter(|| {
                 let mut n = 0u64;

@@ -7,6 +7,8 @@
 //!   up to `MAX_RECORD_LEN` (16 MiB) for larger records; a length field
 //!   beyond that (or a pcap caplen beyond `MAX_PCAP_CAPLEN`) is a corrupt
 //!   record: reading stops there with a warning, nothing is allocated for it;
+//!   a regular file is memory-mapped and read in place instead (no buffer),
+//!   with the same results and only a few MiB of the map resident at a time;
 //! - the flow table holds the accumulators of the flows active at once:
 //!   at most `max_concurrent_flows` when set; otherwise the flows seen within
 //!   the idle timeout (plus the 1 s sweep interval), since idle flows are
@@ -196,6 +198,40 @@ fn pcap_record_claiming_4_gib_stops_reading_without_allocating_it() {
             warns[0]
         );
         assert!(peak < 8 * MIB, "heap peak {peak}");
+    }
+}
+
+/// The same hostile length fields read in place (`CaptureReader::from_bytes`,
+/// the path of a memory-mapped file): the same ends, and nothing allocated
+/// for the claimed lengths (no buffer at all).
+#[test]
+fn huge_length_fields_read_in_place_allocate_nothing() {
+    let _serial = serial();
+    let orig = std::fs::read(testdata("captures/http.cap")).unwrap();
+    let offs = record_offsets(&orig);
+    let mut inputs = Vec::new();
+    for (k, caplen) in [(10, u32::MAX), (0, 262_145)] {
+        let mut b = orig.clone();
+        b[offs[k] + 8..offs[k] + 12].copy_from_slice(&caplen.to_le_bytes());
+        inputs.push(b);
+    }
+    for kind in [6u32, 0x0bad] {
+        inputs.push(pcapng_with(&block(kind, u32::MAX, 64)));
+        inputs.push(pcapng_with(&block(kind, (MAX_RECORD_LEN + 4) as u32, 64)));
+    }
+    for b in inputs {
+        let want = CaptureReader::from_reader(Path::new("x"), Box::new(Cursor::new(b.clone())))
+            .unwrap()
+            .for_each(|_| true, || {})
+            .unwrap();
+        assert!(matches!(want, ReadEnd::Corrupt { .. }), "{want:?}");
+        let (got, peak) = measured(|| {
+            let mut r = CaptureReader::from_bytes(Path::new("x"), b).unwrap();
+            assert!(r.reads_in_place());
+            r.for_each(|_| true, || {}).unwrap()
+        });
+        assert_eq!(got, want);
+        assert!(peak < 64 << 10, "heap peak {peak}");
     }
 }
 

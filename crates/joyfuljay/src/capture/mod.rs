@@ -1,13 +1,21 @@
-//! Streaming capture readers: pcap and pcapng in, [`Frame`]s out.
+//! Capture readers: pcap and pcapng in, [`Frame`]s out.
 //!
-//! Only this module names `pcap_parser` types. Files are read through a reused
-//! buffer, so memory stays constant whatever the file size.
+//! Only this module names `pcap_parser` types. A regular, uncompressed file
+//! is memory-mapped and its records parsed in place (no copy; the mapped
+//! pages behind the reading position are released as it goes, so resident
+//! memory stays bounded whatever the file size). Anything else (standard
+//! input, pipes, compressed captures, or a file that cannot be mapped) is
+//! streamed through a reused buffer, in constant memory. Both give the same
+//! frames and the same end for every input: the in-place reader replays the
+//! streaming buffer's windows over the mapped bytes (see `in_place`).
 
 mod format;
+mod in_place;
 
 pub use format::{detect, CaptureFormat, Detected, MAGIC_LEN};
 
 use crate::error::{Error, Result};
+use in_place::{Bytes, SliceReader};
 use pcap_parser::pcapng::Block;
 use pcap_parser::{
     traits::PcapReaderIterator, LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader,
@@ -129,12 +137,27 @@ impl Resolution {
     }
 }
 
+/// Where records come from.
 enum Inner {
+    /// Streamed legacy pcap.
     Legacy(LegacyPcapReader<Box<dyn Read + Send>>),
+    /// Streamed pcapng.
     Ng(PcapNGReader<Box<dyn Read + Send>>),
+    /// Parsed in place: a mapped file or bytes in memory.
+    InPlace(SliceReader),
 }
 
-/// A streaming reader over one capture file.
+impl Inner {
+    fn records(&mut self) -> &mut dyn PcapReaderIterator {
+        match self {
+            Inner::Legacy(r) => r,
+            Inner::Ng(r) => r,
+            Inner::InPlace(r) => r,
+        }
+    }
+}
+
+/// A reader over one capture file.
 pub struct CaptureReader {
     path: PathBuf,
     format: CaptureFormat,
@@ -151,13 +174,41 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Open a capture file (`-`: standard input), detecting its format from
     /// the magic number. Gzip- and zstd-compressed captures are decompressed
-    /// on the fly.
+    /// on the fly. A regular uncompressed file is memory-mapped and read in
+    /// place; if it cannot be mapped it is streamed, with the same result.
     pub fn open(path: &Path) -> Result<CaptureReader> {
         if path.as_os_str() == "-" {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()));
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
+        if let Some(map) = in_place::map(&file) {
+            if !compressed(&map) {
+                return Self::in_place(path, Bytes::Map(map));
+            }
+        }
         Self::from_reader(path, Box::new(file))
+    }
+
+    /// Read a capture held in memory, in place: frames borrow from `bytes`,
+    /// nothing is copied. Frames, [`ReadEnd`] and offsets are those
+    /// [`CaptureReader::from_reader`] gives for the same bytes. Compressed
+    /// bytes are decompressed as a stream. `path` names it in messages.
+    pub fn from_bytes(
+        path: &Path,
+        bytes: impl AsRef<[u8]> + Send + 'static,
+    ) -> Result<CaptureReader> {
+        if compressed(bytes.as_ref()) {
+            return Self::from_reader(path, Box::new(Cursor::new(bytes)));
+        }
+        Self::in_place(path, Bytes::Memory(Box::new(bytes)))
+    }
+
+    fn in_place(path: &Path, bytes: Bytes) -> Result<CaptureReader> {
+        let all = bytes.as_slice();
+        let format = format_of(path, &all[..all.len().min(MAGIC_LEN)])?;
+        let reader =
+            SliceReader::new(bytes, format, BUFFER_SIZE).map_err(|e| bad_header(path, e))?;
+        Ok(Self::with(path, format, Inner::InPlace(reader)))
     }
 
     /// Read a capture from any byte stream; `path` names it in messages.
@@ -168,9 +219,8 @@ impl CaptureReader {
             .read_to_end(&mut head)
             .map_err(|e| Error::io(path, e))?;
         // One layer of compression, recognised by its magic number.
-        let gz = head.starts_with(&[0x1f, 0x8b]);
-        let zst = head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]);
-        if gz || zst {
+        if compressed(&head) {
+            let gz = head.starts_with(GZIP_MAGIC);
             let inner = Cursor::new(std::mem::take(&mut head)).chain(reader);
             let mut d: Box<dyn Read + Send> = if gz {
                 Box::new(flate2::read::MultiGzDecoder::new(inner))
@@ -191,33 +241,9 @@ impl CaptureReader {
                 })?;
             reader = d;
         }
-        let format = match detect(&head) {
-            Detected::Supported(f) => f,
-            Detected::Unsupported(name) => {
-                return Err(Error::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    format: Some(name.to_string()),
-                    hint: hint_for(name),
-                })
-            }
-            Detected::Unknown => {
-                return Err(Error::UnsupportedFormat {
-                    path: path.to_path_buf(),
-                    format: None,
-                    hint: "; not a pcap or pcapng file (convert other capture formats with `editcap -F pcapng IN OUT`)",
-                })
-            }
-        };
+        let format = format_of(path, &head)?;
         let stream: Box<dyn Read + Send> = Box::new(Greedy(Cursor::new(head).chain(reader), false));
-        let bad_header = |e: PcapError<&[u8]>| Error::BadHeader {
-            path: path.to_path_buf(),
-            detail: match e {
-                PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
-                    "file ends inside the header".to_string()
-                }
-                other => header_detail(&other),
-            },
-        };
+        let bad_header = |e| bad_header(path, e);
         let inner = match format {
             CaptureFormat::Pcap { .. } => {
                 Inner::Legacy(LegacyPcapReader::new(BUFFER_SIZE, stream).map_err(bad_header)?)
@@ -226,7 +252,11 @@ impl CaptureReader {
                 Inner::Ng(PcapNGReader::new(BUFFER_SIZE, stream).map_err(bad_header)?)
             }
         };
-        Ok(CaptureReader {
+        Ok(Self::with(path, format, inner))
+    }
+
+    fn with(path: &Path, format: CaptureFormat, inner: Inner) -> CaptureReader {
+        CaptureReader {
             path: path.to_path_buf(),
             format,
             inner,
@@ -248,12 +278,19 @@ impl CaptureReader {
             ),
             interfaces: Vec::new(),
             link_types_seen: Vec::new(),
-        })
+        }
     }
 
     /// The detected container format.
     pub fn format(&self) -> CaptureFormat {
         self.format
+    }
+
+    /// Whether records are parsed in place (a memory-mapped file, or bytes
+    /// given to [`CaptureReader::from_bytes`]) rather than streamed through a
+    /// buffer.
+    pub fn reads_in_place(&self) -> bool {
+        matches!(self.inner, Inner::InPlace(_))
     }
 
     /// The file this reader reads.
@@ -282,6 +319,7 @@ impl CaptureReader {
     ) -> Result<ReadEnd> {
         let CaptureReader {
             path,
+            format,
             inner,
             offset,
             legacy_link,
@@ -296,8 +334,9 @@ impl CaptureReader {
                 link_types_seen.push(lt);
             }
         };
-        match inner {
-            Inner::Legacy(reader) => {
+        let reader = inner.records();
+        match format {
+            CaptureFormat::Pcap { .. } => {
                 let big_endian = *big_endian;
                 let nanos = *legacy_nanos;
                 // The first "record" is the file header: check only after it.
@@ -337,7 +376,7 @@ impl CaptureReader {
                     Step::Go
                 })
             }
-            Inner::Ng(reader) => {
+            CaptureFormat::PcapNg => {
                 let check = |data: &[u8]| {
                     let len = ng_block_len(data)?;
                     if len < 12 {
@@ -517,6 +556,45 @@ fn legacy_caplen(data: &[u8], big_endian: bool) -> Option<u32> {
     } else {
         u32::from_le_bytes(b)
     })
+}
+
+const GZIP_MAGIC: &[u8] = &[0x1f, 0x8b];
+const ZSTD_MAGIC: &[u8] = &[0x28, 0xb5, 0x2f, 0xfd];
+
+/// Whether a file starting with `head` is gzip- or zstd-compressed.
+fn compressed(head: &[u8]) -> bool {
+    head.starts_with(GZIP_MAGIC) || head.starts_with(ZSTD_MAGIC)
+}
+
+/// The capture format of a file starting with `head` (its first
+/// [`MAGIC_LEN`] bytes), or the error naming what it is instead.
+fn format_of(path: &Path, head: &[u8]) -> Result<CaptureFormat> {
+    match detect(head) {
+        Detected::Supported(f) => Ok(f),
+        Detected::Unsupported(name) => Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            format: Some(name.to_string()),
+            hint: hint_for(name),
+        }),
+        Detected::Unknown => Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            format: None,
+            hint: "; not a pcap or pcapng file (convert other capture formats with `editcap -F pcapng IN OUT`)",
+        }),
+    }
+}
+
+/// The error for a file header pcap-parser rejects.
+fn bad_header(path: &Path, e: PcapError<&[u8]>) -> Error {
+    Error::BadHeader {
+        path: path.to_path_buf(),
+        detail: match e {
+            PcapError::Incomplete(_) | PcapError::UnexpectedEof | PcapError::Eof => {
+                "file ends inside the header".to_string()
+            }
+            other => header_detail(&other),
+        },
+    }
 }
 
 fn too_large(offset: u64) -> ReadEnd {

@@ -1,11 +1,15 @@
 //! Capture formats: byte orders, timestamp resolutions, pcapng interfaces,
 //! damaged files.
 
-use crate::util::{capture, float, int, meta, pcap, pcap_with, pcapng, run, text, Warnings, T0};
-use joyfuljay::capture::CaptureReader;
+use crate::util::{
+    capture, float, int, meta, pcap, pcap_with, pcapng, run, testdata, text, Warnings, T0,
+};
+use joyfuljay::capture::{CaptureReader, ReadEnd};
 use joyfuljay::output::VecSink;
 use joyfuljay::synth::Packet;
 use joyfuljay::{Error, Pipeline};
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
 
 fn pkts() -> Vec<Packet> {
     vec![
@@ -281,4 +285,289 @@ fn compressed_captures_read_like_the_original() {
         .sum();
     assert_eq!(total as u64, st.decoded);
     assert!(warns.len() <= 1);
+}
+
+// ---------------------------------------- in-place (mapped) vs streamed
+
+/// Everything a reader reports, read with a stop after every `stop_every`
+/// frames (0: never) and resumed: frames, unknown-interface calls, each
+/// `for_each` end with the offset after it, link types, format.
+#[derive(Debug, PartialEq)]
+struct Reading {
+    frames: Vec<(i64, u32, u32, Vec<u8>, u64)>,
+    unknown: usize,
+    ends: Vec<(ReadEnd, u64)>,
+    link_types: Vec<u32>,
+    format: String,
+}
+
+fn reading(r: Result<CaptureReader, Error>, stop_every: usize) -> Result<Reading, String> {
+    let mut r = r.map_err(|e| e.to_string())?;
+    let (mut frames, mut unknown, mut ends) = (Vec::new(), 0, Vec::new());
+    loop {
+        let mut n = 0;
+        let end = r
+            .for_each(
+                |f| {
+                    frames.push((f.ts_us, f.link_type, f.orig_len, f.data.to_vec(), f.offset));
+                    n += 1;
+                    stop_every == 0 || n % stop_every != 0
+                },
+                || unknown += 1,
+            )
+            .map_err(|e| e.to_string())?;
+        ends.push((end.clone(), r.offset()));
+        if end != ReadEnd::Stopped {
+            break;
+        }
+    }
+    Ok(Reading {
+        frames,
+        unknown,
+        ends,
+        link_types: r.link_types().to_vec(),
+        format: r.format().describe(),
+    })
+}
+
+fn streamed(bytes: &[u8], stop_every: usize) -> Result<Reading, String> {
+    let r = CaptureReader::from_reader(Path::new("x"), Box::new(Cursor::new(bytes.to_vec())));
+    assert!(r.as_ref().map_or(true, |r| !r.reads_in_place()));
+    reading(r, stop_every)
+}
+
+fn in_memory(bytes: &[u8], stop_every: usize) -> Result<Reading, String> {
+    reading(
+        CaptureReader::from_bytes(Path::new("x"), bytes.to_vec()),
+        stop_every,
+    )
+}
+
+/// Both paths agree on `bytes` (read whole, and with stops); the reading.
+fn agree(what: &str, bytes: &[u8]) -> Result<Reading, String> {
+    let want = streamed(bytes, 0);
+    assert_eq!(in_memory(bytes, 0), want, "{what}");
+    assert_eq!(in_memory(bytes, 3), streamed(bytes, 3), "{what}, stops");
+    want
+}
+
+fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            files_under(&p, out);
+        } else if p.extension().is_none_or(|x| x != "md") {
+            out.push(p);
+        }
+    }
+}
+
+/// Every bundled capture and fuzz regression input: a mapped file, bytes
+/// in memory and a stream give the same frames, ends and offsets (or the
+/// same error).
+#[test]
+fn mapped_and_streamed_reads_agree_on_every_bundled_file() {
+    let mut files = Vec::new();
+    files_under(&testdata("captures"), &mut files);
+    files_under(&testdata("fuzz-regressions"), &mut files);
+    let mut mapped = 0;
+    for path in &files {
+        let bytes = std::fs::read(path).unwrap();
+        let what = path.display().to_string();
+        let want = agree(&what, &bytes);
+        let opened = CaptureReader::open(path);
+        if let Ok(r) = &opened {
+            let compressed = bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(&[0x28, 0xb5]);
+            assert_eq!(r.reads_in_place(), !compressed, "{what}");
+            mapped += usize::from(r.reads_in_place());
+        }
+        // Errors name the path, so compare them without it.
+        let got = reading(opened, 0).map_err(|e| e.replace(&what, "x"));
+        assert_eq!(got, want, "{what}: mapped");
+    }
+    assert!(mapped >= 15, "{mapped} files mapped");
+}
+
+/// Cut lengths of a few small captures (pcap both byte orders, pcapng):
+/// both paths agree at every cut.
+#[test]
+fn mapped_and_streamed_reads_agree_at_every_cut() {
+    for name in ["sctp.cap", "dns.cap", "teardrop.cap"] {
+        let b = std::fs::read(capture(name)).unwrap();
+        for cut in 0..=b.len() {
+            let _ = agree(&format!("{name} cut at {cut}"), &b[..cut]);
+        }
+    }
+    // pcapng: every byte of the first 2 KiB, around every block boundary,
+    // and a stride.
+    let b = std::fs::read(capture("bacnet-arcnet-linux.cap")).unwrap();
+    let mut cuts: Vec<usize> = (0..2048).chain((0..=b.len()).step_by(97)).collect();
+    let mut off = 0;
+    while off < b.len() {
+        cuts.extend(off.saturating_sub(5)..(off + 13).min(b.len() + 1));
+        off += u32::from_le_bytes(b[off + 4..off + 8].try_into().unwrap()) as usize;
+    }
+    cuts.push(b.len());
+    for cut in cuts {
+        let _ = agree(&format!("bacnet cut at {cut}"), &b[..cut]);
+    }
+    let b = sections();
+    for cut in 0..=b.len() {
+        let _ = agree(&format!("sections cut at {cut}"), &b[..cut]);
+    }
+}
+
+/// A pcapng block in either byte order: `kind`, `body` (padded here),
+/// lengths.
+fn ng_block(be: bool, kind: u32, body: &[u8]) -> Vec<u8> {
+    let mut body = body.to_vec();
+    body.resize(body.len().next_multiple_of(4), 0);
+    let len = 12 + body.len() as u32;
+    let mut b = u32s(be, &[kind, len]);
+    b.extend_from_slice(&body);
+    b.extend(u32s(be, &[len]));
+    b
+}
+
+fn u32s(be: bool, v: &[u32]) -> Vec<u8> {
+    v.iter()
+        .flat_map(|x| if be { x.to_be_bytes() } else { x.to_le_bytes() })
+        .collect()
+}
+
+fn shb(be: bool) -> Vec<u8> {
+    let mut body = u32s(be, &[0x1a2b_3c4d, 0x0001_0000]); // BOM, version 1.0
+    body.extend_from_slice(&[0xff; 8]); // section length unknown
+    ng_block(be, 0x0a0d_0d0a, &body)
+}
+
+fn epb(be: bool, ifc: u32, ts: u64, data: &[u8]) -> Vec<u8> {
+    let n = data.len() as u32;
+    let mut body = u32s(be, &[ifc, (ts >> 32) as u32, ts as u32, n, n + 4]);
+    body.extend_from_slice(data);
+    ng_block(be, 6, &body)
+}
+
+/// Three sections, little-, big- and little-endian, with interfaces of
+/// several link types and resolutions, simple packets, an unknown
+/// interface and a custom block.
+fn sections() -> Vec<u8> {
+    let f = Packet::udp("192.0.2.1", 1000, "192.0.2.2", 53, 7).frame(1);
+    let mut b = Vec::new();
+    for (s, be) in [false, true, false].into_iter().enumerate() {
+        b.extend(shb(be));
+        let mut idb = u32s(be, &[0]);
+        idb[..2].copy_from_slice(&if be {
+            1u16.to_be_bytes()
+        } else {
+            1u16.to_le_bytes()
+        });
+        idb.extend(u32s(be, &[0]));
+        if s == 1 {
+            // if_tsresol = 9 (ns), option 9, length 1.
+            let (code, len) = if be {
+                ([0, 9], [0, 1])
+            } else {
+                ([9, 0], [1, 0])
+            };
+            idb.extend_from_slice(&[code[0], code[1], len[0], len[1], 9, 0, 0, 0, 0, 0, 0, 0]);
+        }
+        b.extend(ng_block(be, 1, &idb));
+        b.extend(epb(be, 0, 1_700_000_000_000_123 + s as u64, &f));
+        b.extend(ng_block(
+            be,
+            3,
+            &[u32s(be, &[f.len() as u32]), f.clone()].concat(),
+        ));
+        b.extend(epb(be, 7, 5, &f)); // no interface 7
+        b.extend(ng_block(be, 0x0bad, &[1, 2, 3, 4, 5]));
+        b.extend(epb(be, 0, 1_700_000_000_999_000, &f[..20]));
+    }
+    b
+}
+
+#[test]
+fn sections_of_both_byte_orders_read_in_place() {
+    let r = agree("sections", &sections()).unwrap();
+    assert_eq!(r.frames.len(), 9);
+    assert_eq!(r.unknown, 3);
+    assert_eq!(r.ends, vec![(ReadEnd::Complete, sections().len() as u64)]);
+    // The big-endian section's interface counts nanoseconds.
+    assert_eq!(r.frames[3].0, 1_700_000_000_000_124 / 1000);
+}
+
+/// Blocks around the streaming buffer's sizes (1, 4 and 16 MiB), complete,
+/// cut short, after other large blocks, and a packet block claiming more
+/// bytes than it holds, with more or less data after it: wherever the
+/// streaming buffer's size shows in the result, the in-place reader shows
+/// it the same way.
+#[test]
+fn mapped_and_streamed_reads_agree_on_large_blocks() {
+    const MIB: usize = 1 << 20;
+    let f = Packet::udp("192.0.2.1", 1000, "192.0.2.2", 53, 7).frame(1);
+    let head = pcapng(&[(1, None)], &[(0, T0, f.clone())]);
+    let head = std::fs::read(&head.path).unwrap();
+    // A custom block of `len` bytes in all.
+    let big = |len: usize| ng_block(false, 0x0bad, &vec![0x5a; len - 12]);
+    let mut bad_epb = epb(false, 0, 1, &f);
+    bad_epb[20..24].copy_from_slice(&0xffff_fff0u32.to_le_bytes()); // caplen
+    let mut seen = std::collections::BTreeSet::new();
+    let mut case = |what: &str, tail: Vec<Vec<u8>>, cut: usize| {
+        let mut b = head.clone();
+        for t in tail {
+            b.extend(t);
+        }
+        b.truncate(b.len() - cut);
+        let r = agree(what, &b).unwrap();
+        seen.insert(format!("{:?}", r.ends.last().unwrap().0));
+    };
+    for len in [MIB, MIB + 4, 4 * MIB, 4 * MIB + 8, 16 * MIB - 4, 16 * MIB] {
+        for cut in [0, 1, 4, 5, 100] {
+            case(&format!("{len} cut {cut}"), vec![big(len)], cut);
+            case(
+                &format!("{len} after others, cut {cut}"),
+                vec![big(3 * MIB), big(5 * MIB), big(1000), big(len), big(64)],
+                cut,
+            );
+        }
+    }
+    for after in [0, 2 * MIB, 5 * MIB, 20 * MIB] {
+        let tail = if after == 0 { vec![] } else { vec![big(after)] };
+        case(
+            &format!("bad epb, {after} after"),
+            [vec![bad_epb.clone()], tail.clone()].concat(),
+            0,
+        );
+        case(
+            &format!("bad epb after 5 MiB, {after} after"),
+            [vec![big(5 * MIB), bad_epb.clone()], tail].concat(),
+            0,
+        );
+    }
+    // The cases reach complete reads, truncations and both corrupt kinds.
+    assert!(seen.len() >= 3, "{seen:?}");
+}
+
+/// A named pipe cannot be mapped: it is streamed, with the same frames.
+#[cfg(unix)]
+#[test]
+fn a_pipe_is_streamed() {
+    let dir = tempfile::tempdir().unwrap();
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo").arg(&fifo).status();
+    if !made.is_ok_and(|s| s.success()) {
+        eprintln!("no mkfifo: skipped");
+        return;
+    }
+    let bytes = std::fs::read(capture("http.cap")).unwrap();
+    let writer = {
+        let (fifo, bytes) = (fifo.clone(), bytes.clone());
+        std::thread::spawn(move || std::fs::write(fifo, bytes).unwrap())
+    };
+    let r = CaptureReader::open(&fifo).unwrap();
+    assert!(!r.reads_in_place());
+    let got = reading(Ok(r), 0).unwrap();
+    writer.join().unwrap();
+    assert_eq!(got, streamed(&bytes, 0).unwrap());
+    assert_eq!(got.frames.len(), 43);
 }
