@@ -42,6 +42,7 @@ pub mod decode;
 pub mod error;
 pub mod features;
 pub mod flow;
+mod hint;
 pub mod info;
 pub mod output;
 pub mod parallel;

@@ -15,7 +15,8 @@ mod in_place;
 pub use format::{detect, CaptureFormat, Detected, MAGIC_LEN};
 
 use crate::error::{Error, Result};
-use in_place::{Bytes, SliceReader};
+use in_place::{Bytes, LegacyEnd, SliceReader};
+use pcap_parser::pcap::LegacyPcapBlock;
 use pcap_parser::pcapng::Block;
 use pcap_parser::{
     traits::PcapReaderIterator, LegacyPcapReader, PcapBlockOwned, PcapError, PcapNGReader,
@@ -334,18 +335,41 @@ impl CaptureReader {
                 link_types_seen.push(lt);
             }
         };
-        let reader = inner.records();
         match format {
             CaptureFormat::Pcap { .. } => {
                 let big_endian = *big_endian;
                 let nanos = *legacy_nanos;
+                if let Inner::InPlace(r) = inner {
+                    if let Some((header_len, link)) = r.plain_legacy() {
+                        // The common case, in one loop (see `legacy_records`).
+                        if r.consumed() == 0 {
+                            r.skip_header(header_len);
+                            *offset = header_len as u64;
+                            *legacy_link = link;
+                            note_link(link);
+                        }
+                        let link = *legacy_link;
+                        let end = r.legacy_records(big_endian, MAX_PCAP_CAPLEN, |b, at| {
+                            on_frame(&legacy_frame(b, nanos, link, at))
+                        });
+                        *offset = r.consumed() as u64;
+                        return Ok(match end {
+                            LegacyEnd::Complete => ReadEnd::Complete,
+                            LegacyEnd::Stopped => ReadEnd::Stopped,
+                            LegacyEnd::Truncated => ReadEnd::Truncated { offset: *offset },
+                            LegacyEnd::TooLong(c) => ReadEnd::Corrupt {
+                                offset: *offset,
+                                detail: too_long(c),
+                            },
+                        });
+                    }
+                }
+                let reader = inner.records();
                 // The first "record" is the file header: check only after it.
                 let header_seen = std::cell::Cell::new(false);
                 let check = |data: &[u8]| {
                     let c = legacy_caplen(data, big_endian).filter(|_| header_seen.get())?;
-                    (c > MAX_PCAP_CAPLEN).then(|| {
-                        format!("captured length {c} exceeds the maximum of {MAX_PCAP_CAPLEN}")
-                    })
+                    (c > MAX_PCAP_CAPLEN).then(|| too_long(c))
                 };
                 drive(reader, offset, path, &mut |d| check(d), &mut |block, at| {
                     match block {
@@ -355,19 +379,7 @@ impl CaptureReader {
                             note_link(*legacy_link);
                         }
                         PcapBlockOwned::Legacy(b) => {
-                            let frac = if nanos {
-                                (i64::from(b.ts_usec) + 500) / 1000
-                            } else {
-                                i64::from(b.ts_usec)
-                            };
-                            let frame = Frame {
-                                ts_us: i64::from(b.ts_sec) * 1_000_000 + frac,
-                                link_type: *legacy_link,
-                                orig_len: b.origlen,
-                                data: b.data,
-                                offset: at,
-                            };
-                            if !on_frame(&frame) {
+                            if !on_frame(&legacy_frame(&b, nanos, *legacy_link, at)) {
                                 return Step::Stop;
                             }
                         }
@@ -377,6 +389,7 @@ impl CaptureReader {
                 })
             }
             CaptureFormat::PcapNg => {
+                let reader = inner.records();
                 let check = |data: &[u8]| {
                     let len = ng_block_len(data)?;
                     if len < 12 {
@@ -595,6 +608,27 @@ fn bad_header(path: &Path, e: PcapError<&[u8]>) -> Error {
             other => header_detail(&other),
         },
     }
+}
+
+/// The frame of a legacy pcap record at file offset `at`.
+fn legacy_frame<'a>(b: &LegacyPcapBlock<'a>, nanos: bool, link_type: u32, at: u64) -> Frame<'a> {
+    let frac = if nanos {
+        (i64::from(b.ts_usec) + 500) / 1000
+    } else {
+        i64::from(b.ts_usec)
+    };
+    Frame {
+        ts_us: i64::from(b.ts_sec) * 1_000_000 + frac,
+        link_type,
+        orig_len: b.origlen,
+        data: b.data,
+        offset: at,
+    }
+}
+
+/// The detail of a legacy record with an impossible captured length.
+fn too_long(caplen: u32) -> String {
+    format!("captured length {caplen} exceeds the maximum of {MAX_PCAP_CAPLEN}")
 }
 
 fn too_large(offset: u64) -> ReadEnd {

@@ -150,8 +150,8 @@ impl FlowState for SizeState {
         // The histogram's binary search starts in the middle (most flows
         // have few distinct lengths: one or two cache lines).
         let p = self.hist.as_ptr();
-        crate::flow::prefetch(p);
-        crate::flow::prefetch(p.wrapping_add(self.hist.len() / 2));
+        crate::hint::prefetch(p);
+        crate::hint::prefetch(p.wrapping_add(self.hist.len() / 2));
     }
 
     fn update(&mut self, pkt: &PacketObs) {

@@ -357,7 +357,7 @@ impl FlowState for TimingState {
     fn prefetch(&self) {
         if let Quantiles::Exact(v) = &self.quant {
             // Where the next IAT goes.
-            crate::flow::prefetch(v.as_ptr().wrapping_add(v.len()));
+            crate::hint::prefetch(v.as_ptr().wrapping_add(v.len()));
         }
     }
 

@@ -15,6 +15,7 @@
 //! stay short however many flows come and go.
 
 use super::{Flow, FlowKey};
+use crate::hint::prefetch;
 
 /// The slot's hash part.
 #[inline]
@@ -35,21 +36,6 @@ fn tag_of(slot: u64) -> u32 {
 #[inline]
 fn pos_of(slot: u64) -> usize {
     (slot as u32) as usize - 1
-}
-
-/// Hint the CPU to bring the cache line at `p` in; never faults. The one
-/// `unsafe` of the flow table: an intrinsic with no memory effect.
-#[inline(always)]
-#[allow(unsafe_code)]
-pub(crate) fn prefetch<T: ?Sized>(p: *const T) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetching is a hint without architectural effect; any
-    // address is allowed.
-    unsafe {
-        core::arch::x86_64::_mm_prefetch::<{ core::arch::x86_64::_MM_HINT_T0 }>(p.cast());
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
 }
 
 /// Flows by key. Positions returned by [`FlowIndex::find`] are valid until

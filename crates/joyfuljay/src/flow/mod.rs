@@ -12,8 +12,8 @@ pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
 
 use crate::decode::{tcp_flags, Decoded, Fragment, Stack};
 use crate::features::{FlowState, PacketObs};
+use crate::hint::prefetch;
 use hashbrown::HashMap;
-pub(crate) use index::prefetch;
 use index::FlowIndex;
 use std::cmp::Reverse;
 use std::collections::{BinaryHeap, VecDeque};
