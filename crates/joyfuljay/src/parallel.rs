@@ -20,7 +20,7 @@ use crate::capture::{CaptureReader, ReadEnd};
 use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{Column, Value};
-use crate::flow::{with_lookahead, EndTag, Fragments, SweepClock};
+use crate::flow::{with_lookahead, EndTag, Flow, Fragments, SweepClock};
 use crate::output::Sink;
 use crate::pipeline::{Observer, Pipeline, Progress, Stats};
 use std::path::PathBuf;
@@ -223,7 +223,9 @@ impl Pipeline {
         })
     }
 
-    /// One file on two threads: read + decode | flow table + rows.
+    /// One file on two threads: this one reads, decodes and writes the
+    /// rows of ended flows; the other runs the flow table. (Rows are
+    /// written here because the table is the larger half of the work.)
     fn process_split(
         &self,
         mut reader: CaptureReader,
@@ -232,104 +234,118 @@ impl Pipeline {
     ) -> Result<Stats> {
         type Batch = Vec<(i64, std::result::Result<Decoded, SkipReason>)>;
         let path = reader.path().to_path_buf();
-        let (tx, rx) = sync_channel::<(Batch, u64)>(PACKET_CHANNEL);
+        let (tx, rx) = sync_channel::<Batch>(PACKET_CHANNEL);
         let (back_tx, back_rx) = sync_channel::<Batch>(PACKET_CHANNEL + 2);
+        // Unbounded, yet bounded in practice: the table ends flows only as
+        // fast as it gets packets, at most PACKET_CHANNEL batches ahead of
+        // this thread, which writes what has ended after every batch.
+        let (flow_tx, flow_rx) = std::sync::mpsc::channel::<Vec<Flow>>();
         std::thread::scope(|scope| {
-            let reading = scope.spawn(move || -> Result<(ReadEnd, u64, u64)> {
-                let mut batch: Batch = Vec::with_capacity(PACKET_BATCH);
-                let mut unknown_if = 0u64;
-                let mut stopped = false;
-                let end = reader.for_each(
-                    |f| {
-                        batch.push((f.ts_us, decode(f.link_type, f.data, f.orig_len)));
-                        if batch.len() == PACKET_BATCH {
-                            let fresh = back_rx
-                                .try_recv()
-                                .unwrap_or_else(|_| Vec::with_capacity(PACKET_BATCH));
-                            let full = std::mem::replace(&mut batch, fresh);
-                            if tx.send((full, f.offset)).is_err() {
-                                stopped = true;
-                                return false;
-                            }
-                        }
-                        true
-                    },
-                    || unknown_if += 1,
-                )?;
-                if !stopped && !batch.is_empty() {
-                    let _ = tx.send((batch, reader.offset()));
-                }
-                Ok((end, unknown_if, reader.offset()))
-            });
-
-            let mut table = self.table();
-            let mut st = Stats {
-                files: 1,
-                ..Stats::default()
-            };
-            let mut row = Vec::with_capacity(self.columns().len());
-            let mut index = 0u64;
-            let mut batches = 0u64;
-            let consumed = (|| -> Result<()> {
-                for (mut batch, offset) in rx.iter() {
-                    let mut res = Ok(());
+            let building = scope.spawn(move || -> u64 {
+                let mut table = self.table();
+                let mut index = 0u64;
+                let mut ended: Vec<Flow> = Vec::new();
+                for mut batch in rx.iter() {
                     with_lookahead(
                         &mut table,
                         &batch,
                         |t, (_, d)| d.as_ref().ok().map(|d| t.keyed(d, d.sport, d.dport)),
                         |table, (ts, d), k| {
-                            st.packets += 1;
-                            match d {
-                                Ok(d) if res.is_ok() => {
-                                    st.decoded += 1;
-                                    let k = k.unwrap_or_else(|| table.keyed(d, d.sport, d.dport));
-                                    table.process_keyed(index, *ts, d, k);
-                                    for flow in table.finished().drain(..) {
-                                        self.row_of(&flow, &mut row);
-                                        if let Err(e) = sink.row(&row) {
-                                            res = Err(e);
-                                            break;
-                                        }
-                                        st.flows += 1;
-                                    }
-                                }
-                                Ok(_) => {}
-                                Err(reason) => st.skipped[*reason as usize] += 1,
+                            if let Ok(d) = d {
+                                let k = k.unwrap_or_else(|| table.keyed(d, d.sport, d.dport));
+                                table.process_keyed(index, *ts, d, k);
+                                ended.append(table.finished());
                             }
                             index += 1;
                         },
                     );
-                    res?;
+                    if !ended.is_empty() && flow_tx.send(std::mem::take(&mut ended)).is_err() {
+                        return table.peak() as u64;
+                    }
                     batch.clear();
                     let _ = back_tx.try_send(batch);
-                    batches += 1;
-                    if batches.is_multiple_of(16) {
-                        obs.progress(&Progress {
-                            path: &path,
-                            offset,
-                            packets: st.packets,
-                            flows: st.flows,
-                        });
-                    }
+                }
+                table.flush();
+                let _ = flow_tx.send(std::mem::take(table.finished()));
+                table.peak() as u64
+            });
+
+            let mut st = Stats {
+                files: 1,
+                ..Stats::default()
+            };
+            let mut row = Vec::with_capacity(self.columns().len());
+            let mut write = |flows: Vec<Flow>, st: &mut Stats| -> Result<()> {
+                for flow in flows {
+                    self.row_of(&flow, &mut row);
+                    sink.row(&row)?;
+                    st.flows += 1;
                 }
                 Ok(())
-            })();
-            if let Err(e) = consumed {
-                drop(rx);
-                let _ = reading.join();
+            };
+            let mut sink_err: Option<Error> = None;
+            let mut batch: Batch = Vec::with_capacity(PACKET_BATCH);
+            let mut batches = 0u64;
+            let mut unknown_if = 0u64;
+            let read = reader.for_each(
+                |f| {
+                    st.packets += 1;
+                    let d = decode(f.link_type, f.data, f.orig_len);
+                    match &d {
+                        Ok(_) => st.decoded += 1,
+                        Err(reason) => st.skipped[*reason as usize] += 1,
+                    }
+                    batch.push((f.ts_us, d));
+                    if batch.len() == PACKET_BATCH {
+                        let fresh = back_rx
+                            .try_recv()
+                            .unwrap_or_else(|_| Vec::with_capacity(PACKET_BATCH));
+                        if tx.send(std::mem::replace(&mut batch, fresh)).is_err() {
+                            return false;
+                        }
+                        while let Ok(flows) = flow_rx.try_recv() {
+                            if let Err(e) = write(flows, &mut st) {
+                                sink_err = Some(e);
+                                return false;
+                            }
+                        }
+                        batches += 1;
+                        if batches.is_multiple_of(16) {
+                            obs.progress(&Progress {
+                                path: &path,
+                                offset: f.offset,
+                                packets: st.packets,
+                                flows: st.flows,
+                            });
+                        }
+                    }
+                    true
+                },
+                || unknown_if += 1,
+            );
+            if read.is_ok() && sink_err.is_none() && !batch.is_empty() {
+                let _ = tx.send(batch);
+            }
+            drop(tx);
+            if read.is_ok() && sink_err.is_none() {
+                // Until the table has flushed and hung up.
+                for flows in flow_rx.iter() {
+                    if let Err(e) = write(flows, &mut st) {
+                        sink_err = Some(e);
+                        break;
+                    }
+                }
+            }
+            drop(flow_rx);
+            let peak = building
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            let end = read?;
+            if let Some(e) = sink_err {
                 return Err(e);
             }
-            let (end, unknown_if, offset) = reading
-                .join()
-                .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
-            table.flush();
-            for flow in table.finished().drain(..) {
-                self.row_of(&flow, &mut row);
-                sink.row(&row)?;
-                st.flows += 1;
-            }
             st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
-            st.finish_file(&path, &end, offset, table.peak() as u64, obs);
+            st.finish_file(&path, &end, reader.offset(), peak, obs);
             Ok(st)
         })
     }
