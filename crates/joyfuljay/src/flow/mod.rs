@@ -697,21 +697,39 @@ impl FlowTable {
     }
 }
 
-/// Sort `v[start..]` by first packet index (distinct within a table),
-/// moving each 192-byte flow a fixed number of times rather than
-/// O(n log n) times as a comparison sort of the flows themselves would.
-fn sort_by_first_index(v: &mut Vec<Flow>, start: usize) {
-    if v.len() - start < 2 {
+/// Sort `v[start..]` by first packet index (distinct within a table) in
+/// place: the order is computed on (index, position) pairs, then applied
+/// by following its cycles, so each 192-byte flow moves a fixed number of
+/// times and no second copy of the flows is needed (at the end of input
+/// that would double the memory of every live flow).
+fn sort_by_first_index(v: &mut [Flow], start: usize) {
+    let v = &mut v[start..];
+    if v.len() < 2 {
         return;
     }
-    let mut order: Vec<(u64, usize)> = v[start..]
+    let mut order: Vec<(u64, usize)> = v
         .iter()
         .enumerate()
         .map(|(i, f)| (f.first_index, i))
         .collect();
     order.sort_unstable();
-    let mut tail: Vec<Option<Flow>> = v.drain(start..).map(Some).collect();
-    v.extend(order.into_iter().filter_map(|(_, i)| tail[i].take()));
+    // Position i receives the flow now at order[i].1.
+    let mut placed = vec![false; v.len()];
+    for i in 0..v.len() {
+        if placed[i] {
+            continue;
+        }
+        let mut j = i;
+        loop {
+            placed[j] = true;
+            let k = order[j].1;
+            if k == i {
+                break;
+            }
+            v.swap(j, k);
+            j = k;
+        }
+    }
 }
 
 /// Packets between computing a packet's key (and prefetching its index
@@ -869,6 +887,40 @@ mod tests {
                 false,
             )
             .0,
+        }
+    }
+
+    /// In-place sorting by first index keeps every flow once, in order,
+    /// and leaves the prefix alone.
+    #[test]
+    fn flows_sort_by_first_index_in_place() {
+        let mut rng = 0x1234_5678_9abc_def1u64;
+        for n in [0usize, 1, 2, 3, 10, 257] {
+            let mut firsts: Vec<u64> = (0..n as u64).map(|i| i * 7 + 3).collect();
+            for i in (1..firsts.len()).rev() {
+                rng ^= rng << 13;
+                rng ^= rng >> 7;
+                rng ^= rng << 17;
+                firsts.swap(i, (rng % (i as u64 + 1)) as usize);
+            }
+            let flow = |first: u64| {
+                let mut f = crate::features::testutil::flow_of(&[]);
+                f.first_index = first;
+                f.last_index = first.wrapping_mul(2);
+                f
+            };
+            let mut v: Vec<Flow> = [u64::MAX, 0].into_iter().map(flow).collect();
+            v.extend(firsts.iter().map(|&x| flow(x)));
+            sort_by_first_index(&mut v, 2);
+            assert_eq!(v[0].first_index, u64::MAX);
+            assert_eq!(v[1].first_index, 0);
+            let got: Vec<u64> = v[2..].iter().map(|f| f.first_index).collect();
+            let want: Vec<u64> = (0..n as u64).map(|i| i * 7 + 3).collect();
+            assert_eq!(got, want, "n = {n}");
+            // Each flow moved whole.
+            assert!(v
+                .iter()
+                .all(|f| f.last_index == f.first_index.wrapping_mul(2)));
         }
     }
 
