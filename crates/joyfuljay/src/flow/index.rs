@@ -15,7 +15,7 @@
 //! stay short however many flows come and go.
 
 use super::{Flow, FlowKey};
-use crate::hint::prefetch;
+use crate::hint::{huge_pages, prefetch};
 
 /// The slot's hash part.
 #[inline]
@@ -50,11 +50,14 @@ impl FlowIndex {
     /// An index sized for `cap` flows without growing.
     pub(crate) fn with_capacity(cap: usize) -> FlowIndex {
         let n = (cap.max(8) * 2).next_power_of_two();
-        FlowIndex {
+        let index = FlowIndex {
             slots: vec![0; n],
             mask: n - 1,
             flows: Vec::with_capacity(cap),
-        }
+        };
+        huge_pages(&index.slots);
+        huge_pages(&index.flows);
+        index
     }
 
     /// Number of flows.
@@ -112,6 +115,13 @@ impl FlowIndex {
             self.grow();
         }
         let pos = self.flows.len();
+        if pos == self.flows.capacity() {
+            // Grow by hand, so the new buffer is advised before it is written.
+            let mut grown = Vec::with_capacity((pos * 2).max(64));
+            huge_pages(&grown);
+            grown.append(&mut self.flows);
+            self.flows = grown;
+        }
         self.flows.push(flow);
         self.place(slot_of(h32(hash), pos));
         pos
@@ -129,6 +139,7 @@ impl FlowIndex {
     fn grow(&mut self) {
         let n = self.slots.len() * 2;
         let old = std::mem::replace(&mut self.slots, vec![0; n]);
+        huge_pages(&self.slots);
         self.mask = n - 1;
         for s in old.into_iter().filter(|&s| s != 0) {
             self.place(s);
