@@ -80,6 +80,18 @@ impl FlowIndex {
     /// Slot and position of the flow of `key`.
     #[inline]
     fn find_slot(&self, hash: u64, key: &FlowKey) -> Option<(usize, usize)> {
+        self.find_slot_where(hash, |f| f.key == *key)
+    }
+
+    /// Position of the flow with hash `hash` for which `is` holds (it must
+    /// identify one flow among those of that hash).
+    #[inline]
+    pub(crate) fn find_where(&self, hash: u64, is: impl Fn(&Flow) -> bool) -> Option<usize> {
+        self.find_slot_where(hash, is).map(|(_, pos)| pos)
+    }
+
+    #[inline]
+    fn find_slot_where(&self, hash: u64, is: impl Fn(&Flow) -> bool) -> Option<(usize, usize)> {
         let tag = h32(hash);
         let mut i = self.home(tag);
         loop {
@@ -89,7 +101,7 @@ impl FlowIndex {
             }
             if tag_of(s) == tag {
                 let pos = pos_of(s);
-                if self.flows[pos].key == *key {
+                if is(&self.flows[pos]) {
                     return Some((i, pos));
                 }
             }

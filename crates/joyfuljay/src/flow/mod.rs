@@ -166,14 +166,15 @@ impl Flow {
     }
 }
 
-/// An expiry-queue entry: the flow (key and first packet index, which
-/// together identify one flow) and a time no later than its last packet
-/// when it was queued. Ordered by that time (then by flow).
+/// An expiry-queue entry: the flow (its first packet index, which
+/// identifies it among the live flows, and its key's hash, to find it) and
+/// a time no later than its last packet when it was queued. Ordered by that
+/// time (then by flow). 24 bytes: there is one per live flow.
 #[derive(Clone, Copy)]
 struct Due {
     stamp_us: i64,
     first_index: u64,
-    key: FlowKey,
+    hash: u64,
 }
 
 impl PartialEq for Due {
@@ -479,7 +480,7 @@ impl FlowTable {
                 {
                     Some(EndReason::TcpClose)
                 } else {
-                    return self.update(pos, src_is_a, index, ts_us, d);
+                    return self.update(pos, hash, src_is_a, index, ts_us, d);
                 }
             }
         };
@@ -510,17 +511,25 @@ impl FlowTable {
         };
         let pos = self.table.insert(hash, flow);
         self.queue[0].push(Due {
-            key,
+            hash,
             first_index: index,
             stamp_us: ts_us,
         });
         self.peak_flows = self.peak_flows.max(self.table.len());
-        self.update(pos, src_is_a, index, ts_us, d);
+        self.update(pos, hash, src_is_a, index, ts_us, d);
     }
 
     /// Add a packet to the flow at position `pos`.
     #[inline]
-    fn update(&mut self, pos: usize, src_is_a: bool, index: u64, ts_us: i64, d: &Decoded) {
+    fn update(
+        &mut self,
+        pos: usize,
+        hash: u64,
+        src_is_a: bool,
+        index: u64,
+        ts_us: i64,
+        d: &Decoded,
+    ) {
         let tcp_close = self.cfg.tcp_close;
         let flow = self.table.get_mut(pos);
         let dir = if src_is_a == flow.initiator_is_a {
@@ -584,9 +593,8 @@ impl FlowTable {
         }
         if just_closed {
             let first_index = flow.first_index;
-            let key = flow.key;
             self.queue[1].push(Due {
-                key,
+                hash,
                 first_index,
                 stamp_us: ts_us,
             });
@@ -629,9 +637,12 @@ impl FlowTable {
     /// The last-packet time of the live flow of a queue entry, or `None`
     /// when the entry is stale (flow ended, or an open-queue entry of a flow
     /// that has since closed).
-    fn live(&self, list: usize, d: &Due) -> Option<i64> {
-        let f = self.table.get(self.table.find(self.hash(&d.key), &d.key)?);
-        (f.first_index == d.first_index && (list == 1 || !f.closed)).then_some(f.end_us)
+    fn live(&self, list: usize, d: &Due) -> Option<(i64, FlowKey)> {
+        let pos = self
+            .table
+            .find_where(d.hash, |f| f.first_index == d.first_index)?;
+        let f = self.table.get(pos);
+        (list == 1 || !f.closed).then_some((f.end_us, f.key))
     }
 
     /// End flows idle for longer than their timeout; flows ending in one
@@ -647,12 +658,11 @@ impl FlowTable {
                     break;
                 }
                 self.queue[list].pop();
-                let Some(end_us) = self.live(list, &d) else {
+                let Some((end_us, key)) = self.live(list, &d) else {
                     continue;
                 };
                 if now_us - end_us > idle {
-                    let h = self.hash(&d.key);
-                    self.end(h, &d.key, EndReason::IdleTimeout, 0);
+                    self.end(d.hash, &key, EndReason::IdleTimeout, 0);
                 } else {
                     self.queue[list].push(Due {
                         stamp_us: end_us,
@@ -682,15 +692,14 @@ impl FlowTable {
             }
             let Some((list, _)) = pick else { return };
             let d = self.queue[list].pop().expect("least entry was live");
-            let end_us = self.live(list, &d).expect("least entry was live");
+            let (end_us, key) = self.live(list, &d).expect("least entry was live");
             if end_us > d.stamp_us {
                 self.queue[list].push(Due {
                     stamp_us: end_us,
                     ..d
                 });
             } else {
-                let h = self.hash(&d.key);
-                self.end(h, &d.key, EndReason::Evicted, 2);
+                self.end(d.hash, &key, EndReason::Evicted, 2);
                 return;
             }
         }
@@ -880,13 +889,7 @@ mod tests {
         Due {
             stamp_us,
             first_index,
-            key: FlowKey::new(
-                Endpoint { addr: 1, port: 1 },
-                Endpoint { addr: 2, port: 2 },
-                6,
-                false,
-            )
-            .0,
+            hash: first_index.wrapping_mul(0x9e37_79b9_7f4a_7c15),
         }
     }
 
