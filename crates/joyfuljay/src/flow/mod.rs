@@ -292,8 +292,10 @@ pub type StateFactory = Box<dyn Fn() -> Vec<Box<dyn FlowState>> + Send + Sync>;
 
 /// Assembles packets into bidirectional flows.
 ///
-/// Flows live directly in a hash table keyed by their 5-tuple (one memory
-/// access per packet). Expiry uses two queues (open flows; TCP-closed flows
+/// Flows live in a dense vector found through an open-addressing index on
+/// their 5-tuple's seeded hash (`flow/index.rs`); callers that batch packets
+/// (`with_lookahead`) prefetch a packet's slot and flow before its turn,
+/// so that the cache misses of several packets overlap. Expiry uses two queues (open flows; TCP-closed flows
 /// waiting for trailing packets) that packets never touch: an entry whose
 /// flow saw packets since it was queued is re-queued when it reaches the
 /// front, so a packet costs one table lookup and its accumulator updates.
@@ -799,7 +801,7 @@ pub(crate) fn with_lookahead<T>(
 }
 
 /// When idle flows are swept: at the first packet, then at the first packet
-/// at least [`SWEEP_INTERVAL_US`] after the previous sweep (packet time).
+/// at least `SWEEP_INTERVAL_US` (1 s) after the previous sweep (packet time).
 #[derive(Debug, Clone)]
 pub struct SweepClock {
     next_us: i64,
