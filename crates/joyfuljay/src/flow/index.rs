@@ -38,6 +38,9 @@ fn pos_of(slot: u64) -> usize {
     (slot as u32) as usize - 1
 }
 
+/// Slots [`FlowIndex::prefetch_flow`] looks at.
+const FLOW_PROBES: usize = 4;
+
 /// Flows by key. Positions returned by [`FlowIndex::find`] are valid until
 /// the next insertion or removal.
 pub(crate) struct FlowIndex {
@@ -213,18 +216,28 @@ impl FlowIndex {
         prefetch(self.slots.as_ptr().wrapping_add(self.home(h32(hash))));
     }
 
-    /// Start loading the flow a lookup of `hash` most likely finds (the one
-    /// in its first slot, when the tag matches). Best after
-    /// [`FlowIndex::prefetch_slot`] had time to complete.
+    /// Start loading the flow a lookup of `hash` most likely finds: the
+    /// first in its probe sequence whose tag matches, among the first
+    /// [`FLOW_PROBES`] slots (at most half full, the flow is in the first
+    /// slot about 70 % of the time, in the first four about 94 %). Best
+    /// after [`FlowIndex::prefetch_slot`] had time to complete.
     #[inline]
     pub(crate) fn prefetch_flow(&self, hash: u64) {
         let tag = h32(hash);
-        let s = self.slots[self.home(tag)];
-        if s != 0 && tag_of(s) == tag {
-            let p = self.flows.as_ptr().wrapping_add(pos_of(s));
-            prefetch(p);
-            // The packet-time fields span the first two cache lines.
-            prefetch(p.cast::<u8>().wrapping_add(64));
+        let mut i = self.home(tag);
+        for _ in 0..FLOW_PROBES {
+            let s = self.slots[i];
+            if s == 0 {
+                return;
+            }
+            if tag_of(s) == tag {
+                let p = self.flows.as_ptr().wrapping_add(pos_of(s));
+                prefetch(p);
+                // The packet-time fields span the first two cache lines.
+                prefetch(p.cast::<u8>().wrapping_add(64));
+                return;
+            }
+            i = (i + 1) & self.mask;
         }
     }
 
