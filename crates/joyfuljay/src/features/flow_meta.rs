@@ -136,15 +136,13 @@ impl Extractor for FlowMeta {
                 flow.key.proto,
             )
         });
-        let shown = |t: &str| {
-            if self.anonymize {
-                anonymize_ip(&self.salt, t)
-            } else {
-                t.to_string()
-            }
-        };
-        out.put_with(|| shown(&src_text));
-        out.put_with(|| shown(&dst_text));
+        if self.anonymize {
+            out.put_with(|| anonymize_ip(&self.salt, &src_text));
+            out.put_with(|| anonymize_ip(&self.salt, &dst_text));
+        } else {
+            out.put(src_text);
+            out.put(dst_text);
+        }
         out.put(i64::from(src.port));
         out.put(i64::from(dst.port));
         let (class, class_num) = port_class(dst.port);
