@@ -129,9 +129,10 @@ impl Pipeline {
                     // One thread reads and dispatches, `threads` shards build flows.
                     self.process_sharded(r, sink, obs, threads)?
                 } else {
-                    // One thread reads and decodes, one builds flows: the
-                    // flow limit is global, and on two cores this beats a
-                    // dispatcher and two shards (measured in the README).
+                    // One thread reads, decodes and writes rows, one builds
+                    // flows: the flow limit is global, and on two cores
+                    // this beats a dispatcher and two shards (measured in
+                    // the README).
                     self.process_split(r, sink, obs)?
                 };
                 total.merge(&st);
