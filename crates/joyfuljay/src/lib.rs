@@ -45,6 +45,7 @@ pub mod flow;
 mod hint;
 pub mod info;
 pub mod output;
+pub mod packet;
 pub mod parallel;
 pub mod pipeline;
 pub mod schema;

@@ -2,15 +2,7 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 
-/// Direction of a packet relative to the flow's initiator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-#[repr(u8)]
-pub enum Direction {
-    /// Initiator → responder.
-    Fwd = 0,
-    /// Responder → initiator.
-    Bwd = 1,
-}
+pub use crate::packet::Direction;
 
 /// One endpoint of a flow.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -1,0 +1,1 @@
+//! Header details and payload of a [`super::PacketView`], read from the frame on demand.

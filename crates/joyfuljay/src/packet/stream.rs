@@ -1,0 +1,1 @@
+//! TCP stream start reassembly: the first bytes of each direction in sequence order.
