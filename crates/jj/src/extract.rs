@@ -15,7 +15,7 @@ use std::time::Instant;
 /// Flags over an optional config file over defaults.
 pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     let mut cfg = match &a.config {
-        Some(p) => Config::from_file(p)?,
+        Some(p) => joyfuljay::features::load_config(p)?,
         None => Config::default(),
     };
     if !a.features.is_empty() {
@@ -67,7 +67,7 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if a.bidirectional_split {
         cfg.bidirectional_split = true;
     }
-    cfg.validate()?;
+    joyfuljay::features::validate(&cfg)?;
     Ok(cfg)
 }
 

@@ -2,7 +2,7 @@
 
 use crate::cli::{FeaturesArgs, InfoArgs};
 use joyfuljay::decode::LinkType;
-use joyfuljay::features::EXTRACTORS;
+use joyfuljay::features::GROUPS;
 use joyfuljay::info::capture_info;
 use std::io::Write;
 use std::process::ExitCode;
@@ -20,7 +20,7 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
     } else if a.markdown {
         write!(out, "{}", joyfuljay::schema::features_markdown())?;
     } else {
-        for d in EXTRACTORS {
+        for d in GROUPS {
             writeln!(out, "{} — {}", d.id, d.summary)?;
             let w = d.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
             for c in d.columns {

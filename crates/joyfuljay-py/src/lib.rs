@@ -206,7 +206,7 @@ fn config_from_options(
             });
         }
     }
-    cfg.validate()
+    joyfuljay::features::validate(&cfg)
         .map_err(|e| PyValueError::new_err(one_line(&e.to_string())))?;
     Ok(cfg)
 }
@@ -230,7 +230,7 @@ fn config_build<'py>(
 /// does; returns it as a dict of every key.
 #[pyfunction]
 fn config_from_file<'py>(py: Python<'py>, path: PathBuf) -> PyResult<Bound<'py, PyDict>> {
-    let cfg = Config::from_file(&path).map_err(|e| to_py_err(py, e))?;
+    let cfg = joyfuljay::features::load_config(&path).map_err(|e| to_py_err(py, e))?;
     config_to_py(py, &cfg)
 }
 

@@ -1,15 +1,21 @@
-//! Criterion benchmarks of the hot parts: capture reading, decoding and the
-//! flow-table update, on a generated capture held in memory. Each benchmark
-//! asserts its packet count, so a broken parser cannot look fast.
+//! Criterion benchmarks of the hot parts: capture reading, decoding, the
+//! flow-table update alone, and the whole extraction path the product runs
+//! (batched lookahead, group states, rows) with one group and with three,
+//! on a generated capture held in memory. Each benchmark asserts its packet
+//! or flow count, so a broken parser cannot look fast.
 //!
 //! `cargo bench -p joyfuljay --bench hot`
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::decode::decode;
-use joyfuljay::flow::{FlowTable, TableConfig};
+use joyfuljay::features::{Column, Value};
+use joyfuljay::flow::{FlowTable, NoStates, TableConfig};
+use joyfuljay::output::Sink;
+use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::traffic::{generate, Mix, TrafficSpec};
 use joyfuljay::synth::PcapWriter;
+use joyfuljay::{Config, Pipeline};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
@@ -78,6 +84,27 @@ fn decoded(bytes: &Arc<Vec<u8>>) -> Vec<(i64, joyfuljay::decode::Decoded)> {
     v
 }
 
+/// A sink that counts rows and touches their values.
+#[derive(Default)]
+struct Counting {
+    rows: u64,
+    cells: u64,
+}
+
+impl Sink for Counting {
+    fn begin(&mut self, _columns: &[&'static Column]) -> joyfuljay::Result<()> {
+        Ok(())
+    }
+    fn row(&mut self, values: &[Value]) -> joyfuljay::Result<()> {
+        self.rows += 1;
+        self.cells += black_box(values).len() as u64;
+        Ok(())
+    }
+    fn finish(&mut self) -> joyfuljay::Result<()> {
+        Ok(())
+    }
+}
+
 fn benches(c: &mut Criterion) {
     for (name, mix, flows) in [
         ("small_10k", Mix::Small, 10_000),
@@ -123,26 +150,45 @@ fn benches(c: &mut Criterion) {
                         tcp_close: true,
                         max_flows: 0,
                     },
-                    Box::new(Vec::new),
+                    NoStates,
                 );
                 let mut flows = 0u64;
                 for (i, (ts, d)) in pkts.iter().enumerate() {
-                    t.process(i as u64, *ts, black_box(d));
-                    flows += t
-                        .finished()
-                        .drain(..)
-                        .map(|f| f.total_packets())
-                        .sum::<u64>();
+                    t.process(i as u64, *ts, black_box(d), &[]);
+                    flows += t.finished().iter().map(|f| f.total_packets()).sum::<u64>();
+                    t.clear_finished();
                 }
                 t.flush();
-                flows += t
-                    .finished()
-                    .drain(..)
-                    .map(|f| f.total_packets())
-                    .sum::<u64>();
+                flows += t.finished().iter().map(|f| f.total_packets()).sum::<u64>();
                 assert_eq!(flows, PACKETS);
             })
         });
+
+        // The product's path: reader, decode, batched lookahead, group
+        // states, rows (into a sink that only counts them).
+        for (bench, groups) in [
+            ("extract_flow_meta", "flow_meta"),
+            ("extract_flow_meta_timing_size", "flow_meta,timing,size"),
+        ] {
+            let p = Pipeline::new(Config {
+                features: groups.split(',').map(String::from).collect(),
+                ..Config::default()
+            })
+            .unwrap();
+            let want = {
+                let mut sink = Counting::default();
+                p.process(in_place(&bytes), &mut sink, &mut Quiet).unwrap();
+                sink.rows
+            };
+            g.bench_function(bench, |b| {
+                b.iter(|| {
+                    let mut sink = Counting::default();
+                    let st = p.process(in_place(&bytes), &mut sink, &mut Quiet).unwrap();
+                    assert_eq!(st.packets, PACKETS);
+                    assert_eq!(sink.rows, want);
+                })
+            });
+        }
         g.finish();
     }
 }

@@ -1,7 +1,6 @@
 //! The one configuration type, shared by the CLI, config files and Python.
 
 use crate::error::{Error, Result};
-use crate::features::{self, EXTRACTORS};
 use serde::{Deserialize, Deserializer, Serialize};
 use std::path::Path;
 
@@ -109,30 +108,11 @@ pub const KEYS: &[&str] = &[
     "bidirectional_split",
 ];
 
-/// The valid feature group names, including `all`.
-pub fn valid_groups() -> Vec<&'static str> {
-    let mut v: Vec<&str> = EXTRACTORS.iter().map(|d| d.id).collect();
-    v.push("all");
-    v
-}
-
 impl Config {
-    /// Check every value; the error names the key and the valid values.
+    /// Check every option's value; the error names the key and the valid
+    /// values. Group names are the registry's to check
+    /// ([`crate::features::validate`] checks both).
     pub fn validate(&self) -> Result<()> {
-        if self.features.is_empty() {
-            return Err(Error::Config(format!(
-                "features: no feature group selected; valid groups: {}",
-                valid_groups().join(", ")
-            )));
-        }
-        for f in &self.features {
-            if f != "all" && features::find(f).is_none() {
-                return Err(Error::Config(format!(
-                    "features: unknown feature group '{f}'; valid groups: {}",
-                    valid_groups().join(", ")
-                )));
-            }
-        }
         if !(self.flow_timeout.is_finite() && self.flow_timeout > 0.0) {
             return Err(Error::Config(format!(
                 "flow_timeout: must be a positive number of seconds (got {})",
@@ -158,17 +138,6 @@ impl Config {
             ));
         }
         Ok(())
-    }
-
-    /// The selected groups in output order (registry order), `all` expanded,
-    /// duplicates removed.
-    pub fn groups(&self) -> Vec<&'static features::ExtractorDef> {
-        let all = self.features.iter().any(|f| f == "all");
-        EXTRACTORS
-            .iter()
-            .copied()
-            .filter(|d| all || self.features.iter().any(|f| f == d.id))
-            .collect()
     }
 
     /// Idle timeout in microseconds.
@@ -302,12 +271,6 @@ mod tests {
         assert!(e.contains("flow_timeout"), "{e}");
         let e = Config::from_str_as("flow_timeot = 3", "toml").unwrap_err();
         assert!(e.contains("flow_timeot") && !e.contains('\n'), "{e}");
-    }
-
-    #[test]
-    fn unknown_group_is_named_with_the_valid_ones() {
-        let e = Config::from_str_as(r#"{"features": "flow_meta,bogus"}"#, "json").unwrap_err();
-        assert!(e.contains("'bogus'") && e.contains("flow_meta"), "{e}");
     }
 
     #[test]

@@ -17,12 +17,11 @@
 //!   which is the single-table order.
 
 use crate::capture::{CaptureReader, ReadEnd};
-use crate::decode::{decode, Decoded};
-use crate::error::{Error, Result, SkipReason};
-use crate::features::{Column, Value};
-use crate::flow::{with_lookahead, EndTag, Flow, Fragments, SweepClock};
+use crate::error::{Error, Result};
+use crate::features::{Column, EndedStates, Value};
+use crate::flow::{with_lookahead, EndTag, Flow, FlowTable, Fragments, SweepClock};
 use crate::output::Sink;
-use crate::pipeline::{Observer, Pipeline, Progress, Stats};
+use crate::pipeline::{read_frames, Observer, PacketBatch, Pipeline, Progress, Stats};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
@@ -233,41 +232,36 @@ impl Pipeline {
         sink: &mut dyn Sink,
         obs: &mut dyn Observer,
     ) -> Result<Stats> {
-        type Batch = Vec<(i64, std::result::Result<Decoded, SkipReason>)>;
         let path = reader.path().to_path_buf();
-        let (tx, rx) = sync_channel::<Batch>(PACKET_CHANNEL);
-        let (back_tx, back_rx) = sync_channel::<Batch>(PACKET_CHANNEL + 2);
+        let keep = self.keep_bytes();
+        let (tx, rx) = sync_channel::<PacketBatch>(PACKET_CHANNEL);
+        let (back_tx, back_rx) = sync_channel::<PacketBatch>(PACKET_CHANNEL + 2);
         // Unbounded, yet bounded in practice: the table ends flows only as
         // fast as it gets packets, at most PACKET_CHANNEL batches ahead of
         // this thread, which writes what has ended after every batch.
-        let (flow_tx, flow_rx) = std::sync::mpsc::channel::<Vec<Flow>>();
+        let (flow_tx, flow_rx) = std::sync::mpsc::channel::<(Vec<Flow>, EndedStates)>();
         std::thread::scope(|scope| {
             let building = scope.spawn(move || -> u64 {
                 let mut table = self.table();
-                let mut index = 0u64;
-                let mut ended: Vec<Flow> = Vec::new();
                 for mut batch in rx.iter() {
+                    let b = &batch;
                     with_lookahead(
                         &mut table,
-                        &batch,
-                        |t, (_, d)| d.as_ref().ok().map(|d| t.keyed(d, d.sport, d.dport)),
-                        |table, (ts, d), k| {
-                            if let Ok(d) = d {
-                                let k = k.unwrap_or_else(|| table.keyed(d, d.sport, d.dport));
-                                table.process_keyed(index, *ts, d, k);
-                                ended.append(table.finished());
-                            }
-                            index += 1;
+                        &b.items,
+                        |t, p| Some(t.keyed(&p.d, p.d.sport, p.d.dport)),
+                        |table, p, k| {
+                            let k = k.unwrap_or_else(|| table.keyed(&p.d, p.d.sport, p.d.dport));
+                            table.process_keyed(p.index, p.ts_us, &p.d, b.frame(p), k);
                         },
                     );
-                    if !ended.is_empty() && flow_tx.send(std::mem::take(&mut ended)).is_err() {
+                    if table.has_finished() && flow_tx.send(table.take_finished()).is_err() {
                         return table.peak() as u64;
                     }
                     batch.clear();
                     let _ = back_tx.try_send(batch);
                 }
                 table.flush();
-                let _ = flow_tx.send(std::mem::take(table.finished()));
+                let _ = flow_tx.send(table.take_finished());
                 table.peak() as u64
             });
 
@@ -276,62 +270,56 @@ impl Pipeline {
                 ..Stats::default()
             };
             let mut row = Vec::with_capacity(self.columns().len());
-            let mut write = |flows: Vec<Flow>, st: &mut Stats| -> Result<()> {
-                for flow in flows {
-                    self.row_of(&flow, &mut row);
-                    sink.row(&row)?;
-                    st.flows += 1;
-                }
-                Ok(())
-            };
-            let mut sink_err: Option<Error> = None;
-            let mut batch: Batch = Vec::with_capacity(PACKET_BATCH);
-            let mut batches = 0u64;
-            let mut unknown_if = 0u64;
-            let read = reader.for_each(
-                |f| {
-                    st.packets += 1;
-                    let d = decode(f.link_type, f.data, f.orig_len);
-                    match &d {
-                        Ok(_) => st.decoded += 1,
-                        Err(reason) => st.skipped[*reason as usize] += 1,
+            let mut write =
+                |(flows, states): (Vec<Flow>, EndedStates), st: &mut Stats| -> Result<()> {
+                    for (i, flow) in flows.iter().enumerate() {
+                        self.row_of(flow, &states, i, &mut row);
+                        sink.row(&row)?;
+                        st.flows += 1;
                     }
-                    batch.push((f.ts_us, d));
+                    Ok(())
+                };
+            let mut sink_err: Option<Error> = None;
+            let mut batch = PacketBatch::with_capacity(PACKET_BATCH);
+            let read = read_frames(
+                &mut reader,
+                &mut st,
+                |st, index, ts_us, d, frame| {
+                    batch.push(index, ts_us, d, (d.sport, d.dport), frame, keep);
                     if batch.len() == PACKET_BATCH {
                         let fresh = back_rx
                             .try_recv()
-                            .unwrap_or_else(|_| Vec::with_capacity(PACKET_BATCH));
+                            .unwrap_or_else(|_| PacketBatch::with_capacity(PACKET_BATCH));
                         if tx.send(std::mem::replace(&mut batch, fresh)).is_err() {
                             return false;
                         }
-                        while let Ok(flows) = flow_rx.try_recv() {
-                            if let Err(e) = write(flows, &mut st) {
+                        while let Ok(ended) = flow_rx.try_recv() {
+                            if let Err(e) = write(ended, st) {
                                 sink_err = Some(e);
                                 return false;
                             }
                         }
-                        batches += 1;
-                        if batches.is_multiple_of(16) {
-                            obs.progress(&Progress {
-                                path: &path,
-                                offset: f.offset,
-                                packets: st.packets,
-                                flows: st.flows,
-                            });
-                        }
                     }
                     true
                 },
-                || unknown_if += 1,
+                |st, offset| {
+                    obs.progress(&Progress {
+                        path: &path,
+                        offset,
+                        packets: st.packets,
+                        flows: st.flows,
+                    });
+                    true
+                },
             );
-            if read.is_ok() && sink_err.is_none() && !batch.is_empty() {
+            if read.is_ok() && sink_err.is_none() && batch.len() > 0 {
                 let _ = tx.send(batch);
             }
             drop(tx);
             if read.is_ok() && sink_err.is_none() {
                 // Until the table has flushed and hung up.
-                for flows in flow_rx.iter() {
-                    if let Err(e) = write(flows, &mut st) {
+                for ended in flow_rx.iter() {
+                    if let Err(e) = write(ended, &mut st) {
                         sink_err = Some(e);
                         break;
                     }
@@ -345,7 +333,6 @@ impl Pipeline {
             if let Some(e) = sink_err {
                 return Err(e);
             }
-            st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
             st.finish_file(&path, &end, reader.offset(), peak, obs);
             Ok(st)
         })
@@ -355,22 +342,19 @@ impl Pipeline {
 /// Packets per epoch of a sharded run.
 const EPOCH: usize = 8192;
 
-/// What the dispatcher sends a shard for one epoch.
-enum ShardItem {
-    Packet {
-        index: u64,
-        ts_us: i64,
-        d: Decoded,
-        sport: u16,
-        dport: u16,
-    },
-    Sweep {
-        index: u64,
-        ts_us: i64,
-    },
+/// What the dispatcher sends a shard for one epoch: its packets, and the
+/// idle-sweep moments of the whole input, each placed before the shard's
+/// first packet at or after it.
+#[derive(Default)]
+struct ShardEpoch {
+    packets: PacketBatch,
+    /// (position among `packets` it comes before, packet index, time).
+    sweeps: Vec<(usize, u64, i64)>,
 }
 
-type TaggedRows = Vec<(EndTag, Vec<Value>)>;
+/// What a shard sends back for one epoch: rows with their place in the
+/// output order, and the moments its flows started (+1) and ended (−1).
+type ShardOut = (Vec<(EndTag, Vec<Value>)>, Vec<(u64, i8)>);
 
 impl Pipeline {
     /// One file on a dispatcher and `shards` flow-table workers.
@@ -382,69 +366,71 @@ impl Pipeline {
         shards: usize,
     ) -> Result<Stats> {
         let path = reader.path().to_path_buf();
+        let keep = self.keep_bytes();
         let mut to_shard = Vec::with_capacity(shards);
-        let mut from_shard = Vec::with_capacity(shards);
         let mut shard_inputs = Vec::with_capacity(shards);
+        let mut out_txs = Vec::with_capacity(shards);
+        let mut out_rxs = Vec::with_capacity(shards);
         for _ in 0..shards {
-            let (tx, rx) = sync_channel::<Vec<ShardItem>>(4);
+            let (tx, rx) = sync_channel::<ShardEpoch>(4);
             to_shard.push(tx);
             shard_inputs.push(rx);
-            let (otx, orx) = sync_channel::<(TaggedRows, usize)>(4);
-            from_shard.push((otx, orx));
+            let (otx, orx) = sync_channel::<ShardOut>(4);
+            out_txs.push(otx);
+            out_rxs.push(orx);
         }
-        let (out_txs, out_rxs): (Vec<_>, Vec<_>) = from_shard.into_iter().unzip();
         let hasher = foldhash::fast::FixedState::with_seed(0x6a6a);
-        // Bytes read so far, for progress reports.
+        // Bytes and packets read so far, for progress reports.
         let read_offset = std::sync::atomic::AtomicU64::new(0);
-        let read_offset = &read_offset;
+        let read_packets = std::sync::atomic::AtomicU64::new(0);
+        let (read_offset, read_packets) = (&read_offset, &read_packets);
         std::thread::scope(|scope| {
             // Shard workers: one flow table each.
             for (rx, otx) in shard_inputs.into_iter().zip(out_txs) {
                 scope.spawn(move || {
                     let mut table = self.table();
+                    table.log_occupancy();
                     let mut row = Vec::new();
-                    let mut rows_of = |table: &mut crate::flow::FlowTable| -> TaggedRows {
-                        table
-                            .finished()
-                            .drain(..)
-                            .map(|f| {
-                                self.row_of(&f, &mut row);
+                    let mut out_of = |table: &mut FlowTable<_>| -> ShardOut {
+                        let (flows, states) = table.take_finished();
+                        let rows = flows
+                            .iter()
+                            .enumerate()
+                            .map(|(i, f)| {
+                                self.row_of(f, &states, i, &mut row);
                                 (f.end_tag(), row.clone())
                             })
-                            .collect()
+                            .collect();
+                        (rows, table.take_occupancy())
                     };
-                    for items in rx.iter() {
+                    for epoch in rx.iter() {
+                        let b = &epoch.packets;
+                        let mut sweeps = epoch.sweeps.iter().peekable();
+                        let mut pos = 0usize;
                         with_lookahead(
                             &mut table,
-                            &items,
-                            |table, it| match it {
-                                ShardItem::Packet {
-                                    d, sport, dport, ..
-                                } => Some(table.keyed(d, *sport, *dport)),
-                                ShardItem::Sweep { .. } => None,
-                            },
-                            |table, it, k| match it {
-                                ShardItem::Packet {
-                                    index,
-                                    ts_us,
-                                    d,
-                                    sport,
-                                    dport,
-                                } => {
-                                    let k = k.unwrap_or_else(|| table.keyed(d, *sport, *dport));
-                                    table.account_keyed(*index, *ts_us, d, k)
+                            &b.items,
+                            |t, p| Some(t.keyed(&p.d, p.ports.0, p.ports.1)),
+                            |table, p, k| {
+                                while let Some(&(_, index, ts_us)) = sweeps.next_if(|s| s.0 <= pos)
+                                {
+                                    table.sweep_at(index, ts_us);
                                 }
-                                ShardItem::Sweep { index, ts_us } => table.sweep_at(*index, *ts_us),
+                                let k =
+                                    k.unwrap_or_else(|| table.keyed(&p.d, p.ports.0, p.ports.1));
+                                table.account_keyed(p.index, p.ts_us, &p.d, b.frame(p), k);
+                                pos += 1;
                             },
                         );
-                        let out = rows_of(&mut table);
-                        if otx.send((out, table.peak())).is_err() {
+                        for &(_, index, ts_us) in sweeps {
+                            table.sweep_at(index, ts_us);
+                        }
+                        if otx.send(out_of(&mut table)).is_err() {
                             return;
                         }
                     }
                     table.flush();
-                    let out = rows_of(&mut table);
-                    let _ = otx.send((out, table.peak()));
+                    let _ = otx.send(out_of(&mut table));
                 });
             }
 
@@ -456,94 +442,88 @@ impl Pipeline {
                 };
                 let mut frags = Fragments::default();
                 let mut clock = SweepClock::default();
-                let mut batches: Vec<Vec<ShardItem>> = (0..shards).map(|_| Vec::new()).collect();
-                let mut index = 0u64;
+                let mut epochs: Vec<ShardEpoch> =
+                    (0..shards).map(|_| ShardEpoch::default()).collect();
                 let mut in_epoch = 0usize;
-                let mut unknown_if = 0u64;
                 let mut stopped = false;
-                let end = reader.for_each(
-                    |f| {
-                        st.packets += 1;
-                        match decode(f.link_type, f.data, f.orig_len) {
-                            Ok(d) => {
-                                st.decoded += 1;
-                                let (sport, dport) = frags.resolve(f.ts_us, &d);
-                                if clock.due(f.ts_us) {
-                                    for b in batches.iter_mut() {
-                                        b.push(ShardItem::Sweep {
-                                            index,
-                                            ts_us: f.ts_us,
-                                        });
-                                    }
-                                }
-                                let (key, _) = crate::flow::FlowKey::new(
-                                    crate::flow::Endpoint {
-                                        addr: d.src,
-                                        port: sport,
-                                    },
-                                    crate::flow::Endpoint {
-                                        addr: d.dst,
-                                        port: dport,
-                                    },
-                                    d.proto,
-                                    d.v6,
-                                );
-                                let shard = (std::hash::BuildHasher::hash_one(&hasher, key)
-                                    % shards as u64)
-                                    as usize;
-                                batches[shard].push(ShardItem::Packet {
-                                    index,
-                                    ts_us: f.ts_us,
-                                    d,
-                                    sport,
-                                    dport,
-                                });
+                let end = read_frames(
+                    &mut reader,
+                    &mut st,
+                    |st, index, ts_us, d, frame| {
+                        let (sport, dport) = frags.resolve(ts_us, &d);
+                        if clock.due(ts_us) {
+                            for e in epochs.iter_mut() {
+                                e.sweeps.push((e.packets.len(), index, ts_us));
                             }
-                            Err(reason) => st.skipped[reason as usize] += 1,
                         }
-                        index += 1;
+                        let (key, _) = crate::flow::FlowKey::new(
+                            crate::flow::Endpoint {
+                                addr: d.src,
+                                port: sport,
+                            },
+                            crate::flow::Endpoint {
+                                addr: d.dst,
+                                port: dport,
+                            },
+                            d.proto,
+                            d.v6,
+                        );
+                        let shard = (std::hash::BuildHasher::hash_one(&hasher, key) % shards as u64)
+                            as usize;
+                        epochs[shard]
+                            .packets
+                            .push(index, ts_us, d, (sport, dport), frame, keep);
                         in_epoch += 1;
                         if in_epoch == EPOCH {
                             in_epoch = 0;
-                            read_offset.store(f.offset, Ordering::Relaxed);
-                            for (b, tx) in batches.iter_mut().zip(&to_shard) {
-                                if tx.send(std::mem::take(b)).is_err() {
+                            read_packets.store(st.packets, Ordering::Relaxed);
+                            for (e, tx) in epochs.iter_mut().zip(&to_shard) {
+                                if tx.send(std::mem::take(e)).is_err() {
                                     stopped = true;
                                 }
                             }
-                            if stopped {
-                                return false;
-                            }
+                            return !stopped;
                         }
                         true
                     },
-                    || unknown_if += 1,
+                    |_, offset| {
+                        read_offset.store(offset, Ordering::Relaxed);
+                        true
+                    },
                 )?;
                 if !stopped && in_epoch > 0 {
-                    for (b, tx) in batches.iter_mut().zip(&to_shard) {
-                        let _ = tx.send(std::mem::take(b));
+                    for (e, tx) in epochs.iter_mut().zip(&to_shard) {
+                        let _ = tx.send(std::mem::take(e));
                     }
                 }
                 drop(to_shard);
-                st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
                 Ok((st, end, reader.offset()))
             });
 
             // Merge: one message per shard per epoch, then one final message.
             let mut flows = 0u64;
-            let mut peaks = vec![0usize; shards];
             let mut epochs = 0u64;
+            // Flows live across all shards, and the most at any moment.
+            let (mut live, mut peak) = (0i64, 0i64);
             let merged = (|| -> Result<()> {
                 'epochs: loop {
-                    let mut rows: TaggedRows = Vec::new();
-                    for (i, rx) in out_rxs.iter().enumerate() {
+                    let mut rows = Vec::new();
+                    let mut moments = Vec::new();
+                    for rx in &out_rxs {
                         match rx.recv() {
-                            Ok((mut r, peak)) => {
-                                peaks[i] = peak;
+                            Ok((mut r, mut m)) => {
                                 rows.append(&mut r);
+                                moments.append(&mut m);
                             }
                             Err(_) => break 'epochs,
                         }
+                    }
+                    // At one packet, flows end (sweep, own end) before a
+                    // new one starts, as in one table.
+                    moments.sort_unstable();
+                    for (_, delta) in moments {
+                        live += i64::from(delta);
+                        peak = peak.max(live);
                     }
                     rows.sort_by_key(|(tag, _)| *tag);
                     for (_, r) in &rows {
@@ -555,7 +535,7 @@ impl Pipeline {
                         obs.progress(&Progress {
                             path: &path,
                             offset: read_offset.load(Ordering::Relaxed),
-                            packets: epochs * EPOCH as u64,
+                            packets: read_packets.load(Ordering::Relaxed),
                             flows,
                         });
                     }
@@ -571,8 +551,7 @@ impl Pipeline {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             st.flows = flows;
-            let peak = peaks.iter().sum::<usize>() as u64;
-            st.finish_file(&path, &end, offset, peak, obs);
+            st.finish_file(&path, &end, offset, peak as u64, obs);
             Ok(st)
         })
     }

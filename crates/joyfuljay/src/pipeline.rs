@@ -1,15 +1,16 @@
 //! Capture → decode → flow table → extractors → sink.
 
-use crate::capture::CaptureReader;
+use crate::capture::{CaptureReader, ReadEnd};
 use crate::config::Config;
 use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
-use crate::features::{Column, Extractor, ExtractorDef, FlowState, RowWriter, Value};
-use crate::flow::{with_lookahead, Flow, FlowTable, StateFactory, TableConfig};
+use crate::features::{
+    self, Column, EndedSource, FlowView, Group, GroupStates, Needs, RowWriter, Value,
+};
+use crate::flow::{with_lookahead, Flow, FlowTable, TableConfig};
 use crate::output::Sink;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 /// Counters of a run (one file or several).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -26,7 +27,8 @@ pub struct Stats {
     pub skipped: [u64; SkipReason::ALL.len()],
     /// Flows written.
     pub flows: u64,
-    /// Most flows held at once (largest over the files).
+    /// Most flows held at once (largest over the files; with several
+    /// threads on one file, still the most held at any one moment).
     pub peak_active_flows: u64,
     /// Files that were cut short or corrupt (warnings were issued).
     pub incomplete_files: u64,
@@ -116,32 +118,154 @@ impl Observer for Quiet {}
 const BATCH: usize = 256;
 
 /// Packets between two progress reports.
-const PROGRESS_EVERY: u64 = 1 << 16;
+pub(crate) const PROGRESS_EVERY: u64 = 1 << 16;
 
-struct Group {
-    ext: Box<dyn Extractor>,
+/// Read every frame of `reader`: count it, decode it, count the skipped
+/// ones by reason, and hand each decoded packet to `each` with its index in
+/// the input (skipped packets take an index too) and its captured bytes.
+/// Every [`PROGRESS_EVERY`] packets, `tick` gets the counters and the file
+/// offset. `each` or `tick` returning `false` stops reading. This is the one
+/// frame loop: single-thread, split and sharded runs all read through it,
+/// so their counters mean the same.
+pub(crate) fn read_frames(
+    reader: &mut CaptureReader,
+    st: &mut Stats,
+    mut each: impl FnMut(&mut Stats, u64, i64, Decoded, &[u8]) -> bool,
+    mut tick: impl FnMut(&Stats, u64) -> bool,
+) -> Result<ReadEnd> {
+    let mut index = 0u64;
+    let mut unknown_if = 0u64;
+    let mut since = 0u64;
+    let end = reader.for_each(
+        |frame| {
+            st.packets += 1;
+            let i = index;
+            index += 1;
+            let go = match decode(frame.link_type, frame.data, frame.orig_len) {
+                Ok(d) => {
+                    st.decoded += 1;
+                    each(st, i, frame.ts_us, d, frame.data)
+                }
+                Err(reason) => {
+                    st.skipped[reason as usize] += 1;
+                    true
+                }
+            };
+            since += 1;
+            if since == PROGRESS_EVERY {
+                since = 0;
+                return go && tick(st, frame.offset);
+            }
+            go
+        },
+        || unknown_if += 1,
+    );
+    st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
+    end
+}
+
+/// One decoded packet waiting in a [`PacketBatch`].
+#[derive(Clone, Copy)]
+pub(crate) struct Pending {
+    /// Index in the input.
+    pub index: u64,
+    /// Timestamp (µs).
+    pub ts_us: i64,
+    /// The decoded summary.
+    pub d: Decoded,
+    /// Ports to key on (a later fragment's are its datagram's).
+    pub ports: (u16, u16),
+    /// Where its kept bytes lie in the batch's buffer.
+    at: u32,
+    len: u32,
+}
+
+/// Decoded packets waiting to be accounted together, with the bytes of
+/// their frames that the run's groups read (none when they read only the
+/// decoded summary), so that a batch can cross threads.
+#[derive(Default)]
+pub(crate) struct PacketBatch {
+    pub items: Vec<Pending>,
+    bytes: Vec<u8>,
+}
+
+impl PacketBatch {
+    pub(crate) fn with_capacity(n: usize) -> PacketBatch {
+        PacketBatch {
+            items: Vec::with_capacity(n),
+            bytes: Vec::new(),
+        }
+    }
+
+    /// Add a packet, keeping `keep` bytes of its frame.
+    #[inline]
+    pub(crate) fn push(
+        &mut self,
+        index: u64,
+        ts_us: i64,
+        d: Decoded,
+        ports: (u16, u16),
+        frame: &[u8],
+        keep: usize,
+    ) {
+        let kept = &frame[..keep.min(frame.len())];
+        let at = self.bytes.len() as u32;
+        self.bytes.extend_from_slice(kept);
+        self.items.push(Pending {
+            index,
+            ts_us,
+            d,
+            ports,
+            at,
+            len: kept.len() as u32,
+        });
+    }
+
+    /// The kept bytes of a packet of this batch.
+    #[inline]
+    pub(crate) fn frame(&self, p: &Pending) -> &[u8] {
+        &self.bytes[p.at as usize..(p.at + p.len) as usize]
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.items.len()
+    }
+
+    pub(crate) fn clear(&mut self) {
+        self.items.clear();
+        self.bytes.clear();
+    }
+}
+
+/// One selected group of a run, in output order.
+struct Slot {
+    group: Arc<dyn Group>,
+    /// Which of its columns the configuration keeps.
     mask: Vec<bool>,
-    /// Index of this group's state in `Flow::states`, for stateful groups.
-    state: Option<usize>,
+    /// Its arena among the table's group states (stateful groups).
+    arena: Option<usize>,
 }
 
 /// A configured extraction: build once, run on any number of captures.
 pub struct Pipeline {
     config: Config,
     columns: Vec<&'static Column>,
-    groups: Arc<Vec<Group>>,
+    slots: Vec<Slot>,
+    needs: Needs,
 }
 
 impl Pipeline {
     /// Validate `config` and prepare the selected feature groups.
     pub fn new(config: Config) -> Result<Pipeline> {
+        let defs = features::select(&config)?;
         config.validate()?;
-        let defs: Vec<&'static ExtractorDef> = config.groups();
         let mut columns = Vec::new();
-        let mut groups = Vec::new();
-        let mut n_states = 0;
+        let mut slots = Vec::new();
+        let mut needs = Needs::SUMMARY;
+        let mut arenas = 0;
         for def in defs {
-            let ext = (def.build)(&config);
+            let group = (def.build)(&config);
+            needs = needs.union(group.needs());
             let mask: Vec<bool> = def
                 .columns
                 .iter()
@@ -154,18 +278,17 @@ impl Pipeline {
                     .filter(|(_, m)| **m)
                     .map(|(c, _)| c),
             );
-            let state = if ext.new_state().is_some() {
-                n_states += 1;
-                Some(n_states - 1)
-            } else {
-                None
-            };
-            groups.push(Group { ext, mask, state });
+            let arena = Arc::clone(&group).arena().map(|_| {
+                arenas += 1;
+                arenas - 1
+            });
+            slots.push(Slot { group, mask, arena });
         }
         Ok(Pipeline {
             config,
             columns,
-            groups: Arc::new(groups),
+            slots,
+            needs,
         })
     }
 
@@ -179,15 +302,27 @@ impl Pipeline {
         &self.columns
     }
 
-    pub(crate) fn table(&self) -> FlowTable {
-        let groups = Arc::clone(&self.groups);
-        let factory: StateFactory = Box::new(move || {
-            groups
-                .iter()
-                .filter(|g| g.state.is_some())
-                .filter_map(|g| g.ext.new_state())
-                .collect()
-        });
+    /// What the selected groups read beyond the decoded summary.
+    pub fn needs(&self) -> Needs {
+        self.needs
+    }
+
+    /// How many bytes of each frame the groups read (0: none).
+    #[inline]
+    pub(crate) fn keep_bytes(&self) -> usize {
+        if self.needs.frame_bytes() {
+            usize::MAX
+        } else {
+            0
+        }
+    }
+
+    pub(crate) fn table(&self) -> FlowTable<GroupStates> {
+        let arenas = self
+            .slots
+            .iter()
+            .filter_map(|s| Arc::clone(&s.group).arena())
+            .collect();
         FlowTable::new(
             TableConfig {
                 idle_us: self.config.idle_us(),
@@ -195,24 +330,51 @@ impl Pipeline {
                 tcp_close: self.config.terminate_on_fin_rst,
                 max_flows: usize::try_from(self.config.max_concurrent_flows).unwrap_or(usize::MAX),
             },
-            factory,
+            GroupStates::new(arenas),
         )
     }
 
-    /// The row of a finished flow, appended to `row` (cleared first).
-    pub fn row_of(&self, flow: &Flow, row: &mut Vec<Value>) {
+    /// The row of ended flow `i` (`flow`, whose group states are ended
+    /// states `i` of `states`), appended to `row` (cleared first).
+    pub(crate) fn row_of(
+        &self,
+        flow: &Flow,
+        states: &dyn EndedSource,
+        i: usize,
+        row: &mut Vec<Value>,
+    ) {
         row.clear();
-        for g in self.groups.iter() {
-            let state: Option<&dyn FlowState> =
-                g.state.and_then(|i| flow.states.get(i)).map(|b| &**b);
-            let mut w = RowWriter::new(row, &g.mask);
-            g.ext.write(flow, state, &mut w);
+        let view = FlowView { flow };
+        for s in &self.slots {
+            let mut w = RowWriter::new(row, &s.mask);
+            match s.arena {
+                Some(a) => states.write(a, i, &view, &mut w),
+                None => s.group.write_stateless(&view, &mut w),
+            }
             debug_assert_eq!(
                 w.written(),
-                g.mask.len(),
-                "extractor wrote a wrong number of values"
+                s.mask.len(),
+                "a group wrote a wrong number of values"
             );
         }
+    }
+
+    /// Write the rows of the flows that ended in `table` to `sink`, and
+    /// forget them.
+    pub(crate) fn write_finished(
+        &self,
+        table: &mut FlowTable<GroupStates>,
+        row: &mut Vec<Value>,
+        sink: &mut dyn Sink,
+        st: &mut Stats,
+    ) -> Result<()> {
+        for (i, flow) in table.finished().iter().enumerate() {
+            self.row_of(flow, table.states(), i, row);
+            sink.row(row)?;
+            st.flows += 1;
+        }
+        table.clear_finished();
+        Ok(())
     }
 
     /// Run on several files, one after the other, into one sink. Each file is
@@ -249,108 +411,67 @@ impl Pipeline {
         };
         let mut row = Vec::with_capacity(self.columns.len());
         let mut sink_err: Option<Error> = None;
-        let mut index: u64 = 0;
-        let mut unknown_if = 0u64;
+        let keep = self.keep_bytes();
         // Decoded packets wait in a batch so that the table can prefetch
         // their flows a few packets ahead (see `with_lookahead`).
-        let mut batch: Vec<(u64, i64, Decoded)> = Vec::with_capacity(BATCH);
-        let end = {
-            let st = &mut st;
-            let table = &mut table;
-            let row = &mut row;
-            let sink_err = &mut sink_err;
-            let path = &path;
-            let batch = &mut batch;
-            let mut emit = |table: &mut FlowTable, st: &mut Stats| -> Result<()> {
-                for flow in table.finished().drain(..) {
-                    self.row_of(&flow, row);
-                    sink.row(row)?;
-                    st.flows += 1;
-                }
-                Ok(())
-            };
-            // Account a batch, writing the flows that end as they end.
-            let mut run = |table: &mut FlowTable,
-                           st: &mut Stats,
-                           batch: &mut Vec<(u64, i64, Decoded)>|
-             -> Result<()> {
-                let mut res = Ok(());
-                with_lookahead(
-                    table,
-                    batch,
-                    |t, (_, _, d)| Some(t.keyed(d, d.sport, d.dport)),
-                    |t, &(index, ts_us, ref d), k| {
-                        if res.is_err() {
-                            return;
-                        }
-                        let k = k.unwrap_or_else(|| t.keyed(d, d.sport, d.dport));
-                        t.process_keyed(index, ts_us, d, k);
-                        if !t.finished().is_empty() {
-                            res = emit(t, st);
-                        }
-                    },
-                );
-                batch.clear();
-                res
-            };
-            let mut obs_packets = 0u64;
-            let res = reader.for_each(
-                |frame| {
-                    st.packets += 1;
-                    match decode(frame.link_type, frame.data, frame.orig_len) {
-                        Ok(d) => {
-                            st.decoded += 1;
-                            batch.push((index, frame.ts_us, d));
-                            if batch.len() == BATCH {
-                                if let Err(e) = run(table, st, batch) {
-                                    *sink_err = Some(e);
-                                    return false;
-                                }
-                            }
-                        }
-                        Err(reason) => st.skipped[reason as usize] += 1,
+        let mut batch = PacketBatch::with_capacity(BATCH);
+        // Account a batch, writing the flows that end as they end.
+        let run = |table: &mut FlowTable<GroupStates>,
+                   st: &mut Stats,
+                   row: &mut Vec<Value>,
+                   sink: &mut dyn Sink,
+                   batch: &mut PacketBatch|
+         -> Result<()> {
+            let mut res = Ok(());
+            let b = &*batch;
+            with_lookahead(
+                table,
+                &b.items,
+                |t, p| Some(t.keyed(&p.d, p.d.sport, p.d.dport)),
+                |t, p, k| {
+                    if res.is_err() {
+                        return;
                     }
-                    index += 1;
-                    obs_packets += 1;
-                    if obs_packets == PROGRESS_EVERY {
-                        obs_packets = 0;
-                        obs.progress(&Progress {
-                            path,
-                            offset: frame.offset,
-                            packets: st.packets,
-                            flows: st.flows,
-                        });
+                    let k = k.unwrap_or_else(|| t.keyed(&p.d, p.d.sport, p.d.dport));
+                    t.process_keyed(p.index, p.ts_us, &p.d, b.frame(p), k);
+                    if t.has_finished() {
+                        res = self.write_finished(t, row, sink, st);
                     }
-                    true
                 },
-                || unknown_if += 1,
             );
-            let res = res?;
-            if let Some(e) = sink_err.take() {
-                return Err(e);
-            }
-            run(table, st, batch)?;
-            table.flush();
-            emit(table, st)?;
+            batch.clear();
             res
         };
-        st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
+        let end = read_frames(
+            &mut reader,
+            &mut st,
+            |st, index, ts_us, d, frame| {
+                batch.push(index, ts_us, d, (d.sport, d.dport), frame, keep);
+                if batch.len() == BATCH {
+                    if let Err(e) = run(&mut table, st, &mut row, sink, &mut batch) {
+                        sink_err = Some(e);
+                        return false;
+                    }
+                }
+                true
+            },
+            |st, offset| {
+                obs.progress(&Progress {
+                    path: &path,
+                    offset,
+                    packets: st.packets,
+                    flows: st.flows,
+                });
+                true
+            },
+        )?;
+        if let Some(e) = sink_err {
+            return Err(e);
+        }
+        run(&mut table, &mut st, &mut row, sink, &mut batch)?;
+        table.flush();
+        self.write_finished(&mut table, &mut row, sink, &mut st)?;
         st.finish_file(&path, &end, reader.offset(), table.peak() as u64, obs);
         Ok(st)
     }
-}
-
-/// Elapsed time helper for summaries.
-pub fn rate(count: u64, elapsed: Duration) -> f64 {
-    let s = elapsed.as_secs_f64();
-    if s > 0.0 {
-        count as f64 / s
-    } else {
-        0.0
-    }
-}
-
-/// A started clock (for summaries).
-pub fn clock() -> Instant {
-    Instant::now()
 }

@@ -1,7 +1,7 @@
 //! Documents generated from the column registry: the Markdown feature table
 //! and the JSON schema. Both are committed and checked by tests.
 
-use crate::features::EXTRACTORS;
+use crate::features::GROUPS;
 
 /// The Markdown feature reference (`docs/features.md`).
 pub fn features_markdown() -> String {
@@ -15,7 +15,7 @@ pub fn features_markdown() -> String {
 /// One Markdown table per feature group (embedded in the README too).
 pub fn features_tables() -> String {
     let mut s = String::new();
-    for d in EXTRACTORS {
+    for d in GROUPS {
         s.push_str(&format!("### `{}`\n\n{}\n\n", d.id, d.summary));
         s.push_str("| column | type | unit | present | meaning |\n|---|---|---|---|---|\n");
         for c in d.columns {
@@ -39,7 +39,7 @@ pub fn features_tables() -> String {
 
 /// The registry as JSON: groups, and per column name, type, unit, gate and meaning.
 pub fn features_json() -> serde_json::Value {
-    let groups: Vec<serde_json::Value> = EXTRACTORS
+    let groups: Vec<serde_json::Value> = GROUPS
         .iter()
         .map(|d| {
             serde_json::json!({

@@ -16,6 +16,8 @@ use std::process::ExitCode;
 enum MixArg {
     Default,
     Small,
+    /// Flow-dense: mostly 2–4-packet UDP exchanges between many hosts.
+    Dense,
 }
 
 /// Write a seeded, realistic benchmark capture: TCP connections with
@@ -58,6 +60,7 @@ fn main() -> ExitCode {
         mix: match a.mix {
             MixArg::Default => Mix::Default,
             MixArg::Small => Mix::Small,
+            MixArg::Dense => Mix::Dense,
         },
         seed: a.seed,
         ipv6_share: a.ipv6,

@@ -3,11 +3,14 @@
 //! "Example Output" order. `flow_stat` follows Tranalyzer's flow status idea
 //! with the bit table of the document (see `SPEC.md`).
 
-use super::{ratio, Column, ColumnType, Extractor, ExtractorDef, FlowState, Gate, RowWriter};
+use super::stats::ratio;
+use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter};
 use crate::config::Config;
 use crate::decode::transport_token;
-use crate::flow::{ip_text, Flow};
+use crate::flow::ip_text;
+use crate::packet::PacketView;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
 
 const fn col(
     name: &'static str,
@@ -24,44 +27,47 @@ const fn col(
 }
 
 use ColumnType::{Float, Int, Str};
-use Gate::{Always, FlowId, IpAddresses, Ports};
+const ALWAYS: Gate = Gate::ALWAYS;
+const FLOW_ID: Gate = Gate::on("include_flow_id", |c| c.include_flow_id);
+const IP_ADDRESSES: Gate = Gate::on("include_ip_addresses", |c| c.include_ip_addresses);
+const PORTS: Gate = Gate::on("include_ports", |c| c.include_ports);
 
 /// The `flow_meta` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    col("flow_id", Str, "", FlowId, true, "First 32 hex characters of SHA-256 of salt + \"ip_a:port_a:ip_b:port_b:protocol\" (endpoints in string-then-number order): the same for both directions and across captures."),
-    col("src_ip", Str, "", IpAddresses, true, "Initiator address (sender of the flow's first packet): dotted quad or RFC 5952 IPv6; 16 hex characters when anonymized."),
-    col("dst_ip", Str, "", IpAddresses, true, "Responder address; 16 hex characters when anonymized."),
-    col("src_port", Int, "", Ports, true, "Initiator port (0 for protocols without ports)."),
-    col("dst_port", Int, "", Ports, true, "Responder port (0 for protocols without ports)."),
-    col("dst_port_class", Str, "", Ports, true, "Responder port class: well_known (0-1023), registered (1024-49151) or dynamic (49152-65535)."),
-    col("dst_port_class_num", Int, "", Ports, true, "Responder port class as a number: 0 well_known, 1 registered, 2 dynamic."),
-    col("protocol", Int, "", Always, false, "IP protocol number of the upper layer (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, 50 ESP, …)."),
-    col("start_time", Float, "s", Always, false, "Unix time of the flow's earliest packet, exact to the microsecond."),
-    col("end_time", Float, "s", Always, false, "Unix time of the flow's latest packet."),
-    col("duration", Float, "s", Always, false, "end_time - start_time."),
-    col("total_packets", Int, "packets", Always, false, "Packets in both directions."),
-    col("packets_fwd", Int, "packets", Always, false, "Packets from initiator to responder."),
-    col("packets_bwd", Int, "packets", Always, false, "Packets from responder to initiator."),
-    col("total_bytes", Int, "bytes", Always, false, "IP-level bytes in both directions (IPv4 total length; IPv6 payload length + 40)."),
-    col("bytes_fwd", Int, "bytes", Always, false, "IP-level bytes from initiator to responder."),
-    col("bytes_bwd", Int, "bytes", Always, false, "IP-level bytes from responder to initiator."),
-    col("payload_bytes_fwd", Int, "bytes", Always, false, "Bytes after the transport header, initiator to responder (TCP/UDP data, ICMP data after 8 bytes; whole IP payload for other protocols)."),
-    col("payload_bytes_bwd", Int, "bytes", Always, false, "Bytes after the transport header, responder to initiator."),
-    col("payload_bytes_total", Int, "bytes", Always, false, "Bytes after the transport header, both directions."),
-    col("packets_ratio", Float, "", Always, false, "packets_fwd / packets_bwd (packets_fwd when packets_bwd is 0)."),
-    col("bytes_ratio", Float, "", Always, false, "bytes_fwd / bytes_bwd (bytes_fwd when bytes_bwd is 0)."),
-    col("packets_per_second", Float, "packets/s", Always, false, "total_packets / duration (total_packets when duration is 0)."),
-    col("bytes_per_second", Float, "bytes/s", Always, false, "total_bytes / duration (total_bytes when duration is 0)."),
-    col("avg_packet_size", Float, "bytes", Always, false, "total_bytes / total_packets."),
-    col("time_first", Float, "s", Always, false, "Alias of start_time (Tranalyzer's name)."),
-    col("time_last", Float, "s", Always, false, "Alias of end_time (Tranalyzer's name)."),
-    col("flow_stat", Int, "", Always, false, "TCP state bitmap: 0x01 SYN from initiator, 0x02 SYN-ACK from responder, 0x04 FIN from initiator, 0x08 FIN from responder, 0x10 RST, 0x20 ended by timeout or eviction, 0x40 proper termination (handshake, then FIN both ways or RST)."),
-    col("num_hdrs", Int, "headers", Always, false, "Number of elements in hdr_desc."),
-    col("hdr_desc", Str, "", Always, false, "Decoded protocol stack of the flow's first packet, outermost first, joined by '-' (e.g. ETH-VLAN-IP-TCP, SLL-IP6-UDP; no link element for raw IP)."),
+    col("flow_id", Str, "", FLOW_ID, true, "First 32 hex characters of SHA-256 of salt + \"ip_a:port_a:ip_b:port_b:protocol\" (endpoints in string-then-number order): the same for both directions and across captures."),
+    col("src_ip", Str, "", IP_ADDRESSES, true, "Initiator address (sender of the flow's first packet): dotted quad or RFC 5952 IPv6; 16 hex characters when anonymized."),
+    col("dst_ip", Str, "", IP_ADDRESSES, true, "Responder address; 16 hex characters when anonymized."),
+    col("src_port", Int, "", PORTS, true, "Initiator port (0 for protocols without ports)."),
+    col("dst_port", Int, "", PORTS, true, "Responder port (0 for protocols without ports)."),
+    col("dst_port_class", Str, "", PORTS, true, "Responder port class: well_known (0-1023), registered (1024-49151) or dynamic (49152-65535)."),
+    col("dst_port_class_num", Int, "", PORTS, true, "Responder port class as a number: 0 well_known, 1 registered, 2 dynamic."),
+    col("protocol", Int, "", ALWAYS, false, "IP protocol number of the upper layer (6 TCP, 17 UDP, 1 ICMP, 58 ICMPv6, 132 SCTP, 50 ESP, …)."),
+    col("start_time", Float, "s", ALWAYS, false, "Unix time of the flow's earliest packet, exact to the microsecond."),
+    col("end_time", Float, "s", ALWAYS, false, "Unix time of the flow's latest packet."),
+    col("duration", Float, "s", ALWAYS, false, "end_time - start_time."),
+    col("total_packets", Int, "packets", ALWAYS, false, "Packets in both directions."),
+    col("packets_fwd", Int, "packets", ALWAYS, false, "Packets from initiator to responder."),
+    col("packets_bwd", Int, "packets", ALWAYS, false, "Packets from responder to initiator."),
+    col("total_bytes", Int, "bytes", ALWAYS, false, "IP-level bytes in both directions (IPv4 total length; IPv6 payload length + 40)."),
+    col("bytes_fwd", Int, "bytes", ALWAYS, false, "IP-level bytes from initiator to responder."),
+    col("bytes_bwd", Int, "bytes", ALWAYS, false, "IP-level bytes from responder to initiator."),
+    col("payload_bytes_fwd", Int, "bytes", ALWAYS, false, "Bytes after the transport header, initiator to responder (TCP/UDP data, ICMP data after 8 bytes; whole IP payload for other protocols)."),
+    col("payload_bytes_bwd", Int, "bytes", ALWAYS, false, "Bytes after the transport header, responder to initiator."),
+    col("payload_bytes_total", Int, "bytes", ALWAYS, false, "Bytes after the transport header, both directions."),
+    col("packets_ratio", Float, "", ALWAYS, false, "packets_fwd / packets_bwd (packets_fwd when packets_bwd is 0)."),
+    col("bytes_ratio", Float, "", ALWAYS, false, "bytes_fwd / bytes_bwd (bytes_fwd when bytes_bwd is 0)."),
+    col("packets_per_second", Float, "packets/s", ALWAYS, false, "total_packets / duration (total_packets when duration is 0)."),
+    col("bytes_per_second", Float, "bytes/s", ALWAYS, false, "total_bytes / duration (total_bytes when duration is 0)."),
+    col("avg_packet_size", Float, "bytes", ALWAYS, false, "total_bytes / total_packets."),
+    col("time_first", Float, "s", ALWAYS, false, "Alias of start_time (Tranalyzer's name)."),
+    col("time_last", Float, "s", ALWAYS, false, "Alias of end_time (Tranalyzer's name)."),
+    col("flow_stat", Int, "", ALWAYS, false, "TCP state bitmap: 0x01 SYN from initiator, 0x02 SYN-ACK from responder, 0x04 FIN from initiator, 0x08 FIN from responder, 0x10 RST, 0x20 ended by timeout or eviction, 0x40 proper termination (handshake, then FIN both ways or RST)."),
+    col("num_hdrs", Int, "headers", ALWAYS, false, "Number of elements in hdr_desc."),
+    col("hdr_desc", Str, "", ALWAYS, false, "Decoded protocol stack of the flow's first packet, outermost first, joined by '-' (e.g. ETH-VLAN-IP-TCP, SLL-IP6-UDP; no link element for raw IP)."),
 ];
 
 /// Registry entry.
-pub static DEF: ExtractorDef = ExtractorDef {
+pub static DEF: GroupDef = GroupDef {
     id: "flow_meta",
     summary:
         "Flow identification, timing, packet and byte counts, rates, TCP state and protocol stack.",
@@ -69,8 +75,8 @@ pub static DEF: ExtractorDef = ExtractorDef {
     build,
 };
 
-fn build(cfg: &Config) -> Box<dyn Extractor> {
-    Box::new(FlowMeta {
+fn build(cfg: &Config) -> Arc<dyn Group> {
+    Arc::new(FlowMeta {
         anonymize: cfg.anonymize_ips,
         salt: cfg.anonymization_salt.clone(),
     })
@@ -120,8 +126,15 @@ pub(crate) fn secs(us: i64) -> f64 {
     us as f64 / 1e6
 }
 
-impl Extractor for FlowMeta {
-    fn write(&self, flow: &Flow, _state: Option<&dyn FlowState>, out: &mut RowWriter<'_>) {
+impl FeatureGroup for FlowMeta {
+    /// Computed from the flow's common accumulators alone.
+    type State = ();
+
+    fn new_state(&self) {}
+
+    fn update(&self, _state: &mut (), _pkt: &PacketView<'_>) {}
+
+    fn write(&self, flow: &FlowView<'_>, _state: &(), out: &mut RowWriter<'_>) {
         let (src, dst) = (flow.src(), flow.dst());
         let v6 = flow.key.v6;
         let src_text = ip_text(src.addr, v6);

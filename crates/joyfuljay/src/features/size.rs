@@ -3,7 +3,7 @@
 //! moments, order statistics, mode, payload share, per-direction means and,
 //! on request, the raw length sequences (the packet-length features of
 //! Moore & Zuev, "Discriminators for use in flow-based classification",
-//! 2005). Definitions: the project's `EXTRACTORS.md`.
+//! 2005). Definitions: the project's `GROUPS.md`.
 //!
 //! Everything is exact in bounded memory: packet lengths go into a sparse
 //! histogram (one counter per distinct length, so at most 65 576 entries
@@ -11,55 +11,57 @@
 //! central moments are computed at flow end; means and standard deviations
 //! come from exact integer sums.
 
-use super::{
-    div_or_zero, lerp, linear_ranks, shape, Column, ColumnType, Extractor, ExtractorDef, FlowState,
-    Gate, PacketObs, RowWriter, Value, QUANTILES,
-};
+use super::stats::{div_or_zero, lerp, linear_ranks, shape, QUANTILES};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter, Value};
 use crate::config::Config;
-use crate::flow::Flow;
+use crate::packet::PacketView;
+use std::sync::Arc;
 
 use ColumnType::{Int, IntList};
-use Gate::{Always, BidirectionalSplit, RawSequences};
+const ALWAYS: Gate = Gate::ALWAYS;
+const BIDIRECTIONAL_SPLIT: Gate = Gate::on("bidirectional_split", |c| c.bidirectional_split);
+/// The per-direction sequences too: gated on `include_raw_sequences` alone.
+const RAW_SEQUENCES: Gate = Gate::on("include_raw_sequences", |c| c.include_raw_sequences);
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `size` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("pkt_len_mean", FLOAT, "bytes", Always, "Mean IP-level packet length."),
-    Column::describe("pkt_len_std", FLOAT, "bytes", Always, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
-    Column::describe("pkt_len_min", Int, "bytes", Always, "Smallest IP-level packet length."),
-    Column::describe("pkt_len_max", Int, "bytes", Always, "Largest IP-level packet length."),
-    Column::describe("pkt_len_median", FLOAT, "bytes", Always, "Median (p50) of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_mode", Int, "bytes", Always, "Most frequent IP-level packet length; ties go to the smallest."),
-    Column::describe("pkt_len_p25", FLOAT, "bytes", Always, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
-    Column::describe("pkt_len_p75", FLOAT, "bytes", Always, "75th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_p90", FLOAT, "bytes", Always, "90th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_p95", FLOAT, "bytes", Always, "95th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("payload_len_mean", FLOAT, "bytes", Always, "Mean payload length (bytes after the transport header) per packet."),
-    Column::describe("payload_len_std", FLOAT, "bytes", Always, "Population standard deviation of the per-packet payload lengths."),
-    Column::describe("payload_len_total", Int, "bytes", Always, "Payload bytes in both directions (equals payload_bytes_total)."),
-    Column::describe("payload_ratio", FLOAT, "", Always, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
-    Column::describe("pkt_len_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
-    Column::describe("pkt_len_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
-    Column::describe("pkt_len_cv", FLOAT, "", Always, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
-    Column::describe("pkt_len_mean_fwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of initiator-to-responder packets."),
-    Column::describe("pkt_len_mean_bwd", FLOAT, "bytes", BidirectionalSplit, "Mean IP-level length of responder-to-initiator packets."),
-    Column::describe("pkt_len_std_fwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the initiator-to-responder packet lengths."),
-    Column::describe("pkt_len_std_bwd", FLOAT, "bytes", BidirectionalSplit, "Population standard deviation of the responder-to-initiator packet lengths."),
-    Column::describe("pkt_len_sequence", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
-    Column::describe("pkt_len_sequence_fwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
-    Column::describe("pkt_len_sequence_bwd", IntList, "bytes", RawSequences, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
+    Column::describe("pkt_len_mean", FLOAT, "bytes", ALWAYS, "Mean IP-level packet length."),
+    Column::describe("pkt_len_std", FLOAT, "bytes", ALWAYS, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
+    Column::describe("pkt_len_min", Int, "bytes", ALWAYS, "Smallest IP-level packet length."),
+    Column::describe("pkt_len_max", Int, "bytes", ALWAYS, "Largest IP-level packet length."),
+    Column::describe("pkt_len_median", FLOAT, "bytes", ALWAYS, "Median (p50) of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_mode", Int, "bytes", ALWAYS, "Most frequent IP-level packet length; ties go to the smallest."),
+    Column::describe("pkt_len_p25", FLOAT, "bytes", ALWAYS, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
+    Column::describe("pkt_len_p75", FLOAT, "bytes", ALWAYS, "75th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_p90", FLOAT, "bytes", ALWAYS, "90th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("pkt_len_p95", FLOAT, "bytes", ALWAYS, "95th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::describe("payload_len_mean", FLOAT, "bytes", ALWAYS, "Mean payload length (bytes after the transport header) per packet."),
+    Column::describe("payload_len_std", FLOAT, "bytes", ALWAYS, "Population standard deviation of the per-packet payload lengths."),
+    Column::describe("payload_len_total", Int, "bytes", ALWAYS, "Payload bytes in both directions (equals payload_bytes_total)."),
+    Column::describe("payload_ratio", FLOAT, "", ALWAYS, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
+    Column::describe("pkt_len_skew", FLOAT, "", ALWAYS, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::describe("pkt_len_kurtosis", FLOAT, "", ALWAYS, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::describe("pkt_len_cv", FLOAT, "", ALWAYS, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
+    Column::describe("pkt_len_mean_fwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean IP-level length of initiator-to-responder packets."),
+    Column::describe("pkt_len_mean_bwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean IP-level length of responder-to-initiator packets."),
+    Column::describe("pkt_len_std_fwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Population standard deviation of the initiator-to-responder packet lengths."),
+    Column::describe("pkt_len_std_bwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Population standard deviation of the responder-to-initiator packet lengths."),
+    Column::describe("pkt_len_sequence", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
+    Column::describe("pkt_len_sequence_fwd", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
+    Column::describe("pkt_len_sequence_bwd", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
 ];
 
 /// Registry entry.
-pub static DEF: ExtractorDef = ExtractorDef {
+pub static DEF: GroupDef = GroupDef {
     id: "size",
     summary: "Packet and payload length statistics, mode, payload share, per-direction lengths and raw length sequences.",
     columns: COLUMNS,
     build,
 };
 
-fn build(cfg: &Config) -> Box<dyn Extractor> {
-    Box::new(Size {
+fn build(cfg: &Config) -> Arc<dyn Group> {
+    Arc::new(Size {
         max_seq: cfg.max_sequence_length,
         keep_raw: cfg.include_raw_sequences,
     })
@@ -73,8 +75,6 @@ struct Size {
 impl Size {
     fn state(&self) -> SizeState {
         SizeState {
-            max_seq: self.max_seq,
-            keep_raw: self.keep_raw,
             hist: Vec::new(),
             len: [Sums::default(); 2],
             payload: Sums::default(),
@@ -133,8 +133,6 @@ impl Sums {
 /// `(length, count)` pair per distinct packet length, and the sequences the
 /// configuration asks for, each at most `max_sequence_length` long.
 pub struct SizeState {
-    max_seq: usize,
-    keep_raw: bool,
     /// Sparse histogram of IP-level lengths, sorted by length.
     hist: Vec<(u32, u64)>,
     /// IP-level length sums per direction.
@@ -145,32 +143,42 @@ pub struct SizeState {
     seq_dir: [Vec<u32>; 2],
 }
 
-impl FlowState for SizeState {
-    fn prefetch(&self) {
-        // The histogram's binary search starts in the middle (most flows
-        // have few distinct lengths: one or two cache lines).
-        let p = self.hist.as_ptr();
-        crate::hint::prefetch(p);
-        crate::hint::prefetch(p.wrapping_add(self.hist.len() / 2));
+impl FeatureGroup for Size {
+    type State = SizeState;
+
+    fn new_state(&self) -> SizeState {
+        self.state()
     }
 
-    fn update(&mut self, pkt: &PacketObs) {
-        let l = pkt.ip_len;
-        match self.hist.binary_search_by_key(&l, |e| e.0) {
-            Ok(i) => self.hist[i].1 += 1,
-            Err(i) => self.hist.insert(i, (l, 1)),
+    fn prefetch(&self, st: &SizeState) {
+        // The histogram's binary search starts in the middle (most flows
+        // have few distinct lengths: one or two cache lines).
+        let p = st.hist.as_ptr();
+        crate::hint::prefetch(p);
+        crate::hint::prefetch(p.wrapping_add(st.hist.len() / 2));
+    }
+
+    fn update(&self, st: &mut SizeState, pkt: &PacketView<'_>) {
+        let l = pkt.ip_len();
+        match st.hist.binary_search_by_key(&l, |e| e.0) {
+            Ok(i) => st.hist[i].1 += 1,
+            Err(i) => st.hist.insert(i, (l, 1)),
         }
         let d = pkt.dir as usize;
-        self.len[d].push(l);
-        self.payload.push(pkt.payload_len);
+        st.len[d].push(l);
+        st.payload.push(pkt.payload_len());
         if self.keep_raw {
-            if self.seq.len() < self.max_seq {
-                self.seq.push(l);
+            if st.seq.len() < self.max_seq {
+                st.seq.push(l);
             }
-            if self.seq_dir[d].len() < self.max_seq {
-                self.seq_dir[d].push(l);
+            if st.seq_dir[d].len() < self.max_seq {
+                st.seq_dir[d].push(l);
             }
         }
+    }
+
+    fn write(&self, flow: &FlowView<'_>, st: &SizeState, out: &mut RowWriter<'_>) {
+        self.write_row(flow, st, out);
     }
 }
 
@@ -216,20 +224,8 @@ fn int_list(v: &[u32]) -> Value {
     Value::IntList(v.iter().map(|&x| i64::from(x)).collect())
 }
 
-impl Extractor for Size {
-    fn new_state(&self) -> Option<Box<dyn FlowState>> {
-        Some(Box::new(self.state()))
-    }
-
-    fn write(&self, flow: &Flow, state: Option<&dyn FlowState>, out: &mut RowWriter<'_>) {
-        let empty;
-        let st = match state.and_then(|s| (s as &dyn std::any::Any).downcast_ref::<SizeState>()) {
-            Some(s) => s,
-            None => {
-                empty = self.state();
-                &empty
-            }
-        };
+impl Size {
+    fn write_row(&self, flow: &FlowView<'_>, st: &SizeState, out: &mut RowWriter<'_>) {
         let all = st.len[0].plus(st.len[1]);
         let n = all.n;
         let mean = all.mean();
@@ -274,7 +270,7 @@ impl Extractor for Size {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{
-        assert_row, close, get, kurt, mean, obs, pct, pstd, row_of, skew, SplitMix,
+        assert_row, close, feed, get, kurt, mean, obs, pct, pstd, row_of, skew, PacketObs, SplitMix,
     };
     use super::*;
     use crate::flow::Direction::{self, Bwd, Fwd};
@@ -528,10 +524,7 @@ mod tests {
             max_seq: 50,
             keep_raw: false,
         };
-        let mut st = ext.state();
-        for p in &pkts {
-            st.update(p);
-        }
+        let st = feed(&ext, &pkts);
         assert!(st.hist.len() <= 1501 && st.seq.is_empty());
     }
 

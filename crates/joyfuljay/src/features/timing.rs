@@ -3,7 +3,7 @@
 //! request, the raw IAT sequences and SPLT (Sequence of Packet Lengths and
 //! Times, from Cisco Joy: McGrew & Anderson, "Enhanced Telemetry for
 //! Encrypted Threat Analytics", ICNP 2016). Definitions: the project's
-//! `EXTRACTORS.md`.
+//! `GROUPS.md`.
 //!
 //! Packets are taken in capture order and an IAT is the signed difference
 //! of consecutive timestamps (negative when a capture's clock steps back).
@@ -15,12 +15,11 @@
 //! that every IAT goes to a DDSketch (Masson, Rim & Lee, VLDB 2019) of
 //! relative accuracy [`SKETCH_ALPHA`].
 
-use super::{
-    div_or_zero, lerp, linear_ranks, shape, Column, ColumnType, Extractor, ExtractorDef, FlowState,
-    Gate, PacketObs, RowWriter, Value, QUANTILES,
-};
+use super::stats::{div_or_zero, lerp, linear_ranks, shape, QUANTILES};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter, Value};
 use crate::config::Config;
-use crate::flow::Flow;
+use crate::packet::PacketView;
+use std::sync::Arc;
 
 /// IATs kept exactly per flow (8 KiB); percentiles of flows with more IATs
 /// come from the sketch.
@@ -34,39 +33,43 @@ pub const EXACT_IATS: usize = 1024;
 pub const SKETCH_ALPHA: f64 = 0.01;
 
 use ColumnType::{FloatList, Int, PairList};
-use Gate::{Always, BidirectionalSplit, RawSequences, Splt};
+const ALWAYS: Gate = Gate::ALWAYS;
+const BIDIRECTIONAL_SPLIT: Gate = Gate::on("bidirectional_split", |c| c.bidirectional_split);
+/// The per-direction sequences too: gated on `include_raw_sequences` alone.
+const RAW_SEQUENCES: Gate = Gate::on("include_raw_sequences", |c| c.include_raw_sequences);
+const SPLT: Gate = Gate::on("include_splt", |c| c.include_splt);
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `timing` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("iat_mean", FLOAT, "s", Always, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
-    Column::describe("iat_std", FLOAT, "s", Always, "Population standard deviation (ddof 0) of the inter-arrival times."),
-    Column::describe("iat_min", FLOAT, "s", Always, "Smallest inter-arrival time."),
-    Column::describe("iat_max", FLOAT, "s", Always, "Largest inter-arrival time."),
-    Column::describe("iat_median", FLOAT, "s", Always, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p25", FLOAT, "s", Always, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p75", FLOAT, "s", Always, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p90", FLOAT, "s", Always, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p95", FLOAT, "s", Always, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_skew", FLOAT, "", Always, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    Column::describe("iat_kurtosis", FLOAT, "", Always, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    Column::describe("iat_cv", FLOAT, "", Always, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
-    Column::describe("burst_count", Int, "bursts", Always, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
-    Column::describe("burst_mean_size", FLOAT, "packets", Always, "Mean number of packets per burst."),
-    Column::describe("burst_mean_duration", FLOAT, "s", Always, "Mean over bursts of the time from the burst's first to its last packet."),
-    Column::describe("inter_burst_gap_mean", FLOAT, "s", Always, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
-    Column::describe("iat_mean_fwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive initiator-to-responder packets."),
-    Column::describe("iat_mean_bwd", FLOAT, "s", BidirectionalSplit, "Mean time between consecutive responder-to-initiator packets."),
-    Column::describe("iat_std_fwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive initiator-to-responder packets."),
-    Column::describe("iat_std_bwd", FLOAT, "s", BidirectionalSplit, "Population standard deviation of the times between consecutive responder-to-initiator packets."),
-    Column::describe("iat_sequence", FloatList, "s", RawSequences, "The first max_sequence_length inter-arrival times, in capture order, unpadded."),
-    Column::describe("iat_sequence_fwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
-    Column::describe("iat_sequence_bwd", FloatList, "s", RawSequences, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
-    Column::describe("splt", PairList, "(bytes, s)", Splt, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
+    Column::describe("iat_mean", FLOAT, "s", ALWAYS, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
+    Column::describe("iat_std", FLOAT, "s", ALWAYS, "Population standard deviation (ddof 0) of the inter-arrival times."),
+    Column::describe("iat_min", FLOAT, "s", ALWAYS, "Smallest inter-arrival time."),
+    Column::describe("iat_max", FLOAT, "s", ALWAYS, "Largest inter-arrival time."),
+    Column::describe("iat_median", FLOAT, "s", ALWAYS, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p25", FLOAT, "s", ALWAYS, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p75", FLOAT, "s", ALWAYS, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p90", FLOAT, "s", ALWAYS, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_p95", FLOAT, "s", ALWAYS, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_skew", FLOAT, "", ALWAYS, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::describe("iat_kurtosis", FLOAT, "", ALWAYS, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::describe("iat_cv", FLOAT, "", ALWAYS, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
+    Column::describe("burst_count", Int, "bursts", ALWAYS, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
+    Column::describe("burst_mean_size", FLOAT, "packets", ALWAYS, "Mean number of packets per burst."),
+    Column::describe("burst_mean_duration", FLOAT, "s", ALWAYS, "Mean over bursts of the time from the burst's first to its last packet."),
+    Column::describe("inter_burst_gap_mean", FLOAT, "s", ALWAYS, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
+    Column::describe("iat_mean_fwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Mean time between consecutive initiator-to-responder packets."),
+    Column::describe("iat_mean_bwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Mean time between consecutive responder-to-initiator packets."),
+    Column::describe("iat_std_fwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Population standard deviation of the times between consecutive initiator-to-responder packets."),
+    Column::describe("iat_std_bwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Population standard deviation of the times between consecutive responder-to-initiator packets."),
+    Column::describe("iat_sequence", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length inter-arrival times, in capture order, unpadded."),
+    Column::describe("iat_sequence_fwd", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
+    Column::describe("iat_sequence_bwd", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
+    Column::describe("splt", PairList, "(bytes, s)", SPLT, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
 ];
 
 /// Registry entry.
-pub static DEF: ExtractorDef = ExtractorDef {
+pub static DEF: GroupDef = GroupDef {
     id: "timing",
     summary:
         "Inter-arrival time statistics, bursts, per-direction IATs, raw IAT sequences and SPLT.",
@@ -74,8 +77,8 @@ pub static DEF: ExtractorDef = ExtractorDef {
     build,
 };
 
-fn build(cfg: &Config) -> Box<dyn Extractor> {
-    Box::new(Timing {
+fn build(cfg: &Config) -> Arc<dyn Group> {
+    Arc::new(Timing {
         threshold_us: cfg.burst_threshold_ms * 1000.0,
         max_seq: cfg.max_sequence_length,
         keep_raw: cfg.include_raw_sequences,
@@ -94,10 +97,6 @@ struct Timing {
 impl Timing {
     fn state(&self) -> TimingState {
         TimingState {
-            threshold_us: self.threshold_us,
-            max_seq: self.max_seq,
-            keep_raw: self.keep_raw,
-            keep_splt: self.keep_splt,
             packets: 0,
             last_us: 0,
             last_dir_us: [None; 2],
@@ -330,10 +329,6 @@ impl DdSketch {
 /// [`EXACT_IATS`] exact IATs or one sketch, and the sequences the
 /// configuration asks for, each at most `max_sequence_length` long.
 pub struct TimingState {
-    threshold_us: f64,
-    max_seq: usize,
-    keep_raw: bool,
-    keep_splt: bool,
     packets: u64,
     /// Timestamp of the previous packet (capture order).
     last_us: i64,
@@ -353,45 +348,55 @@ pub struct TimingState {
     splt: Vec<(u32, i64)>,
 }
 
-impl FlowState for TimingState {
-    fn prefetch(&self) {
-        if let Quantiles::Exact(v) = &self.quant {
+impl FeatureGroup for Timing {
+    type State = TimingState;
+
+    fn new_state(&self) -> TimingState {
+        self.state()
+    }
+
+    fn prefetch(&self, st: &TimingState) {
+        if let Quantiles::Exact(v) = &st.quant {
             // Where the next IAT goes.
             crate::hint::prefetch(v.as_ptr().wrapping_add(v.len()));
         }
     }
 
-    fn update(&mut self, pkt: &PacketObs) {
-        let iat = if self.packets == 0 {
+    fn update(&self, st: &mut TimingState, pkt: &PacketView<'_>) {
+        let iat = if st.packets == 0 {
             None
         } else {
-            Some(pkt.ts_us.saturating_sub(self.last_us))
+            Some(pkt.ts_us.saturating_sub(st.last_us))
         };
         if let Some(iat) = iat {
-            self.iat.push(iat);
-            self.quant.push(iat);
+            st.iat.push(iat);
+            st.quant.push(iat);
             if iat as f64 >= self.threshold_us {
-                self.gaps += 1;
-                self.gap_sum_us += i128::from(iat);
+                st.gaps += 1;
+                st.gap_sum_us += i128::from(iat);
             }
-            if self.keep_raw && self.seq.len() < self.max_seq {
-                self.seq.push(iat);
+            if self.keep_raw && st.seq.len() < self.max_seq {
+                st.seq.push(iat);
             }
         }
-        if self.keep_splt && self.splt.len() < self.max_seq {
-            self.splt.push((pkt.ip_len, iat.unwrap_or(0)));
+        if self.keep_splt && st.splt.len() < self.max_seq {
+            st.splt.push((pkt.ip_len(), iat.unwrap_or(0)));
         }
         let d = pkt.dir as usize;
-        if let Some(prev) = self.last_dir_us[d] {
+        if let Some(prev) = st.last_dir_us[d] {
             let iat = pkt.ts_us.saturating_sub(prev);
-            self.dir[d].push(iat);
-            if self.keep_raw && self.seq_dir[d].len() < self.max_seq {
-                self.seq_dir[d].push(iat);
+            st.dir[d].push(iat);
+            if self.keep_raw && st.seq_dir[d].len() < self.max_seq {
+                st.seq_dir[d].push(iat);
             }
         }
-        self.last_dir_us[d] = Some(pkt.ts_us);
-        self.last_us = pkt.ts_us;
-        self.packets += 1;
+        st.last_dir_us[d] = Some(pkt.ts_us);
+        st.last_us = pkt.ts_us;
+        st.packets += 1;
+    }
+
+    fn write(&self, _flow: &FlowView<'_>, st: &TimingState, out: &mut RowWriter<'_>) {
+        self.write_row(st, out);
     }
 }
 
@@ -399,20 +404,8 @@ fn seconds_list(v: &[i64]) -> Value {
     Value::FloatList(v.iter().map(|&x| secs(x as f64)).collect())
 }
 
-impl Extractor for Timing {
-    fn new_state(&self) -> Option<Box<dyn FlowState>> {
-        Some(Box::new(self.state()))
-    }
-
-    fn write(&self, _flow: &Flow, state: Option<&dyn FlowState>, out: &mut RowWriter<'_>) {
-        let empty;
-        let st = match state.and_then(|s| (s as &dyn std::any::Any).downcast_ref::<TimingState>()) {
-            Some(s) => s,
-            None => {
-                empty = self.state();
-                &empty
-            }
-        };
+impl Timing {
+    fn write_row(&self, st: &TimingState, out: &mut RowWriter<'_>) {
         let m = &st.iat;
         let mean = secs(m.mean_us());
         let std = secs(m.std_us());
@@ -463,7 +456,7 @@ impl Extractor for Timing {
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{
-        assert_row, close, get, kurt, mean, obs, pct, pstd, row_of, skew, SplitMix,
+        assert_row, close, feed, get, kurt, mean, obs, pct, pstd, row_of, skew, PacketObs, SplitMix,
     };
     use super::*;
     use crate::flow::Direction::{Bwd, Fwd};
@@ -787,11 +780,7 @@ mod tests {
             keep_raw: cfg.include_raw_sequences,
             keep_splt: cfg.include_splt,
         };
-        let mut st = t.state();
-        for p in pkts {
-            st.update(p);
-        }
-        st
+        feed(&t, pkts)
     }
 
     /// Packets whose IATs come from a seeded PRNG: 5 % zeros, the rest

@@ -161,8 +161,9 @@ impl FlowIndex {
         }
     }
 
-    /// Remove and return the flow of `key`.
-    pub(crate) fn remove(&mut self, hash: u64, key: &FlowKey) -> Option<Flow> {
+    /// Remove and return the flow of `key` and the position it had (the
+    /// last flow moves into that position, as `Vec::swap_remove` does).
+    pub(crate) fn remove(&mut self, hash: u64, key: &FlowKey) -> Option<(usize, Flow)> {
         let (slot, pos) = self.find_slot(hash, key)?;
         self.clear_slot(slot);
         let last = self.flows.len() - 1;
@@ -175,7 +176,7 @@ impl FlowIndex {
             }
             self.slots[i] = slot_of(moved, pos);
         }
-        Some(self.flows.swap_remove(pos))
+        Some((pos, self.flows.swap_remove(pos)))
     }
 
     /// Empty slot `i`, shifting later entries of the run back so that no
@@ -287,7 +288,7 @@ mod tests {
                 let k = key(n);
                 let h = hash(n);
                 if rng.is_multiple_of(3) {
-                    let got = idx.remove(h, &k).map(|f| f.first_index);
+                    let got = idx.remove(h, &k).map(|(_, f)| f.first_index);
                     assert_eq!(got, model.remove(&n), "remove {n} at step {step}");
                 } else if let Some(pos) = idx.find(h, &k) {
                     assert_eq!(Some(&idx.get(pos).first_index), model.get(&n));
@@ -295,7 +296,7 @@ mod tests {
                     model.insert(n, step);
                 } else {
                     assert!(!model.contains_key(&n), "{n} lost at step {step}");
-                    let mut f = crate::features::testutil::flow_of(&[]);
+                    let mut f = crate::flow::Flow::blank();
                     f.key = k;
                     f.first_index = step;
                     f.index_tag = FlowIndex::tag(h);

@@ -267,7 +267,7 @@ impl Sink for ArrowSink {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{Gate, EXTRACTORS};
+    use crate::features::{Gate, GROUPS};
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Float64Type, Int64Type};
     use arrow_array::Array;
@@ -278,7 +278,7 @@ mod tests {
             ty,
             unit: "",
             description: "test column",
-            gate: Gate::Always,
+            gate: Gate::ALWAYS,
             identifies: false,
         }
     }
@@ -353,7 +353,7 @@ mod tests {
 
     #[test]
     fn every_registry_column_has_a_field_with_its_description() {
-        for d in EXTRACTORS {
+        for d in GROUPS {
             let cols: Vec<&Column> = d.columns.iter().collect();
             let s = schema(&cols);
             for (f, c) in s.fields().iter().zip(d.columns) {

@@ -332,7 +332,7 @@ mod tests {
             ty: ColumnType::Int,
             unit: "",
             description: "",
-            gate: Gate::Always,
+            gate: Gate::ALWAYS,
             identifies: false,
         },
         Column {
@@ -340,7 +340,7 @@ mod tests {
             ty: ColumnType::Float,
             unit: "",
             description: "",
-            gate: Gate::Always,
+            gate: Gate::ALWAYS,
             identifies: false,
         },
         Column {
@@ -348,7 +348,7 @@ mod tests {
             ty: ColumnType::Str,
             unit: "",
             description: "",
-            gate: Gate::Always,
+            gate: Gate::ALWAYS,
             identifies: false,
         },
         Column {
@@ -356,7 +356,7 @@ mod tests {
             ty: ColumnType::PairList,
             unit: "",
             description: "",
-            gate: Gate::Always,
+            gate: Gate::ALWAYS,
             identifies: false,
         },
     ];

@@ -13,6 +13,11 @@ pub enum Mix {
     Default,
     /// Small packets only (payload 0–32 bytes): the decoder/table worst case.
     Small,
+    /// Flow-dense, like real traffic: mostly single UDP request/response
+    /// pairs (DNS-like, sometimes two) between many distinct hosts and
+    /// ports, a share of short TCP connections, a few ICMP echoes and rare
+    /// long TCP transfers.
+    Dense,
 }
 
 /// Generator parameters.
@@ -108,6 +113,13 @@ const PSH: u8 = 0x08;
 fn payload(rng: &mut Rng, mix: Mix, bulk: bool) -> usize {
     match mix {
         Mix::Small => rng.below(33) as usize,
+        Mix::Dense => {
+            if bulk && rng.unit() < 0.5 {
+                1448
+            } else {
+                24 + rng.below(200) as usize
+            }
+        }
         Mix::Default => {
             if bulk && rng.unit() < 0.7 {
                 1448
@@ -120,7 +132,16 @@ fn payload(rng: &mut Rng, mix: Mix, bulk: bool) -> usize {
 
 fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
     let r = rng.unit();
-    let kind = if r < 0.7 {
+    let dense = spec.mix == Mix::Dense;
+    let kind = if dense {
+        if r < 0.82 {
+            Kind::Udp
+        } else if r < 0.97 {
+            Kind::Tcp
+        } else {
+            Kind::Icmp
+        }
+    } else if r < 0.7 {
         Kind::Tcp
     } else if r < 0.95 {
         Kind::Udp
@@ -129,7 +150,12 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
     };
     let v6 = rng.unit() < spec.ipv6_share;
     let c = rng.next_u64();
-    let s = rng.below(254);
+    // Dense traffic talks to many servers (a /16), the others to 254.
+    let s = if dense {
+        rng.below(65_000)
+    } else {
+        rng.below(254)
+    };
     let (client, server) = if v6 {
         (
             format!(
@@ -148,7 +174,11 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
                 (c >> 8) & 0xff,
                 (c & 0xff).max(1)
             ),
-            format!("192.0.2.{}", s + 1),
+            if dense {
+                format!("172.16.{}.{}", (s + 1) >> 8, ((s + 1) & 0xff).max(1))
+            } else {
+                format!("192.0.2.{}", s + 1)
+            },
         )
     };
     let cport = 1024 + ((serial.wrapping_mul(7919) ^ c) % 64000) as u16;
@@ -161,10 +191,17 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
             steps.push((true, SYN, 0));
             steps.push((false, SYN | ACK, 0));
             steps.push((true, ACK, 0));
-            let exchanges = 1 + rng.below(6);
+            let long = dense && rng.unit() < 0.02;
+            let exchanges = if long {
+                20 + rng.below(40)
+            } else if dense {
+                1 + rng.below(2)
+            } else {
+                1 + rng.below(6)
+            };
             for _ in 0..exchanges {
                 steps.push((true, PSH | ACK, payload(rng, spec.mix, false)));
-                let segs = 1 + rng.below(8);
+                let segs = if dense && !long { 1 } else { 1 + rng.below(8) };
                 for _ in 0..segs {
                     steps.push((false, ACK, payload(rng, spec.mix, true)));
                 }
@@ -180,7 +217,12 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
         }
         Kind::Udp => {
             sport = [53u16, 123, 443, 5353][rng.below(4) as usize];
-            for _ in 0..1 + rng.below(3) {
+            let exchanges = if dense {
+                1 + u64::from(rng.unit() < 0.1)
+            } else {
+                1 + rng.below(3)
+            };
+            for _ in 0..exchanges {
                 steps.push((true, 0, payload(rng, spec.mix, false)));
                 steps.push((false, 0, payload(rng, spec.mix, false)));
             }

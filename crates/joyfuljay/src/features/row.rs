@@ -1,0 +1,200 @@
+//! Columns and rows: how a column is described, which configuration
+//! option gates it, and how a group writes its values.
+
+use crate::config::Config;
+
+/// The type of a column's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ColumnType {
+    /// 64-bit signed integer.
+    Int,
+    /// 64-bit float.
+    Float,
+    /// Text.
+    Str,
+    /// List of integers.
+    IntList,
+    /// List of floats.
+    FloatList,
+    /// List of (length, inter-arrival time) pairs.
+    PairList,
+}
+
+impl ColumnType {
+    /// The name used in docs and `jj features` (`int`, `float`, `str`, `list[int]`, …).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ColumnType::Int => "int",
+            ColumnType::Float => "float",
+            ColumnType::Str => "str",
+            ColumnType::IntList => "list[int]",
+            ColumnType::FloatList => "list[float]",
+            ColumnType::PairList => "list[(int, float)]",
+        }
+    }
+}
+
+/// When a column is present in the output: always, or when a boolean
+/// configuration option is on.
+#[derive(Clone, Copy)]
+pub struct Gate {
+    option: Option<&'static str>,
+    test: fn(&Config) -> bool,
+}
+
+impl Gate {
+    /// Present whenever its group is selected.
+    pub const ALWAYS: Gate = Gate {
+        option: None,
+        test: |_| true,
+    };
+
+    /// Present when the option named `option` is on; `test` reads it.
+    pub const fn on(option: &'static str, test: fn(&Config) -> bool) -> Gate {
+        Gate {
+            option: Some(option),
+            test,
+        }
+    }
+
+    /// Whether the column is present under `cfg`.
+    pub fn enabled(self, cfg: &Config) -> bool {
+        (self.test)(cfg)
+    }
+
+    /// The option that controls the column, if any.
+    pub fn option(self) -> Option<&'static str> {
+        self.option
+    }
+}
+
+impl std::fmt::Debug for Gate {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.option {
+            None => f.write_str("always"),
+            Some(o) => write!(f, "with {o}"),
+        }
+    }
+}
+
+/// The description of one output column.
+#[derive(Debug, Clone, Copy)]
+pub struct Column {
+    /// Column name.
+    pub name: &'static str,
+    /// Value type.
+    pub ty: ColumnType,
+    /// Unit (`""` when dimensionless).
+    pub unit: &'static str,
+    /// One-sentence meaning.
+    pub description: &'static str,
+    /// When the column is present.
+    pub gate: Gate,
+    /// True when the column identifies the flow (addresses, ports, ids)
+    /// rather than describing its behaviour; ML users usually drop these.
+    pub identifies: bool,
+}
+
+impl Column {
+    /// A column describing the flow (not identifying it).
+    pub const fn describe(
+        name: &'static str,
+        ty: ColumnType,
+        unit: &'static str,
+        gate: Gate,
+        description: &'static str,
+    ) -> Column {
+        Column {
+            name,
+            ty,
+            unit,
+            description,
+            gate,
+            identifies: false,
+        }
+    }
+}
+
+/// A value of one output cell.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// Integer.
+    Int(i64),
+    /// Float.
+    Float(f64),
+    /// Text.
+    Str(String),
+    /// List of integers.
+    IntList(Vec<i64>),
+    /// List of floats.
+    FloatList(Vec<f64>),
+    /// List of (length, IAT) pairs.
+    PairList(Vec<(i64, f64)>),
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::Int(i64::try_from(v).unwrap_or(i64::MAX))
+    }
+}
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float(v)
+    }
+}
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(v)
+    }
+}
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(v.to_string())
+    }
+}
+
+/// Collects one group's values into a row, dropping the columns that the
+/// configuration leaves out.
+pub struct RowWriter<'a> {
+    row: &'a mut Vec<Value>,
+    mask: &'a [bool],
+    pos: usize,
+}
+
+impl<'a> RowWriter<'a> {
+    /// A writer appending to `row`; `mask[i]` says whether column `i` is kept.
+    pub fn new(row: &'a mut Vec<Value>, mask: &'a [bool]) -> Self {
+        RowWriter { row, mask, pos: 0 }
+    }
+
+    /// Whether the next column is kept (to skip computing dropped values).
+    pub fn wants(&self) -> bool {
+        self.mask.get(self.pos).copied().unwrap_or(false)
+    }
+
+    /// Write the next column's value.
+    pub fn put(&mut self, v: impl Into<Value>) {
+        if self.wants() {
+            self.row.push(v.into());
+        }
+        self.pos += 1;
+    }
+
+    /// Write the next column's value, computing it only when kept.
+    pub fn put_with<V: Into<Value>>(&mut self, f: impl FnOnce() -> V) {
+        if self.wants() {
+            self.row.push(f().into());
+        }
+        self.pos += 1;
+    }
+
+    /// Number of columns written so far (kept or not).
+    pub fn written(&self) -> usize {
+        self.pos
+    }
+}
