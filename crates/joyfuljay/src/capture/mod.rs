@@ -15,7 +15,7 @@ mod in_place;
 pub use format::{detect, CaptureFormat, Detected, MAGIC_LEN};
 
 use crate::error::{Error, Result};
-use in_place::{Bytes, LegacyEnd, SliceReader};
+use in_place::{Bytes, LegacyEnd, LegacySlice, NgSlice};
 use pcap_parser::pcap::LegacyPcapBlock;
 use pcap_parser::pcapng::Block;
 use pcap_parser::{
@@ -144,18 +144,10 @@ enum Inner {
     Legacy(LegacyPcapReader<Box<dyn Read + Send>>),
     /// Streamed pcapng.
     Ng(PcapNGReader<Box<dyn Read + Send>>),
-    /// Parsed in place: a mapped file or bytes in memory.
-    InPlace(SliceReader),
-}
-
-impl Inner {
-    fn records(&mut self) -> &mut dyn PcapReaderIterator {
-        match self {
-            Inner::Legacy(r) => r,
-            Inner::Ng(r) => r,
-            Inner::InPlace(r) => r,
-        }
-    }
+    /// Legacy pcap in place: a mapped file or bytes in memory.
+    InPlaceLegacy(LegacySlice),
+    /// pcapng in place: a mapped file or bytes in memory.
+    InPlaceNg(NgSlice),
 }
 
 /// A reader over one capture file.
@@ -207,9 +199,12 @@ impl CaptureReader {
     fn in_place(path: &Path, bytes: Bytes) -> Result<CaptureReader> {
         let all = bytes.as_slice();
         let format = format_of(path, &all[..all.len().min(MAGIC_LEN)])?;
-        let reader =
-            SliceReader::new(bytes, format, BUFFER_SIZE).map_err(|e| bad_header(path, e))?;
-        Ok(Self::with(path, format, Inner::InPlace(reader)))
+        let inner = match format {
+            CaptureFormat::Pcap { .. } => LegacySlice::new(bytes).map(Inner::InPlaceLegacy),
+            CaptureFormat::PcapNg => NgSlice::new(bytes, BUFFER_SIZE).map(Inner::InPlaceNg),
+        }
+        .map_err(|e| bad_header(path, e))?;
+        Ok(Self::with(path, format, inner))
     }
 
     /// Read a capture from any byte stream; `path` names it in messages.
@@ -291,7 +286,7 @@ impl CaptureReader {
     /// given to [`CaptureReader::from_bytes`]) rather than streamed through a
     /// buffer.
     pub fn reads_in_place(&self) -> bool {
-        matches!(self.inner, Inner::InPlace(_))
+        matches!(self.inner, Inner::InPlaceLegacy(_) | Inner::InPlaceNg(_))
     }
 
     /// The file this reader reads.
@@ -335,36 +330,38 @@ impl CaptureReader {
                 link_types_seen.push(lt);
             }
         };
+        let reader: &mut dyn PcapReaderIterator = match inner {
+            Inner::InPlaceLegacy(r) => {
+                // Legacy pcap in place is read in one loop (see
+                // `LegacySlice::records`), not through `drive`.
+                if let Some(link) = r.skip_header() {
+                    *legacy_link = link;
+                    note_link(link);
+                }
+                let link = *legacy_link;
+                let nanos = *legacy_nanos;
+                let end = r.records(*big_endian, MAX_PCAP_CAPLEN, |b, at| {
+                    on_frame(&legacy_frame(b, nanos, link, at))
+                });
+                *offset = r.consumed() as u64;
+                return Ok(match end {
+                    LegacyEnd::Complete => ReadEnd::Complete,
+                    LegacyEnd::Stopped => ReadEnd::Stopped,
+                    LegacyEnd::Truncated => ReadEnd::Truncated { offset: *offset },
+                    LegacyEnd::TooLong(c) => ReadEnd::Corrupt {
+                        offset: *offset,
+                        detail: too_long(c),
+                    },
+                });
+            }
+            Inner::Legacy(r) => r,
+            Inner::Ng(r) => r,
+            Inner::InPlaceNg(r) => r,
+        };
         match format {
             CaptureFormat::Pcap { .. } => {
                 let big_endian = *big_endian;
                 let nanos = *legacy_nanos;
-                if let Inner::InPlace(r) = inner {
-                    if let Some((header_len, link)) = r.plain_legacy() {
-                        // The common case, in one loop (see `legacy_records`).
-                        if r.consumed() == 0 {
-                            r.skip_header(header_len);
-                            *offset = header_len as u64;
-                            *legacy_link = link;
-                            note_link(link);
-                        }
-                        let link = *legacy_link;
-                        let end = r.legacy_records(big_endian, MAX_PCAP_CAPLEN, |b, at| {
-                            on_frame(&legacy_frame(b, nanos, link, at))
-                        });
-                        *offset = r.consumed() as u64;
-                        return Ok(match end {
-                            LegacyEnd::Complete => ReadEnd::Complete,
-                            LegacyEnd::Stopped => ReadEnd::Stopped,
-                            LegacyEnd::Truncated => ReadEnd::Truncated { offset: *offset },
-                            LegacyEnd::TooLong(c) => ReadEnd::Corrupt {
-                                offset: *offset,
-                                detail: too_long(c),
-                            },
-                        });
-                    }
-                }
-                let reader = inner.records();
                 // The first "record" is the file header: check only after it.
                 let header_seen = std::cell::Cell::new(false);
                 let check = |data: &[u8]| {
@@ -389,7 +386,6 @@ impl CaptureReader {
                 })
             }
             CaptureFormat::PcapNg => {
-                let reader = inner.records();
                 let check = |data: &[u8]| {
                     let len = ng_block_len(data)?;
                     if len < 12 {
