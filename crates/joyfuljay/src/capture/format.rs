@@ -1,5 +1,8 @@
 //! Capture format detection from the first bytes of a file (never from its name).
 
+use crate::error::{Error, Result};
+use std::path::Path;
+
 /// A capture container format we can read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CaptureFormat {
@@ -116,6 +119,35 @@ pub fn detect(head: &[u8]) -> Detected {
         return Detected::Unsupported("empty file");
     }
     Detected::Unknown
+}
+
+/// The capture format of a file starting with `head` (its first
+/// [`MAGIC_LEN`] bytes), or the error naming what it is instead.
+pub(super) fn format_of(path: &Path, head: &[u8]) -> Result<CaptureFormat> {
+    match detect(head) {
+        Detected::Supported(f) => Ok(f),
+        Detected::Unsupported(name) => Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            format: Some(name.to_string()),
+            hint: hint_for(name),
+        }),
+        Detected::Unknown => Err(Error::UnsupportedFormat {
+            path: path.to_path_buf(),
+            format: None,
+            hint: "; not a pcap or pcapng file (convert other capture formats with `editcap -F pcapng IN OUT`)",
+        }),
+    }
+}
+
+/// What to do with a file of the format named `name`, which we do not read.
+fn hint_for(name: &str) -> &'static str {
+    if name.contains("compressed") || name.contains("archive") {
+        "; decompress it first"
+    } else if name == "empty file" {
+        ""
+    } else {
+        "; convert it with `editcap -F pcapng IN OUT`"
+    }
 }
 
 #[cfg(test)]

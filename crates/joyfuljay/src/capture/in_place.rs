@@ -1,18 +1,28 @@
 //! Reading a capture in place: a memory-mapped file, or bytes already in
-//! memory, parsed by pcap-parser's slice functions without a copy.
+//! memory, parsed without a copy. Frames borrow the bytes themselves.
 //!
-//! [`SliceReader`] implements pcap-parser's [`PcapReaderIterator`], so the
-//! capture module's one `drive()` loop and block handlers serve it as they
-//! serve the streaming readers. To give the same result for every input, it
-//! replays what the streaming readers would do with the same bytes: `data()`
-//! is the window their buffer would hold at that point (same first read,
-//! refills, growth, shifts and end-of-data flags, as in pcap-parser 0.17's
-//! `LegacyPcapReader`/`PcapNGReader` over a reader that fills every read),
-//! only the window is a range of the file instead of a copy of it. That
-//! keeps even the buffer-size-dependent corner cases identical (a block
-//! whose length reaches the buffer's capacity, a block whose contents claim
-//! more bytes than it holds, followed by more or less data), and is covered
-//! by tests comparing both paths on every cut of several captures.
+//! Legacy pcap records are read by [`LegacySlice`] in one loop, straight
+//! from the bytes. A legacy record is never larger than the captured-length
+//! bound plus 16 bytes, far below the streaming buffer, so no buffer size
+//! can change how reading ends, and the loop needs to know nothing about
+//! the streaming reader's buffer.
+//!
+//! pcapng blocks are read by [`NgSlice`], which implements pcap-parser's
+//! [`PcapReaderIterator`], so the capture module's one `drive()` loop and
+//! block handlers serve it as they serve the streaming readers. A pcapng
+//! block can be as large as the streaming buffer, so to give the same
+//! result for every input it replays what the streaming reader would do
+//! with the same bytes: `data()` is the window its buffer would hold at
+//! that point (same first read, refills, growth, shifts and end-of-data
+//! flags, as in pcap-parser 0.17's `PcapNGReader` over a reader that fills
+//! every read), only the window is a range of the bytes instead of a copy
+//! of them. That keeps even the buffer-size-dependent corner cases
+//! identical (a block whose length reaches the buffer's capacity, a block
+//! whose contents claim more bytes than it holds, followed by more or less
+//! data).
+//!
+//! Both readers are covered by tests comparing them with the streaming
+//! readers on every cut of several captures.
 //!
 //! Memory: a mapped file's pages count in the process's resident memory once
 //! touched, so the pages behind the reading position are released every
@@ -27,13 +37,9 @@
 //! ahead are prefetched, and the pages [`FAULT_AHEAD`] bytes ahead are
 //! faulted in early, one fault per [`FAULT_STEP`].
 
-use super::CaptureFormat;
 use crate::hint::prefetch;
 use pcap_parser::nom::{self, Needed, Offset};
-use pcap_parser::pcap::{
-    parse_pcap_frame, parse_pcap_frame_be, parse_pcap_frame_modified, parse_pcap_header,
-    LegacyPcapBlock, PcapHeader,
-};
+use pcap_parser::pcap::{parse_pcap_header, LegacyPcapBlock};
 use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblock, Block};
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
@@ -91,97 +97,39 @@ pub(super) fn map(file: &File) -> Option<memmap2::Mmap> {
     Some(map)
 }
 
-type LegacyParse = fn(&[u8]) -> nom::IResult<&[u8], LegacyPcapBlock<'_>, PcapError<&[u8]>>;
-
-/// What the records are.
-enum Records {
-    /// Legacy pcap: the file header, returned as the first block, and the
-    /// record parser it selects.
-    Legacy(PcapHeader, LegacyParse),
-    /// pcapng, with the byte order of the current section.
-    Ng { big_endian: bool },
-}
-
-/// A pcap-parser reader over bytes in place; see the module documentation.
-pub(super) struct SliceReader {
+/// The capture's bytes, with the mapped pages around the reading position
+/// looked after.
+struct Pages {
     bytes: Bytes,
-    records: Records,
-    /// File offset of the first unconsumed byte.
-    start: usize,
-    /// File offset just past the bytes the streaming buffer would hold.
-    end: usize,
-    /// The streaming buffer's capacity.
-    capacity: usize,
-    /// The streaming buffer's position: bytes consumed since it last shifted.
-    position: usize,
-    /// Bytes consumed in all.
-    consumed: usize,
-    /// The last refill found no more bytes.
-    exhausted: bool,
     /// Mapped bytes before this offset have been released.
     released: usize,
     /// Mapped bytes before this offset have been faulted in.
     faulted: usize,
 }
 
-impl SliceReader {
-    /// Check the file header as the streaming reader of `format` does (on
-    /// its first read: the first `capacity` bytes at most) and start
-    /// reading with a buffer of `capacity` bytes.
-    pub(super) fn new(
-        bytes: Bytes,
-        format: CaptureFormat,
-        capacity: usize,
-    ) -> Result<SliceReader, PcapError<&'static [u8]>> {
-        let all = bytes.as_slice();
-        let end = all.len().min(capacity);
-        let first = &all[..end];
-        let owned = |e: nom::Err<PcapError<&[u8]>>| match e {
-            nom::Err::Error(e) | nom::Err::Failure(e) => e.to_owned_vec(),
-            nom::Err::Incomplete(Needed::Size(n)) => PcapError::Incomplete(n.into()),
-            nom::Err::Incomplete(Needed::Unknown) => PcapError::Incomplete(0),
-        };
-        let records = match format {
-            CaptureFormat::Pcap { .. } => {
-                let (_, header) = parse_pcap_header(first).map_err(owned)?;
-                let parse: LegacyParse = if header.is_modified_format() {
-                    parse_pcap_frame_modified
-                } else if header.is_bigendian() {
-                    parse_pcap_frame_be
-                } else {
-                    parse_pcap_frame
-                };
-                Records::Legacy(header, parse)
-            }
-            CaptureFormat::PcapNg => {
-                parse_sectionheaderblock(first).map_err(owned)?;
-                Records::Ng { big_endian: false }
-            }
-        };
-        Ok(SliceReader {
+impl Pages {
+    fn new(bytes: Bytes) -> Pages {
+        Pages {
             bytes,
-            records,
-            start: 0,
-            end,
-            capacity,
-            position: 0,
-            consumed: 0,
-            exhausted: false,
             released: 0,
             faulted: 0,
-        })
+        }
     }
 
-    /// Release the mapped pages behind the reading position, in steps of
-    /// [`RELEASE_STEP`], and fault in those up to [`FAULT_AHEAD`] bytes
-    /// ahead of it. Called from `refill`, when no block is borrowed.
-    fn manage_map(&mut self) {
+    fn as_slice(&self) -> &[u8] {
+        self.bytes.as_slice()
+    }
+
+    /// Release the mapped pages behind the reading position `at`, in steps
+    /// of [`RELEASE_STEP`], and fault in those up to [`FAULT_AHEAD`] bytes
+    /// ahead of it. Called between records, when no block is borrowed.
+    fn manage(&mut self, at: usize) {
         let Bytes::Map(map) = &self.bytes else {
             return;
         };
-        let ahead = (self.start + FAULT_AHEAD).min(map.len());
+        let ahead = (at + FAULT_AHEAD).min(map.len());
         if ahead >= self.faulted + FAULT_AHEAD / 2 || ahead == map.len() {
-            let mut at = self.faulted.max(self.start);
+            let mut at = self.faulted.max(at);
             while at < ahead {
                 std::hint::black_box(map[at]);
                 at += FAULT_STEP;
@@ -190,12 +138,13 @@ impl SliceReader {
         }
         #[cfg(unix)]
         {
-            let to = self.start & !(RELEASE_STEP - 1);
+            let to = at & !(RELEASE_STEP - 1);
             if to > self.released {
                 // SAFETY: the map is read-only and file-backed: dropping its
                 // pages loses nothing, a later access would read them again
                 // from the file. Nothing borrows them: frames live only for
-                // the callback that gets them, and `refill` holds `&mut self`.
+                // the callback that gets them, and the readers call this
+                // between records, through `&mut self`.
                 #[allow(unsafe_code)]
                 let _ = unsafe {
                     map.unchecked_advise_range(
@@ -210,7 +159,17 @@ impl SliceReader {
     }
 }
 
-/// How [`SliceReader::legacy_records`] stopped.
+/// A pcap-parser error about a file header, with the input it borrowed
+/// copied, as pcap-parser's streaming readers return it.
+fn owned(e: nom::Err<PcapError<&[u8]>>) -> PcapError<&'static [u8]> {
+    match e {
+        nom::Err::Error(e) | nom::Err::Failure(e) => e.to_owned_vec(),
+        nom::Err::Incomplete(Needed::Size(n)) => PcapError::Incomplete(n.into()),
+        nom::Err::Incomplete(Needed::Unknown) => PcapError::Incomplete(0),
+    }
+}
+
+/// How [`LegacySlice::records`] stopped.
 pub(super) enum LegacyEnd {
     /// No bytes left.
     Complete,
@@ -222,35 +181,55 @@ pub(super) enum LegacyEnd {
     Stopped,
 }
 
-impl SliceReader {
-    /// Size and link type of the file header of a standard legacy pcap
-    /// (not the "modified" format), whose records
-    /// [`SliceReader::legacy_records`] reads.
-    pub(super) fn plain_legacy(&self) -> Option<(usize, u32)> {
-        match &self.records {
-            Records::Legacy(h, _) if !h.is_modified_format() => {
-                Some((h.size(), h.network.0 as u32))
-            }
-            _ => None,
-        }
+/// Legacy pcap records in place, read in one loop; see the module
+/// documentation.
+pub(super) struct LegacySlice {
+    pages: Pages,
+    /// Size of the file header.
+    header_len: usize,
+    /// Link type named by the file header.
+    link: u32,
+    /// File offset of the next record; 0 until the file header is skipped.
+    pos: usize,
+}
+
+impl LegacySlice {
+    /// Check the file header as pcap-parser's streaming reader does. (It
+    /// parses the header from its first read, the first buffer's worth of
+    /// bytes; the header is 24 bytes, far fewer than any buffer, so parsing
+    /// it from all the bytes gives the same header or the same error.)
+    pub(super) fn new(bytes: Bytes) -> Result<LegacySlice, PcapError<&'static [u8]>> {
+        let (_, header) = parse_pcap_header(bytes.as_slice()).map_err(owned)?;
+        Ok(LegacySlice {
+            header_len: header.size(),
+            link: header.network.0 as u32,
+            pages: Pages::new(bytes),
+            pos: 0,
+        })
     }
 
-    /// Step over the file header (before the first record).
-    pub(super) fn skip_header(&mut self, size: usize) {
-        self.consumed = size;
-        self.start = size;
+    /// Before the first record: step over the file header and return the
+    /// link type it names. `None` once that is done.
+    pub(super) fn skip_header(&mut self) -> Option<u32> {
+        (self.pos == 0).then(|| {
+            self.pos = self.header_len;
+            self.link
+        })
     }
 
-    /// Read standard legacy pcap records from the current position to the
-    /// end, calling `each` with every record and its file offset: the
-    /// common case of a mapped capture, in one loop instead of through
-    /// the [`PcapReaderIterator`] protocol (a profile found that protocol
-    /// and its buffer replay at a fifth of the time of a flow_meta run).
-    /// The records and ends are pcap-parser's: the tests compare this
-    /// against its streaming reader on every cut of several captures. A
-    /// legacy record is never larger than `max_caplen` + 16 bytes, far
-    /// below the streaming buffer, so no buffer size can change the end.
-    pub(super) fn legacy_records(
+    /// Bytes consumed so far (the file header and every record read).
+    pub(super) fn consumed(&self) -> usize {
+        self.pos
+    }
+
+    /// Read legacy pcap records from the current position to the end,
+    /// calling `each` with every record and its file offset, until it
+    /// returns `false`; a record whose captured length exceeds
+    /// `max_caplen` ends reading. The records and ends are those of
+    /// pcap-parser's streaming reader, without its iterator protocol (a
+    /// profile put that protocol, with the buffer replay reading in place
+    /// would need, at a fifth of a flow_meta run on small packets).
+    pub(super) fn records(
         &mut self,
         big_endian: bool,
         max_caplen: u32,
@@ -264,15 +243,14 @@ impl SliceReader {
                 u32::from_le_bytes(v)
             }
         };
-        let mut pos = self.start;
+        let mut pos = self.pos;
         let mut next_manage = pos;
         let end = loop {
             if pos >= next_manage {
-                self.start = pos;
-                self.manage_map();
+                self.pages.manage(pos);
                 next_manage = pos + (RELEASE_STEP / 2);
             }
-            let all = self.bytes.as_slice();
+            let all = self.pages.as_slice();
             let rest = &all[pos..];
             if rest.is_empty() {
                 break LegacyEnd::Complete;
@@ -309,40 +287,69 @@ impl SliceReader {
                 break LegacyEnd::Stopped;
             }
         };
-        self.start = pos;
-        self.consumed = pos;
-        self.end = self.end.max(pos);
+        self.pos = pos;
         end
     }
 }
 
-impl PcapReaderIterator for SliceReader {
+/// pcapng blocks in place, through pcap-parser's reader protocol; see the
+/// module documentation.
+pub(super) struct NgSlice {
+    pages: Pages,
+    /// The current section is big-endian.
+    big_endian: bool,
+    /// File offset of the first unconsumed byte.
+    start: usize,
+    /// File offset just past the bytes the streaming buffer would hold.
+    end: usize,
+    /// The streaming buffer's capacity.
+    capacity: usize,
+    /// The streaming buffer's position: bytes consumed since it last shifted.
+    position: usize,
+    /// Bytes consumed in all.
+    consumed: usize,
+    /// The last refill found no more bytes.
+    exhausted: bool,
+}
+
+impl NgSlice {
+    /// Check the section header as the streaming reader does (on its first
+    /// read: the first `capacity` bytes at most) and start reading with a
+    /// buffer of `capacity` bytes.
+    pub(super) fn new(bytes: Bytes, capacity: usize) -> Result<NgSlice, PcapError<&'static [u8]>> {
+        let all = bytes.as_slice();
+        let end = all.len().min(capacity);
+        parse_sectionheaderblock(&all[..end]).map_err(owned)?;
+        Ok(NgSlice {
+            pages: Pages::new(bytes),
+            big_endian: false,
+            start: 0,
+            end,
+            capacity,
+            position: 0,
+            consumed: 0,
+            exhausted: false,
+        })
+    }
+}
+
+impl PcapReaderIterator for NgSlice {
     fn next(&mut self) -> Result<(usize, PcapBlockOwned<'_>), PcapError<&'_ [u8]>> {
-        if let Records::Legacy(header, _) = &self.records {
-            if self.consumed == 0 {
-                return Ok((header.size(), PcapBlockOwned::from(header.clone())));
-            }
-        }
         if self.start == self.end && self.position == 0 && self.exhausted {
             return Err(PcapError::Eof);
         }
-        let data = &self.bytes.as_slice()[self.start..self.end];
-        let parsed = match &mut self.records {
-            Records::Legacy(_, parse) => parse(data).map(|(rem, b)| (rem, PcapBlockOwned::from(b))),
-            Records::Ng { big_endian } => {
-                let parse = if *big_endian {
-                    parse_block_be
-                } else {
-                    parse_block_le
-                };
-                parse(data).map(|(rem, b)| {
-                    if let Block::SectionHeader(shb) = &b {
-                        *big_endian = shb.big_endian();
-                    }
-                    (rem, PcapBlockOwned::from(b))
-                })
-            }
+        let data = &self.pages.as_slice()[self.start..self.end];
+        let parse = if self.big_endian {
+            parse_block_be
+        } else {
+            parse_block_le
         };
+        let parsed = parse(data).map(|(rem, b)| {
+            if let Block::SectionHeader(shb) = &b {
+                self.big_endian = shb.big_endian();
+            }
+            (rem, PcapBlockOwned::from(b))
+        });
         match parsed {
             Ok((rem, block)) => Ok((data.offset(rem), block)),
             Err(nom::Err::Error(e)) | Err(nom::Err::Failure(e)) => Err(e),
@@ -370,7 +377,7 @@ impl PcapReaderIterator for SliceReader {
         let n = offset.min(self.end - self.start);
         // The lines ahead, each once: those of the `n` bytes now passed,
         // shifted by the prefetch distance.
-        let all = self.bytes.as_slice();
+        let all = self.pages.as_slice();
         let to = (self.start + n + PREFETCH_DISTANCE).min(all.len());
         let mut at = (self.start + PREFETCH_DISTANCE).next_multiple_of(64);
         while at < to {
@@ -391,10 +398,10 @@ impl PcapReaderIterator for SliceReader {
         if space == 0 {
             return Ok(());
         }
-        let n = space.min(self.bytes.as_slice().len() - self.end);
+        let n = space.min(self.pages.as_slice().len() - self.end);
         self.exhausted = n == 0;
         self.end += n;
-        self.manage_map();
+        self.pages.manage(self.start);
         Ok(())
     }
 
@@ -411,7 +418,7 @@ impl PcapReaderIterator for SliceReader {
     }
 
     fn data(&self) -> &[u8] {
-        &self.bytes.as_slice()[self.start..self.end]
+        &self.pages.as_slice()[self.start..self.end]
     }
 
     fn reader_exhausted(&self) -> bool {
