@@ -10,12 +10,105 @@
 //! flow. A group whose state is zero-sized (`()`) computes its columns from
 //! the flow's common accumulators alone: it gets no arena and no calls
 //! per packet.
+//!
+//! Most flows are short (real traffic is mostly flows of 2–4 packets), so
+//! a group that reads only the decoded summary ([`Needs::SUMMARY`]) gets
+//! its state late: the table keeps the first [`DEFERRED_PACKETS`] packets
+//! of each flow as summaries ([`Recent`], shared by all such groups), and
+//! only a flow that grows past them gets the groups' states, built by
+//! replaying those packets in order. A shorter flow's values are computed
+//! at its end by the same replay, into a state on the stack. Replay runs
+//! the group's own `update`, in the same order, so the values are those of
+//! an eager state, bit for bit; short flows cost such a group no memory and
+//! no work per packet.
 
 use super::row::RowWriter;
-use crate::flow::{Flow, FlowStates};
+use crate::decode::{Decoded, Fragment};
+use crate::flow::{Direction, Flow, FlowStates};
 use crate::hint::prefetch;
 use crate::packet::PacketView;
 use std::sync::Arc;
+
+/// Packets of a flow kept as summaries before the states of summary-only
+/// groups are built (see the module documentation).
+pub const DEFERRED_PACKETS: usize = 4;
+
+/// The first [`DEFERRED_PACKETS`] packets of a flow, as summaries: what a
+/// summary-only group's `update` reads of them. 72 bytes.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Recent {
+    ts_us: [i64; DEFERRED_PACKETS],
+    ip_len: [u32; DEFERRED_PACKETS],
+    payload_len: [u32; DEFERRED_PACKETS],
+    tcp_flags: [u8; DEFERRED_PACKETS],
+    /// Bit `i`: packet `i` went responder → initiator.
+    bwd: u8,
+    /// Packets of the flow seen so far, saturating at `DEFERRED_PACKETS + 1`
+    /// (past the buffer: the deferred states exist).
+    n: u8,
+}
+
+impl Recent {
+    #[inline]
+    fn push(&mut self, pkt: &PacketView<'_>) {
+        let i = self.n as usize;
+        self.ts_us[i] = pkt.ts_us;
+        self.ip_len[i] = pkt.ip_len();
+        self.payload_len[i] = pkt.payload_len();
+        self.tcp_flags[i] = pkt.tcp_flags();
+        self.bwd |= (pkt.dir as u8) << i;
+        self.n += 1;
+    }
+
+    /// Whether the flow outgrew the buffer (its deferred states exist).
+    #[inline]
+    fn spilled(&self) -> bool {
+        self.n as usize > DEFERRED_PACKETS
+    }
+
+    /// Feed the buffered packets, in order, to `f`, as views whose decoded
+    /// summary is `like` with the packet's own lengths and flags, and its
+    /// addresses and ports turned to the packet's direction (`like` being a
+    /// packet in direction `like_dir`).
+    fn replay(&self, like: &Decoded, like_dir: Direction, mut f: impl FnMut(&PacketView<'_>)) {
+        for i in 0..(self.n as usize).min(DEFERRED_PACKETS) {
+            let dir = if self.bwd >> i & 1 == 1 {
+                Direction::Bwd
+            } else {
+                Direction::Fwd
+            };
+            let mut d = *like;
+            if dir != like_dir {
+                std::mem::swap(&mut d.src, &mut d.dst);
+                std::mem::swap(&mut d.sport, &mut d.dport);
+            }
+            d.ip_len = self.ip_len[i];
+            d.payload_len = self.payload_len[i];
+            d.tcp_flags = self.tcp_flags[i];
+            d.fragment = Fragment::None;
+            f(&PacketView::new(self.ts_us[i], dir, &d, &[]));
+        }
+    }
+}
+
+/// A decoded summary of a packet from the initiator of `flow` (for
+/// replaying buffered packets at the flow's end).
+fn initiator_packet(flow: &Flow) -> Decoded {
+    let (src, dst) = (flow.src(), flow.dst());
+    Decoded {
+        src: src.addr,
+        dst: dst.addr,
+        v6: flow.key.v6,
+        sport: src.port,
+        dport: dst.port,
+        proto: flow.key.proto,
+        ip_len: 0,
+        payload_len: 0,
+        tcp_flags: 0,
+        fragment: Fragment::None,
+        stack: flow.stack,
+    }
+}
 
 /// What a group reads beyond the decoded summary (time, direction,
 /// lengths, TCP flags), so that a run does only the work its selected
@@ -120,6 +213,10 @@ pub trait Group: Send + Sync {
 
     /// Write a flow's values for a group without per-flow state.
     fn write_stateless(&self, flow: &FlowView<'_>, out: &mut RowWriter<'_>);
+
+    /// Write the values of a short flow of a summary-only group, from its
+    /// buffered packets (see the module documentation).
+    fn write_replayed(&self, flow: &FlowView<'_>, recent: &Recent, out: &mut RowWriter<'_>);
 }
 
 impl<G: FeatureGroup> Group for G {
@@ -131,6 +228,13 @@ impl<G: FeatureGroup> Group for G {
         if std::mem::size_of::<G::State>() == 0 {
             return None;
         }
+        if FeatureGroup::needs(&*self) == Needs::SUMMARY {
+            return Some(Box::new(DeferredArena::<G> {
+                group: self,
+                live: Vec::new(),
+                ended: Vec::new(),
+            }));
+        }
         Some(Box::new(TypedArena::<G> {
             group: self,
             live: Vec::new(),
@@ -141,10 +245,27 @@ impl<G: FeatureGroup> Group for G {
     fn write_stateless(&self, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
         self.write(flow, &self.new_state(), out);
     }
+
+    fn write_replayed(&self, flow: &FlowView<'_>, recent: &Recent, out: &mut RowWriter<'_>) {
+        let mut st = self.new_state();
+        recent.replay(&initiator_packet(flow), Direction::Fwd, |p| {
+            self.update(&mut st, p)
+        });
+        self.write(flow, &st, out);
+    }
 }
 
 /// One group's per-flow states, live and ended (type-erased).
 pub trait Arena: Send {
+    /// True for a summary-only group whose states are built late (see the
+    /// module documentation): it gets `update` calls only for flows past
+    /// their buffered packets, and `materialize` once for each such flow.
+    fn deferred(&self) -> bool {
+        false
+    }
+    /// Build the state at `pos` from the buffered packets (`pkt` is the
+    /// packet that outgrew them, not yet accounted).
+    fn materialize(&mut self, _pos: usize, _recent: &Recent, _pkt: &PacketView<'_>) {}
     /// Add a new flow's state at the end of the live states.
     fn push(&mut self);
     /// Account a packet in the live state at `pos`.
@@ -162,14 +283,27 @@ pub trait Arena: Send {
     fn clear_ended(&mut self);
     /// Take the ended states out.
     fn take_ended(&mut self) -> Box<dyn EndedArena>;
-    /// Write ended flow `i`'s values.
-    fn write_ended(&self, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>);
+    /// Write ended flow `i`'s values (`recent`: its buffered packets, for
+    /// deferred groups).
+    fn write_ended(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    );
 }
 
 /// One group's ended states, taken out of the table (type-erased).
 pub trait EndedArena: Send {
-    /// Write ended flow `i`'s values.
-    fn write(&self, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>);
+    /// Write ended flow `i`'s values (`recent` as for [`Arena::write_ended`]).
+    fn write(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    );
 }
 
 struct TypedArena<G: FeatureGroup> {
@@ -210,7 +344,12 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
     }
 
     fn retire_all(&mut self) {
-        self.ended.append(&mut self.live);
+        if self.ended.is_empty() {
+            // No copy of every live state at the end of input.
+            std::mem::swap(&mut self.ended, &mut self.live);
+        } else {
+            self.ended.append(&mut self.live);
+        }
     }
 
     fn swap_ended(&mut self, i: usize, j: usize) {
@@ -228,7 +367,13 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
         })
     }
 
-    fn write_ended(&self, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
+    fn write_ended(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        _recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    ) {
         self.group.write(flow, &self.ended[i], out);
     }
 }
@@ -239,28 +384,167 @@ struct TypedEnded<G: FeatureGroup> {
 }
 
 impl<G: FeatureGroup> EndedArena for TypedEnded<G> {
-    fn write(&self, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
+    fn write(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        _recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    ) {
         self.group.write(flow, &self.states[i], out);
     }
 }
 
+/// The states of a summary-only group: `None` until the flow outgrows its
+/// buffered packets.
+struct DeferredArena<G: FeatureGroup> {
+    group: Arc<G>,
+    live: Vec<Option<Box<G::State>>>,
+    ended: Vec<Option<Box<G::State>>>,
+}
+
+/// Write a deferred group's values: from its state, or by replay.
+fn write_deferred<G: FeatureGroup>(
+    group: &G,
+    state: Option<&G::State>,
+    flow: &FlowView<'_>,
+    recent: Option<&Recent>,
+    out: &mut RowWriter<'_>,
+) {
+    match (state, recent) {
+        (Some(s), _) => group.write(flow, s, out),
+        (None, Some(r)) => Group::write_replayed(group, flow, r, out),
+        (None, None) => group.write(flow, &group.new_state(), out),
+    }
+}
+
+impl<G: FeatureGroup> Arena for DeferredArena<G> {
+    fn deferred(&self) -> bool {
+        true
+    }
+
+    fn materialize(&mut self, pos: usize, recent: &Recent, pkt: &PacketView<'_>) {
+        let mut st = Box::new(self.group.new_state());
+        recent.replay(pkt.decoded, pkt.dir, |p| self.group.update(&mut st, p));
+        self.live[pos] = Some(st);
+    }
+
+    #[inline]
+    fn push(&mut self) {
+        self.live.push(None);
+    }
+
+    #[inline]
+    fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
+        if let Some(st) = &mut self.live[pos] {
+            self.group.update(st, pkt);
+        }
+    }
+
+    #[inline]
+    fn prefetch(&self, pos: usize, step: u8) {
+        if let Some(Some(s)) = self.live.get(pos) {
+            if step == 0 {
+                prefetch((&**s as *const G::State).cast::<u8>());
+            } else {
+                self.group.prefetch(s);
+            }
+        }
+    }
+
+    fn retire(&mut self, pos: usize) {
+        self.ended.push(self.live.swap_remove(pos));
+    }
+
+    fn retire_all(&mut self) {
+        if self.ended.is_empty() {
+            std::mem::swap(&mut self.ended, &mut self.live);
+        } else {
+            self.ended.append(&mut self.live);
+        }
+    }
+
+    fn swap_ended(&mut self, i: usize, j: usize) {
+        self.ended.swap(i, j);
+    }
+
+    fn clear_ended(&mut self) {
+        self.ended.clear();
+    }
+
+    fn take_ended(&mut self) -> Box<dyn EndedArena> {
+        Box::new(DeferredEnded::<G> {
+            group: Arc::clone(&self.group),
+            states: std::mem::take(&mut self.ended),
+        })
+    }
+
+    fn write_ended(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    ) {
+        write_deferred(&*self.group, self.ended[i].as_deref(), flow, recent, out);
+    }
+}
+
+struct DeferredEnded<G: FeatureGroup> {
+    group: Arc<G>,
+    states: Vec<Option<Box<G::State>>>,
+}
+
+impl<G: FeatureGroup> EndedArena for DeferredEnded<G> {
+    fn write(
+        &self,
+        i: usize,
+        flow: &FlowView<'_>,
+        recent: Option<&Recent>,
+        out: &mut RowWriter<'_>,
+    ) {
+        write_deferred(&*self.group, self.states[i].as_deref(), flow, recent, out);
+    }
+}
+
 /// The per-flow states of a run's stateful groups, one arena each, in
-/// registry order: what the flow table keeps beside its flows.
+/// registry order, and the buffered packets of deferred groups: what the
+/// flow table keeps beside its flows.
 #[derive(Default)]
 pub struct GroupStates {
     arenas: Vec<Box<dyn Arena>>,
+    /// Positions in `arenas` of the groups whose states exist from a
+    /// flow's first packet, and of the deferred ones.
+    eager: Vec<usize>,
+    deferred: Vec<usize>,
+    /// Buffered packets, live and ended (only with deferred groups).
+    recent: Vec<Recent>,
+    recent_ended: Vec<Recent>,
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
 #[derive(Default)]
 pub struct EndedStates {
     arenas: Vec<Box<dyn EndedArena>>,
+    recent: Vec<Recent>,
 }
 
 impl GroupStates {
     /// States for these arenas (registry order).
     pub fn new(arenas: Vec<Box<dyn Arena>>) -> GroupStates {
-        GroupStates { arenas }
+        let (deferred, eager): (Vec<usize>, Vec<usize>) =
+            (0..arenas.len()).partition(|&i| arenas[i].deferred());
+        GroupStates {
+            arenas,
+            eager,
+            deferred,
+            recent: Vec::new(),
+            recent_ended: Vec::new(),
+        }
+    }
+
+    fn has_deferred(&self) -> bool {
+        !self.deferred.is_empty()
     }
 }
 
@@ -273,13 +557,13 @@ pub trait EndedSource {
 
 impl EndedSource for GroupStates {
     fn write(&self, arena: usize, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
-        self.arenas[arena].write_ended(i, flow, out);
+        self.arenas[arena].write_ended(i, flow, self.recent_ended.get(i), out);
     }
 }
 
 impl EndedSource for EndedStates {
     fn write(&self, arena: usize, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
-        self.arenas[arena].write(i, flow, out);
+        self.arenas[arena].write(i, flow, self.recent.get(i), out);
     }
 }
 
@@ -296,17 +580,42 @@ impl FlowStates for GroupStates {
         for a in &mut self.arenas {
             a.push();
         }
+        if self.has_deferred() {
+            self.recent.push(Recent::default());
+        }
     }
 
     #[inline]
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
-        for a in &mut self.arenas {
-            a.update(pos, pkt);
+        for &i in &self.eager {
+            self.arenas[i].update(pos, pkt);
+        }
+        if self.has_deferred() {
+            let r = &mut self.recent[pos];
+            if !r.spilled() {
+                if (r.n as usize) < DEFERRED_PACKETS {
+                    r.push(pkt);
+                    return;
+                }
+                // The flow outgrows its buffer: build the deferred states.
+                r.n += 1;
+                for &i in &self.deferred {
+                    self.arenas[i].materialize(pos, r, pkt);
+                }
+            }
+            for &i in &self.deferred {
+                self.arenas[i].update(pos, pkt);
+            }
         }
     }
 
     #[inline]
     fn prefetch(&self, pos: usize, step: u8) {
+        if step == 0 {
+            if let Some(r) = self.recent.get(pos) {
+                prefetch((r as *const Recent).cast::<u8>());
+            }
+        }
         for a in &self.arenas {
             a.prefetch(pos, step);
         }
@@ -316,11 +625,19 @@ impl FlowStates for GroupStates {
         for a in &mut self.arenas {
             a.retire(pos);
         }
+        if self.has_deferred() {
+            self.recent_ended.push(self.recent.swap_remove(pos));
+        }
     }
 
     fn retire_all(&mut self) {
         for a in &mut self.arenas {
             a.retire_all();
+        }
+        if self.recent_ended.is_empty() {
+            std::mem::swap(&mut self.recent_ended, &mut self.recent);
+        } else {
+            self.recent_ended.append(&mut self.recent);
         }
     }
 
@@ -328,17 +645,22 @@ impl FlowStates for GroupStates {
         for a in &mut self.arenas {
             a.swap_ended(i, j);
         }
+        if self.has_deferred() {
+            self.recent_ended.swap(i, j);
+        }
     }
 
     fn clear_ended(&mut self) {
         for a in &mut self.arenas {
             a.clear_ended();
         }
+        self.recent_ended.clear();
     }
 
     fn take_ended(&mut self) -> EndedStates {
         EndedStates {
             arenas: self.arenas.iter_mut().map(|a| a.take_ended()).collect(),
+            recent: std::mem::take(&mut self.recent_ended),
         }
     }
 }

@@ -15,6 +15,7 @@ use super::stats::{div_or_zero, lerp, linear_ranks, shape, QUANTILES};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter, Value};
 use crate::config::Config;
 use crate::packet::PacketView;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 use ColumnType::{Int, IntList};
@@ -75,7 +76,7 @@ struct Size {
 impl Size {
     fn state(&self) -> SizeState {
         SizeState {
-            hist: Vec::new(),
+            hist: SmallVec::new(),
             len: [Sums::default(); 2],
             payload: Sums::default(),
             seq: Vec::new(),
@@ -134,7 +135,7 @@ impl Sums {
 /// configuration asks for, each at most `max_sequence_length` long.
 pub struct SizeState {
     /// Sparse histogram of IP-level lengths, sorted by length.
-    hist: Vec<(u32, u64)>,
+    hist: SmallVec<[(u32, u64); 2]>,
     /// IP-level length sums per direction.
     len: [Sums; 2],
     /// Payload length sums, both directions.

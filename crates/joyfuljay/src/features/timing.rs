@@ -19,6 +19,7 @@ use super::stats::{div_or_zero, lerp, linear_ranks, shape, QUANTILES};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter, Value};
 use crate::config::Config;
 use crate::packet::PacketView;
+use smallvec::SmallVec;
 use std::sync::Arc;
 
 /// IATs kept exactly per flow (8 KiB); percentiles of flows with more IATs
@@ -101,7 +102,7 @@ impl Timing {
             last_us: 0,
             last_dir_us: [None; 2],
             iat: Moments::default(),
-            quant: Quantiles::Exact(Vec::new()),
+            quant: Quantiles::Exact(SmallVec::new()),
             gaps: 0,
             gap_sum_us: 0,
             dir: [Moments::default(); 2],
@@ -172,7 +173,8 @@ impl Moments {
 
 /// The IATs behind the percentiles: exact while few, then a sketch.
 enum Quantiles {
-    Exact(Vec<i64>),
+    /// Inline up to four IATs (short flows allocate nothing).
+    Exact(SmallVec<[i64; 4]>),
     Sketch(Box<DdSketch>),
 }
 

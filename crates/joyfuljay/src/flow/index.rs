@@ -205,10 +205,11 @@ impl FlowIndex {
         self.slots[i] = 0;
     }
 
-    /// Remove every flow, in no particular order.
-    pub(crate) fn drain(&mut self) -> std::vec::Drain<'_, Flow> {
+    /// Remove every flow and return them in position order (the flow
+    /// vector itself: no copy).
+    pub(crate) fn take_all(&mut self) -> Vec<Flow> {
         self.slots.fill(0);
-        self.flows.drain(..)
+        std::mem::take(&mut self.flows)
     }
 
     /// Start loading the slot a lookup of `hash` reads first.
@@ -309,7 +310,7 @@ mod tests {
                 let pos = idx.find(hash(*n), &key(*n)).expect("present");
                 assert_eq!(idx.get(pos).first_index, *v);
             }
-            let mut drained: Vec<u64> = idx.drain().map(|f| f.first_index).collect();
+            let mut drained: Vec<u64> = idx.take_all().iter().map(|f| f.first_index).collect();
             let mut want: Vec<u64> = model.values().copied().collect();
             drained.sort_unstable();
             want.sort_unstable();

@@ -382,10 +382,16 @@ impl<S: FlowStates> FlowTable<S> {
     /// order they started.
     pub fn flush(&mut self) {
         let start = self.finished.len();
-        self.finished.extend(self.table.drain().map(|mut f| {
+        let mut rest = self.table.take_all();
+        for f in &mut rest {
             f.end_event = (u64::MAX, 0);
-            f
-        }));
+        }
+        if start == 0 {
+            // No copy of every live flow at the end of input.
+            self.finished = rest;
+        } else {
+            self.finished.append(&mut rest);
+        }
         if self.has_states() {
             self.states.retire_all();
         }
