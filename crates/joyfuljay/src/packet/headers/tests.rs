@@ -1229,6 +1229,7 @@ proptest! {
             touch_all(&v);
             prop_assert!(v.payload().len() <= d.payload_len as usize);
             prop_assert!(d.l3_off <= d.l4_off && d.l4_off <= d.payload_off);
+            prop_assert_eq!(d.payload_off + d.payload_len, d.l3_off + d.ip_len);
         }
     }
 
