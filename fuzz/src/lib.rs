@@ -12,6 +12,7 @@ use joyfuljay::capture::{CaptureReader, ReadEnd, MAX_PCAP_CAPLEN};
 use joyfuljay::decode::{Decoded, Fragment, Layer, LinkType, MAX_STACK};
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
+use joyfuljay::packet::{Direction, PacketView};
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::{Config, Pipeline, SkipReason, Stats};
 use std::io::Cursor;
@@ -257,6 +258,11 @@ fn check_decoded(lt: u32, d: &Decoded, wire: usize) {
             "TCP header: {d:?}"
         );
     }
+    // Layer offsets: IP header, transport header, payload in order; the
+    // payload ends where the IP packet does.
+    let (l3, l4, pl) = (d.l3_off as usize, d.l4_off as usize, d.payload_off as usize);
+    assert!(l3 + min_ip <= l4 && l4 <= pl, "offsets: {d:?}");
+    assert_eq!(pl + d.payload_len as usize, l3 + ip, "payload end: {d:?}");
     let layers: Vec<Layer> = d.stack.layers().collect();
     assert_eq!(layers.len(), d.stack.len());
     assert!(!layers.is_empty() && layers.len() <= MAX_STACK);
@@ -282,13 +288,37 @@ fn check_decoded(lt: u32, d: &Decoded, wire: usize) {
     }
 }
 
+/// Every header accessor of a [`PacketView`] of decoded packet `d` over
+/// the captured bytes `frame` (the whole frame or a prefix): none may
+/// panic, and what they read stays within the headers' bounds.
+fn read_headers(d: &Decoded, frame: &[u8]) {
+    let v = PacketView::new(0, Direction::Fwd, d, frame);
+    if let Some(h) = v.ipv4() {
+        assert!(20 + h.options.len() <= usize::from(h.header_len));
+        assert_eq!(v.ttl(), Some(h.ttl));
+    }
+    if let Some(h) = v.ipv6() {
+        let captured: usize = h.ext.iter().map(|e| e.bytes.len()).sum();
+        assert!(captured <= h.ext.wire_len(), "{d:?}");
+        assert_eq!(v.ttl(), Some(h.hop_limit));
+    }
+    if let Some(t) = v.tcp() {
+        assert!(20 + t.options.len() <= usize::from(t.header_len));
+        let o = t.options();
+        assert!(o.kinds().len() <= t.options.len() && o.sack().len() <= 4);
+    }
+    let _ = (v.icmp(), v.macs());
+    assert!(v.payload().len() <= d.payload_len as usize);
+}
+
 /// The decoder on one frame of any supported link type. Input: byte 0 picks
 /// the link type, bytes 1–2 (little-endian) are how many bytes the wire
 /// packet had beyond the captured ones, the rest is the frame.
 ///
 /// Checks: no panic; lengths consistent (`payload ≤ ip_len − IP header`,
 /// `ip_len ≤ wire length`); ports and flags only where the protocol has them;
-/// the stack ends in the IP layer; and snaplen monotonicity: every captured
+/// the stack ends in the IP layer; the header accessors never panic, on
+/// the frame or any prefix; and snaplen monotonicity: every captured
 /// prefix of the frame (same wire length) decodes to the same result or is
 /// skipped, and a frame that is skipped has no prefix that decodes.
 pub fn decode(data: &[u8]) {
@@ -307,9 +337,13 @@ pub fn decode(data: &[u8]) {
     }
     if let Ok(d) = &full {
         check_decoded(lt, d, wire);
+        read_headers(d, frame);
     }
     // Headers end early in the frame: prefixes past 600 bytes change nothing.
     for cut in 0..frame.len().min(600) {
+        if let Ok(d) = &full {
+            read_headers(d, &frame[..cut]);
+        }
         let p = joyfuljay::decode::decode(lt, &frame[..cut], wire as u32);
         match (&full, &p) {
             (_, Err(_)) => {}

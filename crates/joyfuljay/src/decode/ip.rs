@@ -9,15 +9,18 @@ pub(super) const PROTO_UDP: u8 = 17;
 pub(super) const PROTO_ICMPV6: u8 = 58;
 pub(super) const PROTO_SCTP: u8 = 132;
 
-/// Decode an IPv4 packet. `d` starts at the IP header; `wire_rest` is the
-/// number of bytes from there to the end of the packet on the wire.
+/// Decode an IPv4 packet whose header starts at `l3_off` in `frame`;
+/// `wire_rest` is the number of bytes from there to the end of the packet
+/// on the wire.
 #[inline]
 pub(super) fn decode_ipv4(
-    d: &[u8],
+    frame: &[u8],
+    l3_off: usize,
     wire_rest: usize,
     mut stack: Stack,
 ) -> Result<Decoded, SkipReason> {
     stack.push(Layer::Ip);
+    let d = &frame[l3_off..];
     let h = d.get(..20).ok_or(SkipReason::Truncated)?;
     if h[0] >> 4 != 4 {
         return Err(SkipReason::BadIpv4Header);
@@ -49,13 +52,14 @@ pub(super) fn decode_ipv4(
         Fragment::None
     };
     let l4_len = total - ihl;
-    let (sport, dport, tcp_flags, payload_len) = if let Fragment::Later { .. } = fragment {
-        (0, 0, 0, l4_len as u32)
+    let (sport, dport, tcp_flags, payload_len, l4_hdr) = if let Fragment::Later { .. } = fragment {
+        (0, 0, 0, l4_len as u32, 0)
     } else {
         let l4 = d.get(ihl..).ok_or(SkipReason::Truncated)?;
         let t = transport(proto, l4, l4_len)?;
-        (t.sport, t.dport, t.tcp_flags, t.payload_len)
+        (t.sport, t.dport, t.tcp_flags, t.payload_len, t.hdr_len)
     };
+    let l4_off = (l3_off + ihl) as u32;
     Ok(Decoded {
         src,
         dst,
@@ -68,17 +72,23 @@ pub(super) fn decode_ipv4(
         tcp_flags,
         fragment,
         stack,
+        l3_off: l3_off as u32,
+        l4_off,
+        payload_off: l4_off + l4_hdr,
     })
 }
 
-/// Decode an IPv6 packet, skipping extension headers to the upper layer.
+/// Decode an IPv6 packet (arguments as for [`decode_ipv4`]), skipping
+/// extension headers to the upper layer.
 #[inline]
 pub(super) fn decode_ipv6(
-    d: &[u8],
+    frame: &[u8],
+    l3_off: usize,
     wire_rest: usize,
     mut stack: Stack,
 ) -> Result<Decoded, SkipReason> {
     stack.push(Layer::Ip6);
+    let d = &frame[l3_off..];
     let h = d.get(..40).ok_or(SkipReason::Truncated)?;
     if h[0] >> 4 != 6 {
         return Err(SkipReason::BadIpv6Header);
@@ -139,13 +149,14 @@ pub(super) fn decode_ipv6(
         }
     }
     let l4_len = end - off;
-    let (sport, dport, tcp_flags, payload_len) = if let Fragment::Later { .. } = fragment {
-        (0, 0, 0, l4_len as u32)
+    let (sport, dport, tcp_flags, payload_len, l4_hdr) = if let Fragment::Later { .. } = fragment {
+        (0, 0, 0, l4_len as u32, 0)
     } else {
         let l4 = d.get(off..).ok_or(SkipReason::Truncated)?;
         let t = transport(next, l4, l4_len)?;
-        (t.sport, t.dport, t.tcp_flags, t.payload_len)
+        (t.sport, t.dport, t.tcp_flags, t.payload_len, t.hdr_len)
     };
+    let l4_off = (l3_off + off) as u32;
     Ok(Decoded {
         src,
         dst,
@@ -158,6 +169,9 @@ pub(super) fn decode_ipv6(
         tcp_flags,
         fragment,
         stack,
+        l3_off: l3_off as u32,
+        l4_off,
+        payload_off: l4_off + l4_hdr,
     })
 }
 
@@ -172,12 +186,14 @@ fn ext_bytes(d: &[u8], off: usize, n: usize, end: usize) -> Result<&[u8], SkipRe
     d.get(off..off + n).ok_or(SkipReason::Truncated)
 }
 
-/// Ports, TCP flags and payload length read from a transport header.
+/// Ports, TCP flags, payload length and header length read from a
+/// transport header.
 struct L4Info {
     sport: u16,
     dport: u16,
     tcp_flags: u8,
     payload_len: u32,
+    hdr_len: u32,
 }
 
 /// Read ports, flags and the payload length from the transport header.
@@ -230,5 +246,6 @@ fn transport(proto: u8, l4: &[u8], l4_len: usize) -> Result<L4Info, SkipReason> 
         dport,
         tcp_flags,
         payload_len: (l4_len - hdr_len) as u32,
+        hdr_len: hdr_len as u32,
     })
 }

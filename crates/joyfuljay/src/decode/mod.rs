@@ -197,6 +197,20 @@ pub struct Decoded {
     pub fragment: Fragment,
     /// Stack below the transport layer.
     pub stack: Stack,
+    /// Offset in the frame of the IP header, after the link layer and any
+    /// tags, labels or PPPoE. (The link header itself starts at 0, or after
+    /// the radiotap or PPI header when `stack` begins with one.)
+    pub l3_off: u32,
+    /// Offset in the frame of the transport header: the end of the IPv4
+    /// header, or of the IPv6 extension headers the decoder walked. For
+    /// later fragments and protocols without a known header it is simply
+    /// the first byte after the IP headers.
+    pub l4_off: u32,
+    /// Offset in the frame of the first payload byte: `l4_off` plus the
+    /// transport header length (TCP data offset, 8 for UDP, ICMP and
+    /// ICMPv6, 12 for SCTP, 0 for other protocols and later fragments).
+    /// The payload holds `payload_len` bytes on the wire from here.
+    pub payload_off: u32,
 }
 
 /// Decode one frame of the given link type.
@@ -210,8 +224,8 @@ pub fn decode(link_type: u32, data: &[u8], orig_len: u32) -> Result<Decoded, Ski
     let (net, off) = link::decode_link(LinkType(link_type), data, &mut stack)?;
     let wire_rest = wire_len - off;
     match net {
-        link::Net::Ipv4 => ip::decode_ipv4(&data[off..], wire_rest, stack),
-        link::Net::Ipv6 => ip::decode_ipv6(&data[off..], wire_rest, stack),
+        link::Net::Ipv4 => ip::decode_ipv4(data, off, wire_rest, stack),
+        link::Net::Ipv6 => ip::decode_ipv6(data, off, wire_rest, stack),
     }
 }
 

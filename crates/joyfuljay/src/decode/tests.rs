@@ -1390,3 +1390,102 @@ fn differential_real_captures() {
         eprintln!("{name}: {compared} of {frames} frames compared");
     }
 }
+
+// ------------------------------------------------------------ layer offsets
+
+/// (l3_off, l4_off, payload_off)
+fn offs(d: &Decoded) -> (u32, u32, u32) {
+    (d.l3_off, d.l4_off, d.payload_off)
+}
+
+#[test]
+fn layer_offsets() {
+    // Link header sizes of the synthetic frames: Ethernet 14, NULL/LOOP 4,
+    // PPP (HDLC framed) 4, raw 0, SLL 16, SLL2 20, 802.11 24 + LLC/SNAP 8,
+    // radiotap and PPI 8 more.
+    let p = tcp4(100);
+    let p6 = Packet::udp(A6, 5353, B6, 53, 30);
+    for (lt, link) in [
+        (0u32, 4u32),
+        (1, 14),
+        (9, 4),
+        (50, 4),
+        (12, 0),
+        (14, 0),
+        (101, 0),
+        (108, 4),
+        (113, 16),
+        (228, 0),
+        (276, 20),
+        (105, 32),
+        (127, 40),
+        (192, 40),
+    ] {
+        // IPv4 20 + TCP 20.
+        let d = ok(lt, &p.frame(lt));
+        assert_eq!(offs(&d), (link, link + 20, link + 40), "link type {lt}");
+        // IPv6 40 + UDP 8.
+        let lt6 = if lt == 228 { 229 } else { lt };
+        let d = ok(lt6, &p6.frame(lt6));
+        assert_eq!(offs(&d), (link, link + 40, link + 48), "link type {lt6}");
+    }
+    // VLAN tags (4 bytes each) and MPLS labels (4 each), PPPoE (6 + PPP 2).
+    assert_eq!(offs(&ok(1, &p.ethernet(&[5, 6], &[]))), (22, 42, 62));
+    assert_eq!(offs(&ok(1, &p.ethernet(&[], &[1, 2, 3]))), (26, 46, 66));
+    assert_eq!(offs(&ok(1, &p.pppoe())), (22, 42, 62));
+    // IPv4 options, TCP options.
+    let mut q = Packet::new(
+        A4,
+        B4,
+        L4::Tcp {
+            sport: 1,
+            dport: 2,
+            flags: 0,
+            options: 12,
+            payload: 5,
+        },
+    );
+    q.ipv4_options = 8;
+    assert_eq!(offs(&ok(101, &q.frame(101))), (0, 28, 60));
+    // IPv6 extension headers (16 bytes each here, AH 24).
+    let mut q = tcp6(10);
+    q.ipv6_ext = vec![0, 60, 43, 51, 60];
+    assert_eq!(
+        offs(&ok(1, &q.frame(1))),
+        (14, 14 + 40 + 88, 14 + 40 + 88 + 20)
+    );
+    // ICMP: 8-byte header; SCTP: 12; other protocols: none.
+    let q = Packet::new(A4, B4, L4::Icmp { payload: 3 });
+    assert_eq!(offs(&ok(101, &q.frame(101))), (0, 20, 28));
+    let q = Packet::new(
+        A6,
+        B6,
+        L4::Sctp {
+            sport: 1,
+            dport: 2,
+            payload: 3,
+        },
+    );
+    assert_eq!(offs(&ok(229, &q.frame(229))), (0, 40, 52));
+    let q = Packet::new(A4, B4, L4::Other { proto: 47, len: 30 });
+    assert_eq!(offs(&ok(101, &q.frame(101))), (0, 20, 20));
+    // Fragments: the first keeps its transport header, later ones have none.
+    let mut q = Packet::udp(A4, 1, B4, 2, 100);
+    q.fragment = Some((1, 0, true));
+    assert_eq!(offs(&ok(1, &q.frame(1))), (14, 34, 42));
+    q.fragment = Some((1, 10, false));
+    assert_eq!(offs(&ok(1, &q.frame(1))), (14, 34, 34));
+    let mut q = Packet::udp(A6, 1, B6, 2, 100);
+    q.ipv6_ext = vec![0];
+    q.fragment = Some((1, 0, true));
+    assert_eq!(offs(&ok(229, &q.frame(229))), (0, 64, 72));
+    q.fragment = Some((1, 10, false));
+    assert_eq!(offs(&ok(229, &q.frame(229))), (0, 64, 64));
+    // Snaplen-cut frames keep their header offsets (the decoder needs the
+    // TCP header up to the flags).
+    let f = p.frame(1);
+    assert_eq!(
+        offs(&decode(1, &f[..48], f.len() as u32).unwrap()),
+        (14, 34, 54)
+    );
+}

@@ -14,7 +14,6 @@
 mod headers;
 pub mod stream;
 
-#[allow(unused_imports)]
 pub use headers::*;
 
 use crate::decode::Decoded;
