@@ -106,6 +106,9 @@ fn initiator_packet(flow: &Flow) -> Decoded {
         payload_len: 0,
         tcp_flags: 0,
         fragment: Fragment::None,
+        l3_off: 0,
+        l4_off: 0,
+        payload_off: 0,
         stack: flow.stack,
     }
 }

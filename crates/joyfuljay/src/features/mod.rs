@@ -124,6 +124,9 @@ pub(crate) mod testutil {
             payload_len: p.payload_len,
             tcp_flags: p.tcp_flags,
             fragment: Fragment::None,
+            l3_off: 0,
+            l4_off: 0,
+            payload_off: 0,
             stack: Stack::default(),
         }
     }
