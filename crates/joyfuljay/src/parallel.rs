@@ -233,7 +233,6 @@ impl Pipeline {
         obs: &mut dyn Observer,
     ) -> Result<Stats> {
         let path = reader.path().to_path_buf();
-        let keep = self.keep_bytes();
         let (tx, rx) = sync_channel::<PacketBatch>(PACKET_CHANNEL);
         let (back_tx, back_rx) = sync_channel::<PacketBatch>(PACKET_CHANNEL + 2);
         // Unbounded, yet bounded in practice: the table ends flows only as
@@ -285,7 +284,14 @@ impl Pipeline {
                 &mut reader,
                 &mut st,
                 |st, index, ts_us, d, frame| {
-                    batch.push(index, ts_us, d, (d.sport, d.dport), frame, keep);
+                    batch.push(
+                        index,
+                        ts_us,
+                        d,
+                        (d.sport, d.dport),
+                        frame,
+                        self.keep_bytes(&d),
+                    );
                     if batch.len() == PACKET_BATCH {
                         let fresh = back_rx
                             .try_recv()
@@ -366,7 +372,6 @@ impl Pipeline {
         shards: usize,
     ) -> Result<Stats> {
         let path = reader.path().to_path_buf();
-        let keep = self.keep_bytes();
         let mut to_shard = Vec::with_capacity(shards);
         let mut shard_inputs = Vec::with_capacity(shards);
         let mut out_txs = Vec::with_capacity(shards);
@@ -470,9 +475,14 @@ impl Pipeline {
                         );
                         let shard = (std::hash::BuildHasher::hash_one(&hasher, key) % shards as u64)
                             as usize;
-                        epochs[shard]
-                            .packets
-                            .push(index, ts_us, d, (sport, dport), frame, keep);
+                        epochs[shard].packets.push(
+                            index,
+                            ts_us,
+                            d,
+                            (sport, dport),
+                            frame,
+                            self.keep_bytes(&d),
+                        );
                         in_epoch += 1;
                         if in_epoch == EPOCH {
                             in_epoch = 0;

@@ -307,13 +307,18 @@ impl Pipeline {
         self.needs
     }
 
-    /// How many bytes of each frame the groups read (0: none).
+    /// How many bytes of a decoded packet's frame the groups read (0:
+    /// none): up to the payload with header needs, plus the payload bytes
+    /// they read (all of it for stream reassembly).
     #[inline]
-    pub(crate) fn keep_bytes(&self) -> usize {
-        if self.needs.frame_bytes() {
+    pub(crate) fn keep_bytes(&self, d: &Decoded) -> usize {
+        let n = &self.needs;
+        if !n.frame_bytes() {
+            0
+        } else if n.stream_start > 0 {
             usize::MAX
         } else {
-            0
+            (d.payload_off as usize).saturating_add(n.payload_bytes as usize)
         }
     }
 
@@ -330,7 +335,7 @@ impl Pipeline {
                 tcp_close: self.config.terminate_on_fin_rst,
                 max_flows: usize::try_from(self.config.max_concurrent_flows).unwrap_or(usize::MAX),
             },
-            GroupStates::new(arenas),
+            GroupStates::new(arenas, self.needs.stream_start),
         )
     }
 
@@ -411,7 +416,6 @@ impl Pipeline {
         };
         let mut row = Vec::with_capacity(self.columns.len());
         let mut sink_err: Option<Error> = None;
-        let keep = self.keep_bytes();
         // Decoded packets wait in a batch so that the table can prefetch
         // their flows a few packets ahead (see `with_lookahead`).
         let mut batch = PacketBatch::with_capacity(BATCH);
@@ -446,7 +450,14 @@ impl Pipeline {
             &mut reader,
             &mut st,
             |st, index, ts_us, d, frame| {
-                batch.push(index, ts_us, d, (d.sport, d.dport), frame, keep);
+                batch.push(
+                    index,
+                    ts_us,
+                    d,
+                    (d.sport, d.dport),
+                    frame,
+                    self.keep_bytes(&d),
+                );
                 if batch.len() == BATCH {
                     if let Err(e) = run(&mut table, st, &mut row, sink, &mut batch) {
                         sink_err = Some(e);

@@ -23,9 +23,11 @@
 //! no work per packet.
 
 use super::row::RowWriter;
+use crate::decode::tcp_flags;
 use crate::decode::{Decoded, Fragment};
 use crate::flow::{Direction, Flow, FlowStates};
 use crate::hint::prefetch;
+use crate::packet::stream::StreamStart;
 use crate::packet::PacketView;
 use std::sync::Arc;
 
@@ -523,6 +525,20 @@ pub struct GroupStates {
     /// Buffered packets, live and ended (only with deferred groups).
     recent: Vec<Recent>,
     recent_ended: Vec<Recent>,
+    /// The start of each direction's TCP byte stream, when a group needs
+    /// it (see [`Streams`]).
+    streams: Option<Streams>,
+}
+
+/// TCP stream-start reassembly, done once per flow for every group that
+/// needs it: the first `budget` bytes of each direction, in sequence
+/// order, tolerant of loss, retransmission and reordering
+/// ([`StreamStart`]). Only TCP flows use it; nothing is allocated before a
+/// flow carries payload.
+struct Streams {
+    budget: usize,
+    live: Vec<[StreamStart; 2]>,
+    ended: Vec<[StreamStart; 2]>,
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
@@ -533,8 +549,9 @@ pub struct EndedStates {
 }
 
 impl GroupStates {
-    /// States for these arenas (registry order).
-    pub fn new(arenas: Vec<Box<dyn Arena>>) -> GroupStates {
+    /// States for these arenas (registry order), with TCP stream-start
+    /// reassembly of `stream_start` bytes per direction (0: none).
+    pub fn new(arenas: Vec<Box<dyn Arena>>, stream_start: u32) -> GroupStates {
         let (deferred, eager): (Vec<usize>, Vec<usize>) =
             (0..arenas.len()).partition(|&i| arenas[i].deferred());
         GroupStates {
@@ -543,7 +560,17 @@ impl GroupStates {
             deferred,
             recent: Vec::new(),
             recent_ended: Vec::new(),
+            streams: (stream_start > 0).then(|| Streams {
+                budget: stream_start as usize,
+                live: Vec::new(),
+                ended: Vec::new(),
+            }),
         }
+    }
+
+    /// The stream starts of ended flow `i` (both directions), when kept.
+    pub fn ended_streams(&self, i: usize) -> Option<&[StreamStart; 2]> {
+        self.streams.as_ref().and_then(|s| s.ended.get(i))
     }
 
     fn has_deferred(&self) -> bool {
@@ -575,7 +602,7 @@ impl FlowStates for GroupStates {
 
     #[inline]
     fn is_empty(&self) -> bool {
-        self.arenas.is_empty()
+        self.arenas.is_empty() && self.streams.is_none()
     }
 
     #[inline]
@@ -586,14 +613,39 @@ impl FlowStates for GroupStates {
         if self.has_deferred() {
             self.recent.push(Recent::default());
         }
+        if let Some(s) = &mut self.streams {
+            s.live.push(Default::default());
+        }
     }
 
     #[inline]
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
+        let with_stream;
+        let pkt = match &mut self.streams {
+            Some(s) if pkt.proto() == 6 => {
+                let st = &mut s.live[pos][pkt.dir as usize];
+                if !st.is_complete(s.budget) {
+                    if let Some(t) = pkt.tcp() {
+                        st.push(
+                            s.budget,
+                            t.seq,
+                            t.flags & tcp_flags::SYN != 0,
+                            pkt.payload(),
+                        );
+                    }
+                }
+                with_stream = PacketView {
+                    stream: Some(&*st),
+                    ..*pkt
+                };
+                &with_stream
+            }
+            _ => pkt,
+        };
         for &i in &self.eager {
             self.arenas[i].update(pos, pkt);
         }
-        if self.has_deferred() {
+        if !self.deferred.is_empty() {
             let r = &mut self.recent[pos];
             if !r.spilled() {
                 if (r.n as usize) < DEFERRED_PACKETS {
@@ -631,6 +683,9 @@ impl FlowStates for GroupStates {
         if self.has_deferred() {
             self.recent_ended.push(self.recent.swap_remove(pos));
         }
+        if let Some(s) = &mut self.streams {
+            s.ended.push(s.live.swap_remove(pos));
+        }
     }
 
     fn retire_all(&mut self) {
@@ -642,6 +697,9 @@ impl FlowStates for GroupStates {
         } else {
             self.recent_ended.append(&mut self.recent);
         }
+        if let Some(s) = &mut self.streams {
+            s.ended.append(&mut s.live);
+        }
     }
 
     fn swap_ended(&mut self, i: usize, j: usize) {
@@ -651,6 +709,9 @@ impl FlowStates for GroupStates {
         if self.has_deferred() {
             self.recent_ended.swap(i, j);
         }
+        if let Some(s) = &mut self.streams {
+            s.ended.swap(i, j);
+        }
     }
 
     fn clear_ended(&mut self) {
@@ -658,12 +719,256 @@ impl FlowStates for GroupStates {
             a.clear_ended();
         }
         self.recent_ended.clear();
+        if let Some(s) = &mut self.streams {
+            s.ended.clear();
+        }
     }
 
     fn take_ended(&mut self) -> EndedStates {
+        // Groups read stream starts as packets arrive; ended ones are dropped.
+        if let Some(s) = &mut self.streams {
+            s.ended.clear();
+        }
         EndedStates {
             arenas: self.arenas.iter_mut().map(|a| a.take_ended()).collect(),
             recent: std::mem::take(&mut self.recent_ended),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{decoded_of, flow_of, obs, PacketObs, SplitMix};
+    use super::super::{size, timing, GroupDef, Value};
+    use super::*;
+    use crate::config::Config;
+    use crate::decode::decode;
+    use crate::flow::{FlowTable, TableConfig};
+
+    /// Feed `flows` (each a list of packets) through `arena` as the table
+    /// does (all live at once, interleaved, ended in reverse order), and
+    /// return each flow's row.
+    fn rows_through(
+        arena: Box<dyn Arena>,
+        def: &GroupDef,
+        flows: &[Vec<PacketObs>],
+    ) -> Vec<Vec<Value>> {
+        let mut states = GroupStates::new(vec![arena], 0);
+        for _ in flows {
+            states.push();
+        }
+        let longest = flows.iter().map(Vec::len).max().unwrap_or(0);
+        for k in 0..longest {
+            for (pos, f) in flows.iter().enumerate() {
+                if let Some(p) = f.get(k) {
+                    let d = decoded_of(p);
+                    states.update(pos, &PacketView::new(p.ts_us, p.dir, &d, &[]));
+                }
+            }
+        }
+        // End the last flow first: positions never move then.
+        for pos in (0..flows.len()).rev() {
+            states.retire(pos);
+        }
+        let mask = vec![true; def.columns.len()];
+        (0..flows.len())
+            .map(|pos| {
+                let i = flows.len() - 1 - pos;
+                let flow = flow_of(&flows[pos]);
+                let mut row = Vec::new();
+                let mut w = RowWriter::new(&mut row, &mask);
+                states.write(0, i, &FlowView { flow: &flow }, &mut w);
+                row
+            })
+            .collect()
+    }
+
+    fn random_flows(seed: u64) -> Vec<Vec<PacketObs>> {
+        let mut rng = SplitMix(seed);
+        (0..=12)
+            .map(|n| {
+                let mut t = 1_000_000i64;
+                (0..n)
+                    .map(|_| {
+                        t += (rng.next_u64() % 3_000_000) as i64 - 200_000;
+                        let dir = if rng.unit() < 0.4 {
+                            Direction::Bwd
+                        } else {
+                            Direction::Fwd
+                        };
+                        let len = 40 + (rng.next_u64() % 1400) as u32;
+                        obs(t, dir, len, len - 40)
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Deferred states (built by replay, or replayed at the end for short
+    /// flows) give exactly the values of states kept from the first packet,
+    /// for flows of 0 to 12 packets, in every configuration of the groups.
+    #[test]
+    fn deferred_states_equal_eager_states_bit_for_bit() {
+        let cfgs = [
+            Config::default(),
+            Config {
+                include_raw_sequences: true,
+                include_splt: true,
+                bidirectional_split: true,
+                max_sequence_length: 3,
+                burst_threshold_ms: 500.0,
+                ..Config::default()
+            },
+        ];
+        for cfg in &cfgs {
+            for seed in 1..20 {
+                let flows = random_flows(seed);
+                macro_rules! check {
+                    ($def:expr, $ty:ty) => {{
+                        let group = Arc::new(<$ty>::from_config(cfg));
+                        let deferred = Arc::clone(&group).arena().unwrap();
+                        assert!(deferred.deferred());
+                        let eager: Box<dyn Arena> = Box::new(TypedArena::<$ty> {
+                            group,
+                            live: Vec::new(),
+                            ended: Vec::new(),
+                        });
+                        let a = rows_through(deferred, &$def, &flows);
+                        let b = rows_through(eager, &$def, &flows);
+                        for (n, (x, y)) in a.iter().zip(&b).enumerate() {
+                            assert_eq!(
+                                format!("{x:?}"),
+                                format!("{y:?}"),
+                                "{} seed {seed}, {n} packets",
+                                $def.id
+                            );
+                        }
+                    }};
+                }
+                check!(timing::DEF, timing::Timing);
+                check!(size::DEF, size::Size);
+            }
+        }
+    }
+
+    /// A test group that needs the stream start and records what it saw.
+    struct Echo;
+
+    impl FeatureGroup for Echo {
+        type State = [Vec<u8>; 2];
+        fn needs(&self) -> Needs {
+            Needs {
+                stream_start: 12,
+                ..Needs::SUMMARY
+            }
+        }
+        fn new_state(&self) -> [Vec<u8>; 2] {
+            Default::default()
+        }
+        fn update(&self, st: &mut [Vec<u8>; 2], pkt: &PacketView<'_>) {
+            let s = pkt.stream.expect("TCP packets carry the stream start");
+            st[pkt.dir as usize] = s.bytes().to_vec();
+        }
+        fn write(&self, _flow: &FlowView<'_>, st: &[Vec<u8>; 2], out: &mut RowWriter<'_>) {
+            out.put(String::from_utf8_lossy(&st[0]).into_owned());
+            out.put(String::from_utf8_lossy(&st[1]).into_owned());
+        }
+    }
+
+    fn tcp_frame(fwd: bool, seq: u32, syn: bool, payload: &[u8]) -> Vec<u8> {
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let (src, dst, sp, dp) = if fwd {
+            (a, b, 1000, 80)
+        } else {
+            (b, a, 80, 1000)
+        };
+        let mut builder = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 1000);
+        if syn {
+            builder = builder.syn();
+        }
+        let mut v = Vec::new();
+        builder.ack(1).write(&mut v, payload).unwrap();
+        v
+    }
+
+    /// A group that declares `stream_start` sees each direction's bytes in
+    /// sequence order, through reordering, retransmission and overlap,
+    /// cut at its budget; the table keeps no stream for other runs.
+    #[test]
+    fn stream_start_is_reassembled_once_for_the_groups_that_need_it() {
+        let segments: &[(bool, u32, bool, &[u8])] = &[
+            (true, 100, true, b""),
+            (false, 900, true, b""),
+            (true, 107, false, b"world"), // ahead: held
+            (true, 101, false, b"hello "),
+            (false, 901, false, b"OK"),
+            (true, 101, false, b"HELLO "), // retransmission: first copy wins
+            (true, 110, false, b"ld, and more"), // overlap, then past the budget
+            (false, 903, false, b" thanks"),
+        ];
+        let frames: Vec<Vec<u8>> = segments
+            .iter()
+            .map(|&(f, seq, syn, p)| tcp_frame(f, seq, syn, p))
+            .collect();
+        let group = Arc::new(Echo);
+        assert_eq!(FeatureGroup::needs(&*group).stream_start, 12);
+        let arena = Arc::clone(&group).arena().unwrap();
+        assert!(!arena.deferred());
+        let mut table = FlowTable::new(
+            TableConfig {
+                idle_us: 60_000_000,
+                active_us: None,
+                tcp_close: true,
+                max_flows: 0,
+            },
+            GroupStates::new(vec![arena], 12),
+        );
+        for (i, f) in frames.iter().enumerate() {
+            let d = decode(1, f, f.len() as u32).unwrap();
+            table.process(i as u64, 1_000 + i as i64, &d, f);
+        }
+        table.flush();
+        assert_eq!(table.finished().len(), 1);
+        let streams = table.states().ended_streams(0).unwrap();
+        assert_eq!(streams[0].bytes(), b"hello world,");
+        assert_eq!(streams[1].bytes(), b"OK thanks");
+        let mask = [true, true];
+        let mut row = Vec::new();
+        let flow = &table.finished()[0];
+        table.states().write(
+            0,
+            0,
+            &FlowView { flow },
+            &mut RowWriter::new(&mut row, &mask),
+        );
+        assert_eq!(
+            row,
+            [
+                Value::Str("hello world,".into()),
+                Value::Str("OK thanks".into())
+            ]
+        );
+        // Without the need, no stream is kept.
+        let plain = GroupStates::new(Vec::new(), 0);
+        assert!(plain.is_empty() && plain.ended_streams(0).is_none());
+    }
+
+    #[test]
+    fn needs_union_and_frame_bytes() {
+        assert!(!Needs::SUMMARY.frame_bytes());
+        let h = Needs {
+            headers: true,
+            ..Needs::SUMMARY
+        };
+        let p = Needs {
+            payload_bytes: 64,
+            whole_input: true,
+            ..Needs::SUMMARY
+        };
+        let u = h.union(p);
+        assert!(u.headers && u.whole_input && u.payload_bytes == 64 && u.frame_bytes());
+        assert_eq!(Needs::SUMMARY.union(Needs::SUMMARY), Needs::SUMMARY);
     }
 }

@@ -173,7 +173,7 @@ pub(crate) mod testutil {
         match Arc::clone(&group).arena() {
             None => group.write_stateless(&FlowView { flow: &flow }, &mut w),
             Some(arena) => {
-                let mut states = GroupStates::new(vec![arena]);
+                let mut states = GroupStates::new(vec![arena], 0);
                 // A decoy flow at position 0 that ends first, so the flow
                 // under test moves from position 1 to 0 and lands at ended
                 // position 1.

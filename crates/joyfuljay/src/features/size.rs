@@ -62,13 +62,21 @@ pub static DEF: GroupDef = GroupDef {
 };
 
 fn build(cfg: &Config) -> Arc<dyn Group> {
-    Arc::new(Size {
-        max_seq: cfg.max_sequence_length,
-        keep_raw: cfg.include_raw_sequences,
-    })
+    Arc::new(Size::from_config(cfg))
 }
 
-struct Size {
+impl Size {
+    /// The group configured by `cfg`.
+    pub(crate) fn from_config(cfg: &Config) -> Size {
+        Size {
+            max_seq: cfg.max_sequence_length,
+            keep_raw: cfg.include_raw_sequences,
+        }
+    }
+}
+
+/// The `size` group configured for a run.
+pub(crate) struct Size {
     max_seq: usize,
     keep_raw: bool,
 }

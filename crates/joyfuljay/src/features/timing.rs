@@ -79,15 +79,23 @@ pub static DEF: GroupDef = GroupDef {
 };
 
 fn build(cfg: &Config) -> Arc<dyn Group> {
-    Arc::new(Timing {
-        threshold_us: cfg.burst_threshold_ms * 1000.0,
-        max_seq: cfg.max_sequence_length,
-        keep_raw: cfg.include_raw_sequences,
-        keep_splt: cfg.include_splt,
-    })
+    Arc::new(Timing::from_config(cfg))
 }
 
-struct Timing {
+impl Timing {
+    /// The group configured by `cfg`.
+    pub(crate) fn from_config(cfg: &Config) -> Timing {
+        Timing {
+            threshold_us: cfg.burst_threshold_ms * 1000.0,
+            max_seq: cfg.max_sequence_length,
+            keep_raw: cfg.include_raw_sequences,
+            keep_splt: cfg.include_splt,
+        }
+    }
+}
+
+/// The `timing` group configured for a run.
+pub(crate) struct Timing {
     /// `burst_threshold_ms` in microseconds.
     threshold_us: f64,
     max_seq: usize,

@@ -41,6 +41,10 @@ pub struct PacketView<'a> {
     /// when the run's groups need nothing beyond the summary and the frame
     /// was not carried to this thread).
     pub frame: &'a [u8],
+    /// The start of this direction's TCP byte stream, in sequence order,
+    /// this packet included: present for TCP flows when a selected group
+    /// declared it needs it (`Needs::stream_start`).
+    pub stream: Option<&'a stream::StreamStart>,
 }
 
 impl<'a> PacketView<'a> {
@@ -52,6 +56,7 @@ impl<'a> PacketView<'a> {
             dir,
             decoded,
             frame,
+            stream: None,
         }
     }
 
