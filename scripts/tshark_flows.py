@@ -3,7 +3,7 @@
 
 For one capture file, run tshark once (``-T fields``, every occurrence of each
 field) and aggregate the frames per bidirectional 5-tuple, as
-shared/SPEC.md defines flows with TCP-close splitting off and an infinite idle
+docs/semantics.md (#tcp-close) defines flows with TCP-close splitting off and an infinite idle
 timeout (every 5-tuple is exactly one flow).
 
     python3 scripts/tshark_flows.py CAPTURE [-o OUT.csv] [--tshark /usr/bin/tshark]

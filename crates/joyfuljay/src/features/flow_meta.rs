@@ -1,7 +1,7 @@
 //! `flow_meta`: flow identification, timing, volume, rates and the protocol
 //! stack — the columns of the user's `flow_meta` document, in its
 //! "Example Output" order. `flow_stat` follows Tranalyzer's flow status idea
-//! with the bit table of the document (see `SPEC.md`).
+//! with the bit table of the document (`docs/semantics.md#flow_stat`).
 
 use super::stats::ratio;
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, RowWriter};

@@ -3,7 +3,7 @@
 //! moments, order statistics, mode, payload share, per-direction means and,
 //! on request, the raw length sequences (the packet-length features of
 //! Moore & Zuev, "Discriminators for use in flow-based classification",
-//! 2005). Definitions: the project's `GROUPS.md`.
+//! 2005). Definitions: `docs/semantics.md#size`.
 //!
 //! Everything is exact in bounded memory: packet lengths go into a sparse
 //! histogram (one counter per distinct length, so at most 65 576 entries

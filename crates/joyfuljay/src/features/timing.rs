@@ -2,8 +2,8 @@
 //! distribution and shape, burst structure, per-direction IATs and, on
 //! request, the raw IAT sequences and SPLT (Sequence of Packet Lengths and
 //! Times, from Cisco Joy: McGrew & Anderson, "Enhanced Telemetry for
-//! Encrypted Threat Analytics", ICNP 2016). Definitions: the project's
-//! `GROUPS.md`.
+//! Encrypted Threat Analytics", ICNP 2016). Definitions:
+//! `docs/semantics.md#timing`.
 //!
 //! Packets are taken in capture order and an IAT is the signed difference
 //! of consecutive timestamps (negative when a capture's clock steps back).
