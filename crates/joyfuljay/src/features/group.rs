@@ -196,11 +196,6 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     /// Account one packet of the flow.
     fn update(&self, state: &mut Self::State, pkt: &PacketView<'_>);
 
-    /// Start loading memory the next [`FeatureGroup::update`] reads outside
-    /// the state itself (the end of a growing list, …), so that the cache
-    /// miss overlaps other packets' work. A hint only.
-    fn prefetch(&self, _state: &Self::State) {}
-
     /// Write the group's values for a finished flow, in `COLUMNS` order:
     /// one `put` per column, present or not.
     fn write(&self, flow: &FlowView<'_>, state: &Self::State, out: &mut RowWriter<'_>);
@@ -276,7 +271,7 @@ pub trait Arena: Send {
     /// Account a packet in the live state at `pos`.
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>);
     /// Cache hint for the live state at `pos` (see [`FlowStates::prefetch`]).
-    fn prefetch(&self, pos: usize, step: u8);
+    fn prefetch(&self, pos: usize);
     /// Move the live state at `pos` to the ended list (the last live state
     /// takes its place).
     fn retire(&mut self, pos: usize);
@@ -329,18 +324,15 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize, step: u8) {
-        let Some(s) = self.live.get(pos) else { return };
-        if step == 0 {
-            let p = (s as *const G::State).cast::<u8>();
+    fn prefetch(&self, pos: usize) {
+        if pos < self.live.len() {
+            let p = self.live.as_ptr().wrapping_add(pos).cast::<u8>();
             let size = std::mem::size_of::<G::State>();
             let mut off = 0;
             while off < size {
                 prefetch(p.wrapping_add(off));
                 off += 64;
             }
-        } else {
-            self.group.prefetch(s);
         }
     }
 
@@ -447,14 +439,9 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize, step: u8) {
-        if let Some(Some(s)) = self.live.get(pos) {
-            if step == 0 {
-                prefetch((&**s as *const G::State).cast::<u8>());
-            } else {
-                self.group.prefetch(s);
-            }
-        }
+    fn prefetch(&self, pos: usize) {
+        // The slot only: reading it now would stall on it.
+        prefetch(self.live.as_ptr().wrapping_add(pos));
     }
 
     fn retire(&mut self, pos: usize) {
@@ -665,14 +652,12 @@ impl FlowStates for GroupStates {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize, step: u8) {
-        if step == 0 {
-            if let Some(r) = self.recent.get(pos) {
-                prefetch((r as *const Recent).cast::<u8>());
-            }
+    fn prefetch(&self, pos: usize) {
+        if !self.deferred.is_empty() {
+            prefetch(self.recent.as_ptr().wrapping_add(pos));
         }
         for a in &self.arenas {
-            a.prefetch(pos, step);
+            a.prefetch(pos);
         }
     }
 

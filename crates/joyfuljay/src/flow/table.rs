@@ -191,12 +191,11 @@ impl<S: FlowStates> FlowTable<S> {
     }
 
     /// Start loading the per-group state of a packet's flow a few packets
-    /// ahead (its index slot and flow are in cache by then), in two steps:
-    /// 0, the states; 1, what each state's next update reads beyond itself.
+    /// ahead (its index slot and flow are in cache by then).
     #[inline]
-    pub(crate) fn prefetch_states(&self, k: &Keyed, step: u8) {
+    pub(crate) fn prefetch_states(&self, k: &Keyed) {
         if let Some(pos) = self.table.find(k.hash, &k.key) {
-            self.states.prefetch(pos, step);
+            self.states.prefetch(pos);
         }
     }
 

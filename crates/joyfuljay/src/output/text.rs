@@ -14,15 +14,42 @@ fn io_err(target: &str, e: std::io::Error) -> Error {
     }
 }
 
-/// Append a float: shortest text that reads back to the same value
-/// (`2.0`, `0.1`, `1704067200.123456`); non-finite values as `null`.
 /// Append the shortest text that reads back as `v` (`null` when not
 /// finite), in ryu's notation (`1e16`, `1.5e-7`). zmij computes the same
 /// digits as ryu at about twice the speed (the timestamps of every row);
 /// it writes positive exponents as `e+16`, so the `+` is dropped.
-fn push_float(out: &mut Vec<u8>, v: f64, buf: &mut zmij::Buffer) {
-    if v.is_finite() {
-        let s = buf.format_finite(v).as_bytes();
+///
+/// Multiples of 1/8 below 10^12 in magnitude (counts, byte lengths, zeros,
+/// means of a few lengths: most values of short flows) take a fast path:
+/// integer digits and one of `.0`, `.125`, …, `.875`, which is what ryu
+/// writes for them (tested against it). A value equal to
+/// the previous one formatted reuses its text.
+#[inline]
+fn push_float(out: &mut Vec<u8>, v: f64, fmt: &mut FloatFmt) {
+    const EIGHTHS_BELOW: f64 = 1e12;
+    const FRACTIONS: [&[u8]; 8] = [
+        b".0", b".125", b".25", b".375", b".5", b".625", b".75", b".875",
+    ];
+    let bits = v.to_bits();
+    let eighths = v * 8.0;
+    if v.abs() < EIGHTHS_BELOW && (eighths as i64) as f64 == eighths && bits != (-0.0f64).to_bits()
+    {
+        // A multiple of 1/8 (whole numbers, means of 2, 4 or 8 lengths):
+        // exact in 3 decimals, which is also the shortest text.
+        let e = eighths as i64;
+        if e < 0 {
+            out.push(b'-');
+        }
+        let e = e.unsigned_abs();
+        out.extend_from_slice(itoa::Buffer::new().format(e / 8).as_bytes());
+        out.extend_from_slice(FRACTIONS[(e % 8) as usize]);
+    } else if bits == fmt.last_bits && fmt.last_len > 0 {
+        // The same value as the previous one (a short flow's equal
+        // percentiles): its text again.
+        out.extend_from_slice(&fmt.last[..fmt.last_len]);
+    } else if v.is_finite() {
+        let s = fmt.buf.format_finite(v).as_bytes();
+        let start = out.len();
         match s.iter().position(|&b| b == b'+') {
             Some(plus) => {
                 out.extend_from_slice(&s[..plus]);
@@ -30,9 +57,24 @@ fn push_float(out: &mut Vec<u8>, v: f64, buf: &mut zmij::Buffer) {
             }
             None => out.extend_from_slice(s),
         }
+        let text = &out[start..];
+        if text.len() <= fmt.last.len() {
+            fmt.last[..text.len()].copy_from_slice(text);
+            fmt.last_len = text.len();
+            fmt.last_bits = bits;
+        }
     } else {
         out.extend_from_slice(b"null");
     }
+}
+
+/// The float formatter of a sink, with the text of the last value it wrote.
+#[derive(Default)]
+pub(crate) struct FloatFmt {
+    buf: zmij::Buffer,
+    last_bits: u64,
+    last_len: usize,
+    last: [u8; 32],
 }
 
 fn push_int(out: &mut Vec<u8>, v: i64) {
@@ -44,7 +86,7 @@ fn push_json_str(out: &mut Vec<u8>, s: &str) {
 }
 
 /// Append a list value as a JSON array.
-fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut zmij::Buffer) {
+fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut FloatFmt) {
     out.push(b'[');
     match v {
         Value::IntList(l) => {
@@ -81,7 +123,7 @@ fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut zmij::Buffer) {
 }
 
 /// Append a value as JSON.
-fn push_json(out: &mut Vec<u8>, v: &Value, fb: &mut zmij::Buffer) {
+fn push_json(out: &mut Vec<u8>, v: &Value, fb: &mut FloatFmt) {
     match v {
         Value::Int(x) => push_int(out, *x),
         Value::Float(x) => push_float(out, *x, fb),
@@ -111,7 +153,7 @@ pub struct CsvSink<W: Write> {
     w: BufWriter<W>,
     line: Vec<u8>,
     scratch: Vec<u8>,
-    fb: zmij::Buffer,
+    fb: FloatFmt,
     target: String,
 }
 
@@ -122,7 +164,7 @@ impl<W: Write> CsvSink<W> {
             w: BufWriter::with_capacity(BUF, w),
             line: Vec::with_capacity(1024),
             scratch: Vec::new(),
-            fb: zmij::Buffer::new(),
+            fb: FloatFmt::default(),
             target: target.to_string(),
         }
     }
@@ -175,7 +217,7 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 }
 
-fn object(line: &mut Vec<u8>, names: &[Vec<u8>], values: &[Value], fb: &mut zmij::Buffer) {
+fn object(line: &mut Vec<u8>, names: &[Vec<u8>], values: &[Value], fb: &mut FloatFmt) {
     line.push(b'{');
     for (i, (n, v)) in names.iter().zip(values).enumerate() {
         if i > 0 {
@@ -204,7 +246,7 @@ pub struct JsonlSink<W: Write> {
     w: BufWriter<W>,
     names: Vec<Vec<u8>>,
     line: Vec<u8>,
-    fb: zmij::Buffer,
+    fb: FloatFmt,
     target: String,
 }
 
@@ -215,7 +257,7 @@ impl<W: Write> JsonlSink<W> {
             w: BufWriter::with_capacity(BUF, w),
             names: Vec::new(),
             line: Vec::with_capacity(2048),
-            fb: zmij::Buffer::new(),
+            fb: FloatFmt::default(),
             target: target.to_string(),
         }
     }
@@ -295,12 +337,37 @@ mod tests {
     /// notation switch points, timestamps and rates.
     #[test]
     fn floats_are_written_as_ryu_writes_them() {
-        let mut fb = zmij::Buffer::new();
+        let mut fb = FloatFmt::default();
         let mut reference = ryu::Buffer::new();
         let mut values: Vec<f64> = vec![0.0, -0.0, 0.1, 0.3, f64::MAX, f64::MIN_POSITIVE, 5e-324];
         values.extend((-320..=308).map(|e| 10f64.powi(e)));
         values.extend((-320..=308).map(|e| -1.5 * 10f64.powi(e)));
         values.extend((0..100_000).map(|i| 1.7e9 + f64::from(i) * 1.000_001e-3));
+        // The whole-number fast path and its edges.
+        values.extend((-100_000..=100_000).map(f64::from));
+        values.extend((0..=52).flat_map(|b| {
+            let p = 2f64.powi(b);
+            [p - 1.0, p, p + 1.0, -p]
+        }));
+        values.extend([
+            1e15 - 1.0,
+            1e15,
+            1e15 + 1.0,
+            999_999_999_999_999.0,
+            -1e15 + 1.0,
+        ]);
+        values.extend((-200_000..=200_000).map(|i| f64::from(i) / 8.0));
+        values.extend([
+            1e12 - 0.125,
+            1e12,
+            -1e12 + 0.5,
+            999_999_999_999.875,
+            1e14 - 0.125,
+            0.0625,
+            1e-300,
+        ]);
+        values.extend((0..100_000).map(|i| (i as f64 * 98_765_432.1).trunc() / 8.0));
+        values.extend((0..100_000).map(|i| (i as f64 * 9_876_543_210.123).trunc()));
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..1_000_000 {
             x ^= x << 13;
@@ -311,13 +378,16 @@ mod tests {
         let mut out = Vec::new();
         let mut checked = 0;
         for v in values.into_iter().filter(|v| v.is_finite()) {
-            out.clear();
-            push_float(&mut out, v, &mut fb);
-            assert_eq!(
-                std::str::from_utf8(&out).unwrap(),
-                reference.format_finite(v),
-                "{v:e}"
-            );
+            // Twice: the second time from the memo of the last value.
+            for _ in 0..2 {
+                out.clear();
+                push_float(&mut out, v, &mut fb);
+                assert_eq!(
+                    std::str::from_utf8(&out).unwrap(),
+                    reference.format_finite(v),
+                    "{v:e}"
+                );
+            }
             checked += 1;
         }
         assert!(checked > 900_000);
