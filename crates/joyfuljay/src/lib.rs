@@ -9,12 +9,19 @@
 //!    else streamed) and yields [`capture::Frame`]s, in bounded memory.
 //! 2. [`decode`] turns a frame into a [`decode::Decoded`] packet: addresses,
 //!    ports, protocol, IP-level and payload lengths, TCP flags, the protocol
-//!    stack. Undecodable packets are counted by [`SkipReason`].
-//! 3. [`flow`] assembles packets into bidirectional flows and ends them by
-//!    idle/active timeout, TCP close, eviction or end of input.
-//! 4. [`features`] holds the feature groups ("extractors"); each describes
-//!    its columns once ([`features::Column`]) and writes one row per flow.
-//! 5. [`output`] writes rows as CSV, JSON or JSON Lines, through files that
+//!    stack and where each layer starts. Undecodable packets are counted by
+//!    [`SkipReason`].
+//! 3. [`packet`] is what a feature group sees of a packet
+//!    ([`packet::PacketView`]): the decoded summary, header details and
+//!    payload read from the frame on demand, and the start of the TCP byte
+//!    stream ([`packet::stream`]).
+//! 4. [`flow`] assembles packets into bidirectional flows and ends them by
+//!    idle/active timeout, TCP close, eviction or end of input; the groups'
+//!    per-flow state lives beside the flows ([`flow::FlowStates`]).
+//! 5. [`features`] holds the feature groups ([`features::FeatureGroup`]);
+//!    each describes its columns once ([`features::Column`]) and writes one
+//!    row per flow.
+//! 6. [`output`] writes rows as CSV, JSON or JSON Lines, through files that
 //!    appear only when complete. Cargo features add `output::arrow` (Arrow
 //!    record batches, feature `arrow`) and `output::parquet` (Parquet with
 //!    zstd, feature `parquet`).

@@ -5,7 +5,7 @@
 //!   through bounded channels and are written in input order (a worker that
 //!   runs ahead blocks, so memory stays bounded).
 //! - One file with `max_concurrent_flows` (a global limit): reading and
-//!   decoding run on one thread, the flow table and the extractors on
+//!   decoding run on one thread, the flow table and the feature groups on
 //!   another; packets keep their order.
 //! - One file (the default): a dispatcher reads, decodes and resolves
 //!   fragments, then sends each packet to the shard that owns its 5-tuple

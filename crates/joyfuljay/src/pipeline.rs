@@ -1,4 +1,4 @@
-//! Capture → decode → flow table → extractors → sink.
+//! Capture → decode → flow table → feature groups → sink.
 
 use crate::capture::{CaptureReader, ReadEnd};
 use crate::config::Config;

@@ -28,7 +28,7 @@ pub use group::{
 pub use registry::{find, load_config, select, valid_groups, validate, GroupDef, GROUPS};
 pub use row::{Column, ColumnType, Gate, RowWriter, Value};
 
-/// Helpers for extractor tests: packets, flows and rows built by hand.
+/// Helpers for feature-group tests: packets, flows and rows built by hand.
 #[cfg(test)]
 pub(crate) mod testutil {
     use super::*;
@@ -39,7 +39,7 @@ pub(crate) mod testutil {
     use std::sync::Arc;
 
     // ---- Naive two-pass statistics over full lists: the independent
-    // ---- reference the streaming extractors are tested against.
+    // ---- reference the streaming groups are tested against.
 
     pub(crate) fn mean(v: &[f64]) -> f64 {
         if v.is_empty() {
@@ -286,7 +286,7 @@ mod tests {
     }
 
     #[test]
-    fn every_extractor_writes_exactly_its_columns() {
+    fn every_group_writes_exactly_its_columns() {
         use crate::flow::Direction::{Bwd, Fwd};
         let cfg = Config {
             include_raw_sequences: true,

@@ -115,7 +115,7 @@ impl ColumnBuilder {
     }
 
     /// Append one value. A value of another type than the column's is a bug
-    /// in an extractor (the registry test writes every column), never input.
+    /// in a feature group (the registry test writes every column), never input.
     fn append(&mut self, name: &str, v: &Value) {
         match (self, v) {
             (ColumnBuilder::Int(b), Value::Int(x)) => b.append_value(*x),
