@@ -271,7 +271,7 @@ pub trait Arena: Send {
     /// Account a packet in the live state at `pos`.
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>);
     /// Cache hint for the live state at `pos` (see [`FlowStates::prefetch`]).
-    fn prefetch(&self, pos: usize);
+    fn prefetch(&self, pos: usize, step: u8);
     /// Move the live state at `pos` to the ended list (the last live state
     /// takes its place).
     fn retire(&mut self, pos: usize);
@@ -324,8 +324,8 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize) {
-        if pos < self.live.len() {
+    fn prefetch(&self, pos: usize, step: u8) {
+        if step == 0 && pos < self.live.len() {
             let p = self.live.as_ptr().wrapping_add(pos).cast::<u8>();
             let size = std::mem::size_of::<G::State>();
             let mut off = 0;
@@ -439,9 +439,19 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize) {
-        // The slot only: reading it now would stall on it.
-        prefetch(self.live.as_ptr().wrapping_add(pos));
+    fn prefetch(&self, pos: usize, step: u8) {
+        if step == 0 {
+            // The slot only: reading it now would stall on it.
+            prefetch(self.live.as_ptr().wrapping_add(pos));
+        } else if let Some(Some(s)) = self.live.get(pos) {
+            // A long flow's state, a few cache lines.
+            let p = (&**s as *const G::State).cast::<u8>();
+            let mut off = 0;
+            while off < std::mem::size_of::<G::State>() {
+                prefetch(p.wrapping_add(off));
+                off += 64;
+            }
+        }
     }
 
     fn retire(&mut self, pos: usize) {
@@ -652,12 +662,12 @@ impl FlowStates for GroupStates {
     }
 
     #[inline]
-    fn prefetch(&self, pos: usize) {
-        if !self.deferred.is_empty() {
+    fn prefetch(&self, pos: usize, step: u8) {
+        if step == 0 && !self.deferred.is_empty() {
             prefetch(self.recent.as_ptr().wrapping_add(pos));
         }
         for a in &self.arenas {
-            a.prefetch(pos);
+            a.prefetch(pos, step);
         }
     }
 

@@ -9,9 +9,11 @@ const SLOT_AHEAD: usize = 32;
 /// Packets between prefetching a packet's flow and looking it up.
 const FLOW_AHEAD: usize = 8;
 const RING: usize = 64;
-/// Packets between prefetching a packet's per-group state and its turn
-/// (its index slot is in cache by then, so finding its position is cheap).
-const STATES_AHEAD: usize = 3;
+/// Packets between the two steps of prefetching a packet's per-group
+/// state and its turn (its index slot is in cache by then, so finding its
+/// position is cheap): 0, what lies at the flow's position; 1, what that
+/// points to (a long flow's boxed state).
+const STATES_AHEAD: [usize; 2] = [4, 1];
 
 /// Run `each` over `items` in order, with the flow-table lookups of later
 /// items prefetched a few items ahead, so that the cache misses of up to
@@ -46,9 +48,13 @@ pub(crate) fn with_lookahead<S: FlowStates, T>(
                 table.prefetch_flow(k);
             }
         }
-        if table.has_states() && i + STATES_AHEAD < n {
-            if let Some(k) = &ring[(i + STATES_AHEAD) % RING] {
-                table.prefetch_states(k);
+        if table.has_states() {
+            for (step, ahead) in STATES_AHEAD.into_iter().enumerate() {
+                if i + ahead < n {
+                    if let Some(k) = &ring[(i + ahead) % RING] {
+                        table.prefetch_states(k, step as u8);
+                    }
+                }
             }
         }
         each(table, it, ring[i % RING]);

@@ -25,9 +25,10 @@ pub trait FlowStates: Send {
     /// Account one packet in the live state at `pos`.
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>);
 
-    /// Start loading the live state at `pos` into the cache (what can be
-    /// found without reading memory that is not yet loaded). A hint only.
-    fn prefetch(&self, pos: usize);
+    /// Start loading the live state at `pos` into the cache: `step` 0 what
+    /// can be found without reading memory not yet loaded, `step` 1 (a few
+    /// packets later) what that memory points to. A hint only.
+    fn prefetch(&self, pos: usize, step: u8);
 
     /// End the live state at `pos`: it goes to the end of the ended list
     /// and the last live state takes its place.
@@ -57,7 +58,7 @@ impl FlowStates for NoStates {
     }
     fn push(&mut self) {}
     fn update(&mut self, _pos: usize, _pkt: &PacketView<'_>) {}
-    fn prefetch(&self, _pos: usize) {}
+    fn prefetch(&self, _pos: usize, _step: u8) {}
     fn retire(&mut self, _pos: usize) {}
     fn retire_all(&mut self) {}
     fn swap_ended(&mut self, _i: usize, _j: usize) {}

@@ -191,11 +191,12 @@ impl<S: FlowStates> FlowTable<S> {
     }
 
     /// Start loading the per-group state of a packet's flow a few packets
-    /// ahead (its index slot and flow are in cache by then).
+    /// ahead (its index slot and flow are in cache by then), in two steps
+    /// (see [`FlowStates::prefetch`]).
     #[inline]
-    pub(crate) fn prefetch_states(&self, k: &Keyed) {
+    pub(crate) fn prefetch_states(&self, k: &Keyed, step: u8) {
         if let Some(pos) = self.table.find(k.hash, &k.key) {
-            self.states.prefetch(pos);
+            self.states.prefetch(pos, step);
         }
     }
 

@@ -37,12 +37,37 @@ fn push_float(out: &mut Vec<u8>, v: f64, fmt: &mut FloatFmt) {
         // A multiple of 1/8 (whole numbers, means of 2, 4 or 8 lengths):
         // exact in 3 decimals, which is also the shortest text.
         let e = eighths as i64;
+        let mut t = Text::default();
         if e < 0 {
-            out.push(b'-');
+            t.push(b'-');
         }
         let e = e.unsigned_abs();
-        out.extend_from_slice(itoa::Buffer::new().format(e / 8).as_bytes());
-        out.extend_from_slice(FRACTIONS[(e % 8) as usize]);
+        t.digits(e / 8);
+        for &b in FRACTIONS[(e % 8) as usize] {
+            t.push(b);
+        }
+        t.append_to(out);
+    } else if let Some(micros) = whole_micros(v) {
+        // A whole number of microseconds (timestamps, durations, IATs):
+        // exactly its six decimals, trailing zeros dropped.
+        let mut t = Text::default();
+        if v < 0.0 {
+            t.push(b'-');
+        }
+        t.digits(micros / 1_000_000);
+        t.push(b'.');
+        let mut frac = micros % 1_000_000;
+        if frac == 0 {
+            t.push(b'0');
+        } else {
+            let mut width = 6;
+            while frac % 10 == 0 {
+                frac /= 10;
+                width -= 1;
+            }
+            t.digits_width(frac, width);
+        }
+        t.append_to(out);
     } else if bits == fmt.last_bits && fmt.last_len > 0 {
         // The same value as the previous one (a short flow's equal
         // percentiles): its text again.
@@ -68,6 +93,73 @@ fn push_float(out: &mut Vec<u8>, v: f64, fmt: &mut FloatFmt) {
     }
 }
 
+/// A short text (a number) built in a fixed buffer and appended with one
+/// fixed-size copy, then cut to length: no call to `memcpy` per value,
+/// which the variable-length copies of a few bytes each cost.
+struct Text {
+    buf: [u8; 32],
+    len: usize,
+}
+
+impl Default for Text {
+    #[inline]
+    fn default() -> Self {
+        Text {
+            buf: [0; 32],
+            len: 0,
+        }
+    }
+}
+
+impl Text {
+    #[inline]
+    fn push(&mut self, b: u8) {
+        self.buf[self.len] = b;
+        self.len += 1;
+    }
+
+    /// The decimal digits of `v`.
+    #[inline]
+    fn digits(&mut self, v: u64) {
+        let width = v.checked_ilog10().unwrap_or(0) as usize + 1;
+        self.digits_width(v, width);
+    }
+
+    /// `v` in exactly `width` digits (zeros in front).
+    #[inline]
+    fn digits_width(&mut self, mut v: u64, width: usize) {
+        for i in (self.len..self.len + width).rev() {
+            self.buf[i] = b'0' + (v % 10) as u8;
+            v /= 10;
+        }
+        self.len += width;
+    }
+
+    #[inline]
+    fn append_to(&self, out: &mut Vec<u8>) {
+        let at = out.len();
+        out.extend_from_slice(&self.buf);
+        out.truncate(at + self.len);
+    }
+}
+
+/// `|v|` in microseconds when `v` is the double nearest to a whole number
+/// of microseconds, 10^-4 ≤ |v| < 2^31 (seconds). The decimal with those six
+/// decimals then rounds to `v`, and no shorter decimal does (in that range
+/// an ulp is below 10^-6, finer than the decimals dropped), so it is the
+/// shortest text, as ryu writes it (tested against it).
+#[inline]
+fn whole_micros(v: f64) -> Option<u64> {
+    const BELOW: f64 = 2_147_483_648.0;
+    let a = v.abs();
+    if !(1e-4..BELOW).contains(&a) {
+        return None;
+    }
+    // Rounded to the nearest (`as` truncates; no libm call).
+    let k = ((a * 1e6 + 0.5) as u64) as f64;
+    (k / 1e6 == a).then_some(k as u64)
+}
+
 /// The float formatter of a sink, with the text of the last value it wrote.
 #[derive(Default)]
 pub(crate) struct FloatFmt {
@@ -77,8 +169,14 @@ pub(crate) struct FloatFmt {
     last: [u8; 32],
 }
 
+#[inline]
 fn push_int(out: &mut Vec<u8>, v: i64) {
-    out.extend_from_slice(itoa::Buffer::new().format(v).as_bytes());
+    let mut t = Text::default();
+    if v < 0 {
+        t.push(b'-');
+    }
+    t.digits(v.unsigned_abs());
+    t.append_to(out);
 }
 
 fn push_json_str(out: &mut Vec<u8>, s: &str) {
@@ -367,6 +465,26 @@ mod tests {
             1e-300,
         ]);
         values.extend((0..100_000).map(|i| (i as f64 * 98_765_432.1).trunc() / 8.0));
+        // Whole microseconds, as the groups compute seconds: every edge of
+        // the fast path, then random ones of every magnitude.
+        values.extend([
+            1e-4,
+            0.99e-4,
+            1e-5,
+            1e-6,
+            2_147_483_647.999_999,
+            2_147_483_648.0,
+        ]);
+        values.extend([0.000_100_000_1, 1_700_000_000.123_456, -0.25e-3]);
+        let mut m = 0x9e37_79b9_7f4a_7c15u64;
+        for _ in 0..300_000 {
+            m ^= m << 13;
+            m ^= m >> 7;
+            m ^= m << 17;
+            let micros = (m >> (m % 64)) as i64;
+            values.push(micros as f64 / 1e6);
+            values.push(-(micros as f64) / 1e6);
+        }
         values.extend((0..100_000).map(|i| (i as f64 * 9_876_543_210.123).trunc()));
         let mut x = 0x2545_f491_4f6c_dd1du64;
         for _ in 0..1_000_000 {
@@ -394,6 +512,31 @@ mod tests {
         out.clear();
         push_float(&mut out, f64::NAN, &mut fb);
         assert_eq!(out, b"null");
+    }
+
+    /// Integers are written as std writes them, at every digit count.
+    #[test]
+    fn integers_are_written_as_std_writes_them() {
+        let mut values = vec![0i64, 1, -1, 9, 10, -10, i64::MAX, i64::MIN, i64::MIN + 1];
+        for e in 0..19 {
+            let p = 10i64.pow(e);
+            values.extend([p - 1, p, p + 1, -p + 1, -p, -p - 1]);
+        }
+        let mut x = 0x1234_5678_9abc_def0u64;
+        for _ in 0..100_000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            values.push((x >> (x % 64)) as i64);
+            values.push(x as i64);
+        }
+        let mut out = Vec::new();
+        for v in values {
+            out.clear();
+            out.extend_from_slice(b"x,");
+            push_int(&mut out, v);
+            assert_eq!(out, format!("x,{v}").as_bytes());
+        }
     }
 
     static COLS: [Column; 4] = [
