@@ -289,6 +289,7 @@ impl<W: Write> Sink for JsonSink<W> {
 mod tests {
     use super::*;
     use crate::features::{ColumnType, Gate};
+    use joyfuljay_testkit::XorShift64;
 
     /// Floats read exactly as ryu (the previous formatter, and serde_json's)
     /// writes them: random bit patterns, every power of ten and the
@@ -301,13 +302,8 @@ mod tests {
         values.extend((-320..=308).map(|e| 10f64.powi(e)));
         values.extend((-320..=308).map(|e| -1.5 * 10f64.powi(e)));
         values.extend((0..100_000).map(|i| 1.7e9 + f64::from(i) * 1.000_001e-3));
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..1_000_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            values.push(f64::from_bits(x));
-        }
+        let mut rng = XorShift64(0x2545_f491_4f6c_dd1d);
+        values.extend((0..1_000_000).map(|_| f64::from_bits(rng.next_u64())));
         let mut out = Vec::new();
         let mut checked = 0;
         for v in values.into_iter().filter(|v| v.is_finite()) {
