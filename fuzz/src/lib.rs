@@ -357,8 +357,9 @@ pub fn decode(data: &[u8]) {
 
 // --------------------------------------------------- decode_vs_etherparse
 
-/// What etherparse makes of an Ethernet frame, in the decoder's terms
-/// (adapted from the differential unit test in `src/decode/tests.rs`).
+/// What etherparse makes of an Ethernet frame, in the decoder's terms. The
+/// one etherparse oracle of the repository: this target and the
+/// differential tests in `crates/joyfuljay/tests/fuzz_corpus.rs` use it.
 #[derive(Debug)]
 struct Reference {
     src: u128,
@@ -512,9 +513,10 @@ fn beyond_etherparse(data: &[u8], d: &Decoded) -> bool {
     false
 }
 
-/// Compare the decoder with etherparse on one Ethernet frame.
-pub fn compare_with_etherparse(data: &[u8]) -> Result<Outcome, String> {
-    let ours = joyfuljay::decode::decode(1, data, data.len() as u32);
+/// Compare the decoder with etherparse on one Ethernet frame that was
+/// `orig_len` bytes on the wire (`data.len()` when not cut by a snaplen).
+pub fn compare_with_etherparse(data: &[u8], orig_len: u32) -> Result<Outcome, String> {
+    let ours = joyfuljay::decode::decode(1, data, orig_len);
     let r = match reference(data) {
         Err(()) => return Ok(Outcome::Excluded),
         Ok(None) => {
@@ -608,7 +610,7 @@ pub fn compare_with_etherparse(data: &[u8]) -> Result<Outcome, String> {
 /// etherparse decodes it, the decoder must agree (or the difference is one
 /// of the documented exclusions).
 pub fn decode_vs_etherparse(data: &[u8]) {
-    if let Err(e) = compare_with_etherparse(data) {
+    if let Err(e) = compare_with_etherparse(data, data.len() as u32) {
         panic!("decoder and etherparse disagree: {e}");
     }
 }

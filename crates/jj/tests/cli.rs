@@ -15,9 +15,10 @@
 
 use assert_cmd::Command;
 use joyfuljay::synth::{Packet, PcapWriter};
+use joyfuljay_testkit::{capture, captures_dir, Table};
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader, Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Output, Stdio};
 
 // ---------------------------------------------------------------- helpers
@@ -62,22 +63,6 @@ const PORT_COLUMNS: [&str; 4] = [
     "dst_port_class",
     "dst_port_class_num",
 ];
-
-fn capture(name: &str) -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/captures"
-    ))
-    .join(name)
-}
-
-fn captures_dir() -> PathBuf {
-    Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../testdata/captures"
-    ))
-    .to_path_buf()
-}
 
 fn jj() -> Command {
     let mut c = Command::cargo_bin("jj").expect("the jj binary is built");
@@ -146,63 +131,6 @@ fn assert_usage_error(o: &Output) -> String {
     first
 }
 
-struct Table {
-    header: Vec<String>,
-    rows: Vec<Vec<String>>,
-}
-
-impl Table {
-    fn col(&self, name: &str) -> usize {
-        self.header
-            .iter()
-            .position(|h| h == name)
-            .unwrap_or_else(|| panic!("no column {name} in {:?}", self.header))
-    }
-    fn column(&self, name: &str) -> Vec<String> {
-        let c = self.col(name);
-        self.rows.iter().map(|r| r[c].clone()).collect()
-    }
-    fn ints(&self, name: &str) -> Vec<i64> {
-        self.column(name)
-            .iter()
-            .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: {v}")))
-            .collect()
-    }
-    fn floats(&self, name: &str) -> Vec<f64> {
-        self.column(name)
-            .iter()
-            .map(|v| v.parse().unwrap_or_else(|_| panic!("{name}: {v}")))
-            .collect()
-    }
-    /// The rows restricted to `names`, in that order.
-    fn project(&self, names: &[&str]) -> Vec<Vec<String>> {
-        let idx: Vec<usize> = names.iter().map(|n| self.col(n)).collect();
-        self.rows
-            .iter()
-            .map(|r| idx.iter().map(|&i| r[i].clone()).collect())
-            .collect()
-    }
-}
-
-fn parse_csv(bytes: &[u8]) -> Table {
-    let mut r = csv::ReaderBuilder::new().from_reader(bytes);
-    let header = r
-        .headers()
-        .expect("CSV header")
-        .iter()
-        .map(str::to_string)
-        .collect::<Vec<_>>();
-    let rows = r
-        .records()
-        .map(|rec| {
-            let rec = rec.expect("CSV record");
-            assert_eq!(rec.len(), header.len(), "ragged CSV row");
-            rec.iter().map(str::to_string).collect()
-        })
-        .collect();
-    Table { header, rows }
-}
-
 /// `jj extract --features flow_meta -q ARGS` → its CSV output.
 fn extract_csv<I, S>(args: I) -> Table
 where
@@ -216,7 +144,7 @@ where
         .expect("jj runs");
     assert_ok(&o);
     assert!(o.stderr.is_empty(), "-q printed: {}", stderr(&o));
-    parse_csv(&o.stdout)
+    Table::parse(&o.stdout)
 }
 
 /// Offsets and captured lengths of the records of a little-endian
@@ -277,7 +205,7 @@ fn success_exits_0_and_summarises_on_stderr() {
         capture("http.cap").as_os_str(),
     ]);
     assert_ok(&o);
-    let t = parse_csv(&o.stdout);
+    let t = Table::parse(&o.stdout);
     assert_eq!(t.header, FLOW_META);
     let e = stderr(&o);
     assert_eq!(e.lines().count(), 1, "one summary line: {e}");
@@ -574,7 +502,7 @@ fn failed_run_keeps_existing_output_and_leaves_no_temp_file() {
     assert!(o.stdout.is_empty(), "with -o nothing goes to stdout");
     assert!(stderr(&o).contains(&format!("written to {}", out.display())));
     let written = std::fs::read(&out).unwrap();
-    let t = parse_csv(&written);
+    let t = Table::parse(&written);
     assert_eq!(t.header, FLOW_META);
     assert_eq!(t.ints("total_packets").iter().sum::<i64>(), 43);
     assert_eq!(
@@ -653,7 +581,7 @@ fn named_pipe_is_written_directly() {
         .unwrap();
     let o = child.wait_with_output().unwrap();
     assert_ok(&o);
-    let t = parse_csv(&text);
+    let t = Table::parse(&text);
     assert_eq!(t.header, FLOW_META, "a path without extension is CSV");
     assert_eq!(t.ints("total_packets").iter().sum::<i64>(), 43);
     assert!(std::fs::metadata(&fifo).unwrap().file_type().is_fifo());
@@ -700,7 +628,7 @@ fn cut_capture_test(cut_inside_header: bool) {
     assert!(warnings[0].contains("cut.pcap"), "{e}");
     assert!(warnings[0].contains(&format!("offset {off}")), "{e}");
     assert!(e.contains(&format!("{k} packets read")), "{e}");
-    let t = parse_csv(&std::fs::read(&out).unwrap());
+    let t = Table::parse(&std::fs::read(&out).unwrap());
     assert_eq!(t.ints("total_packets").iter().sum::<i64>(), k as i64);
 
     // -q silences the warning; the result is the same.
@@ -765,7 +693,7 @@ fn corrupt_record_length_stops_that_file_with_a_warning() {
         "{warn}"
     );
     assert!(e.contains(&format!("{} packets read", k + 18)), "{e}");
-    let t = parse_csv(&o.stdout);
+    let t = Table::parse(&o.stdout);
     assert_eq!(t.ints("total_packets").iter().sum::<i64>(), (k + 18) as i64);
 }
 
@@ -780,7 +708,7 @@ fn stdout_default_is_csv_with_the_documented_header() {
     // The default feature selection starts with the same flow_meta columns.
     let o = run(["extract".as_ref(), "-q".as_ref(), http.as_os_str()]);
     assert_ok(&o);
-    let all = parse_csv(&o.stdout);
+    let all = Table::parse(&o.stdout);
     assert_eq!(&all.header[..29], &FLOW_META[..]);
 
     let t = extract_csv(["--flow-id".as_ref(), http.as_os_str()]);
@@ -847,7 +775,7 @@ fn format_follows_extension_unless_given() {
 
     // -f wins over the extension.
     let forced = go("y.json", &["-f", "csv"]);
-    let t = parse_csv(forced.as_bytes());
+    let t = Table::parse(forced.as_bytes());
     assert_eq!(t.header, FLOW_META);
     assert_eq!(t.rows, csv.rows);
 
@@ -1157,7 +1085,7 @@ fn directory_input_reads_its_captures_in_name_order() {
         .output()
         .unwrap();
     assert_ok(&o);
-    let two = parse_csv(&o.stdout);
+    let two = Table::parse(&o.stdout);
     assert_eq!(two.rows.len(), 2 * one.rows.len());
     assert_eq!(two.rows[..one.rows.len()], one.rows[..]);
     assert_eq!(two.rows[one.rows.len()..], one.rows[..]);
@@ -1238,7 +1166,7 @@ fn config_files_set_options_in_every_format() {
         .output()
         .unwrap();
     assert_ok(&reference);
-    let t = parse_csv(&reference.stdout);
+    let t = Table::parse(&reference.stdout);
     assert_eq!(t.rows.len(), 3);
     assert_eq!(t.header[0], "flow_id");
     assert!(!t.header.contains(&"src_ip".to_string()));

@@ -18,18 +18,23 @@
 //! Every test here holds one lock for its whole run: the heap counters are
 //! per process.
 
+#[allow(dead_code)]
+#[path = "integration/util.rs"]
+mod util;
+
 use joyfuljay::capture::{CaptureReader, ReadEnd, MAX_RECORD_LEN};
 use joyfuljay::features::{Column, Value};
 use joyfuljay::output::Sink;
-use joyfuljay::pipeline::Observer;
 use joyfuljay::synth::{Packet, PcapNgWriter};
 use joyfuljay::{Config, Pipeline, Stats};
+use joyfuljay_testkit::{capture, fuzz_regression, pcap_record_offsets};
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{Cursor, Read};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
+use util::Warnings;
 
 // ------------------------------------------------------- heap accounting
 
@@ -106,20 +111,6 @@ const MIB: usize = 1 << 20;
 
 // ------------------------------------------------------------- helpers
 
-fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(rel)
-}
-
-#[derive(Default)]
-struct Warnings(Vec<String>);
-impl Observer for Warnings {
-    fn warning(&mut self, msg: &str) {
-        self.0.push(msg.to_string());
-    }
-}
-
 /// Counts rows and sums `total_packets`, keeping nothing.
 #[derive(Default)]
 struct Counter {
@@ -165,17 +156,6 @@ fn process_bytes(b: Vec<u8>) -> (Stats, Vec<String>, Counter) {
     process(Config::default(), Box::new(Cursor::new(b)))
 }
 
-/// Offsets of the records of a little-endian pcap file.
-fn record_offsets(b: &[u8]) -> Vec<usize> {
-    let mut v = Vec::new();
-    let mut off = 24;
-    while off + 16 <= b.len() {
-        v.push(off);
-        off += 16 + u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
-    }
-    v
-}
-
 // ------------------------------------------------------ huge length fields
 
 /// A pcap record claiming a 4 GiB captured length: reading stops there with
@@ -183,8 +163,8 @@ fn record_offsets(b: &[u8]) -> Vec<usize> {
 #[test]
 fn pcap_record_claiming_4_gib_stops_reading_without_allocating_it() {
     let _serial = serial();
-    let orig = std::fs::read(testdata("captures/http.cap")).unwrap();
-    let offs = record_offsets(&orig);
+    let orig = std::fs::read(capture("http.cap")).unwrap();
+    let offs = pcap_record_offsets(&orig);
     for (k, caplen) in [(10, u32::MAX), (42, 0xffff_fff0), (0, 262_145)] {
         let mut b = orig.clone();
         b[offs[k] + 8..offs[k] + 12].copy_from_slice(&caplen.to_le_bytes());
@@ -207,8 +187,8 @@ fn pcap_record_claiming_4_gib_stops_reading_without_allocating_it() {
 #[test]
 fn huge_length_fields_read_in_place_allocate_nothing() {
     let _serial = serial();
-    let orig = std::fs::read(testdata("captures/http.cap")).unwrap();
-    let offs = record_offsets(&orig);
+    let orig = std::fs::read(capture("http.cap")).unwrap();
+    let offs = pcap_record_offsets(&orig);
     let mut inputs = Vec::new();
     for (k, caplen) in [(10, u32::MAX), (0, 262_145)] {
         let mut b = orig.clone();
@@ -484,10 +464,6 @@ fn millions_of_one_packet_flows() {
 
 // -------------------------------------------------- fuzzer findings
 
-fn regression(rel: &str) -> Vec<u8> {
-    std::fs::read(testdata("fuzz-regressions").join(rel)).unwrap()
-}
-
 /// pcapng_reader finding: a block whose length field is below 12 (here a
 /// process information block of length 8) made pcap-parser 0.17 compute
 /// `length - 12` unchecked: "attempt to subtract with overflow" with
@@ -496,7 +472,7 @@ fn regression(rel: &str) -> Vec<u8> {
 #[test]
 fn regression_pcapng_block_length_below_12_is_corrupt_not_a_panic() {
     let _serial = serial();
-    let b = regression("pcapng_reader/block-length-below-12");
+    let b = fuzz_regression("pcapng_reader/block-length-below-12");
     let ((st, warns, _), _) = measured(|| process_bytes(b.clone()));
     assert_eq!(st.packets, 0);
     assert_eq!(warns.len(), 1);
@@ -521,7 +497,7 @@ fn regression_pcapng_block_length_below_12_is_corrupt_not_a_panic() {
 #[test]
 fn regression_impossible_caplen_in_a_cut_record_header_is_corrupt() {
     let _serial = serial();
-    let b = regression("pcap_reader/impossible-caplen-in-cut-record-header");
+    let b = fuzz_regression("pcap_reader/impossible-caplen-in-cut-record-header");
     assert!(b.len() - 24 < 16 && b.len() - 24 >= 12);
     let ((st, warns, _), _) = measured(|| process_bytes(b));
     assert_eq!(st.packets, 0);
@@ -541,7 +517,7 @@ fn regression_impossible_caplen_in_a_cut_record_header_is_corrupt() {
 #[test]
 fn regression_pcapng_extreme_tsoffset_cannot_overflow_time_arithmetic() {
     let _serial = serial();
-    let b = regression("pipeline/pcapng-extreme-tsoffset");
+    let b = fuzz_regression("pipeline/pcapng-extreme-tsoffset");
     let mut ts = Vec::new();
     let mut r =
         CaptureReader::from_reader(Path::new("x"), Box::new(Cursor::new(b.clone()))).unwrap();

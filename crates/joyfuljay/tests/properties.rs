@@ -19,9 +19,12 @@
 #[path = "../../../fuzz/src/lib.rs"]
 mod fuzz;
 
+#[allow(dead_code)]
+#[path = "integration/util.rs"]
+mod util;
+
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::decode::{decode, Fragment, LinkType};
-use joyfuljay::features::Value;
 use joyfuljay::output::{Sink, VecSink};
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::{Packet, PcapWriter, L4};
@@ -30,6 +33,7 @@ use proptest::prelude::*;
 use std::collections::HashMap;
 use std::io::Cursor;
 use std::path::Path;
+use util::{float, int, text};
 
 fn cases(n: u32) -> ProptestConfig {
     let n = std::env::var("PROPTEST_CASES")
@@ -308,20 +312,6 @@ fn key(a: (&str, u16), b: (&str, u16), proto: i64) -> Key {
     (x.0.to_string(), x.1, y.0.to_string(), y.1, proto)
 }
 
-fn int(s: &VecSink, i: usize, c: &str) -> i64 {
-    match s.get(i, c) {
-        Some(Value::Int(v)) => *v,
-        other => panic!("{c}: {other:?}"),
-    }
-}
-
-fn text(s: &VecSink, i: usize, c: &str) -> String {
-    match s.get(i, c) {
-        Some(Value::Str(v)) => v.clone(),
-        other => panic!("{c}: {other:?}"),
-    }
-}
-
 /// Totals per 5-tuple: (packets, bytes, payload, first ts µs, last ts µs).
 type Totals = HashMap<Key, (i64, i64, i64, i64, i64)>;
 
@@ -384,8 +374,8 @@ proptest! {
                 (&text(&sink, i, "dst_ip"), int(&sink, i, "dst_port") as u16),
                 int(&sink, i, "protocol"),
             );
-            let start = (match sink.get(i, "start_time") { Some(Value::Float(f)) => *f, _ => unreachable!() } * 1e6).round() as i64;
-            let end = (match sink.get(i, "end_time") { Some(Value::Float(f)) => *f, _ => unreachable!() } * 1e6).round() as i64;
+            let start = (float(&sink, i, "start_time") * 1e6).round() as i64;
+            let end = (float(&sink, i, "end_time") * 1e6).round() as i64;
             let t = got.entry(k.clone()).or_insert((0, 0, 0, start, end));
             t.0 += int(&sink, i, "total_packets");
             t.1 += int(&sink, i, "total_bytes");

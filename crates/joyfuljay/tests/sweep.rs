@@ -13,21 +13,20 @@
 #[path = "../../../fuzz/src/lib.rs"]
 mod fuzz;
 
+#[allow(dead_code)]
+#[path = "integration/util.rs"]
+mod util;
+
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::output::{Sink, VecSink};
-use joyfuljay::pipeline::Observer;
 use joyfuljay::synth::PcapNgWriter;
 use joyfuljay::{Config, Pipeline, Stats};
+use joyfuljay_testkit::{capture, SplitMix64};
 use std::collections::HashMap;
 use std::io::Cursor;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
-
-fn capture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/captures")
-        .join(name)
-}
+use util::Warnings;
 
 /// No single damaged run may take longer than this (debug build).
 const RUN_BOUND: Duration = Duration::from_secs(10);
@@ -84,14 +83,6 @@ fn pcapng_layout(b: &[u8]) -> Layout {
     Layout {
         header_end,
         records,
-    }
-}
-
-#[derive(Default)]
-struct Warnings(Vec<String>);
-impl Observer for Warnings {
-    fn warning(&mut self, msg: &str) {
-        self.0.push(msg.to_string());
     }
 }
 
@@ -252,7 +243,7 @@ fn real_pcapng_dense_cuts() {
     let b = std::fs::read(capture("bacnet-arcnet-linux.cap")).unwrap();
     let layout = pcapng_layout(&b);
     let mut cuts: Vec<usize> = (0..=600).chain((0..=b.len()).step_by(29)).collect();
-    let mut rng = Rng(0xbac0e7);
+    let mut rng = SplitMix64(0xbac0e7);
     for _ in 0..60 {
         let r = layout.records[rng.below(layout.records.len())];
         cuts.extend([r.0 - 1, r.0, r.0 + 1, r.0 + 8, r.1 - 1]);
@@ -263,28 +254,13 @@ fn real_pcapng_dense_cuts() {
     sweep("bacnet-arcnet-linux.cap", &b, &layout, cuts.into_iter());
 }
 
-/// SplitMix64, for reproducible damage.
-struct Rng(u64);
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
-    }
-}
-
 /// The big capture (1.6 MB, 10,949 records): a dense sample of cuts, each
 /// record boundary region sampled at random plus the first and last records.
 #[test]
 fn big_capture_sampled_cuts() {
     let b = std::fs::read(capture("Obsolete_Packets.cap")).unwrap();
     let layout = pcap_layout(&b);
-    let mut rng = Rng(0x0b50_1e7e);
+    let mut rng = SplitMix64(0x0b50_1e7e);
     let mut cuts: Vec<usize> = (0..24).map(|_| rng.below(b.len() + 1)).collect();
     for _ in 0..6 {
         let r = layout.records[rng.below(layout.records.len())];
@@ -301,7 +277,7 @@ fn big_capture_sampled_cuts() {
 fn bit_flips(name: &str, b: &[u8], layout: &Layout, variants: usize, seed: u64) {
     let cfg = Config::default();
     let p = Pipeline::new(cfg.clone()).unwrap();
-    let mut rng = Rng(seed);
+    let mut rng = SplitMix64(seed);
     for v in 0..variants {
         let mut d = b.to_vec();
         let from = if v < variants / 10 {

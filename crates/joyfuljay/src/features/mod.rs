@@ -238,24 +238,8 @@ pub(crate) mod testutil {
         }
     }
 
-    /// A small deterministic PRNG (SplitMix64) for test data.
-    pub(crate) struct SplitMix(pub(crate) u64);
-
-    impl SplitMix {
-        /// The next 64 random bits.
-        pub(crate) fn next_u64(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        }
-
-        /// Uniform in [0, 1).
-        pub(crate) fn unit(&mut self) -> f64 {
-            (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-        }
-    }
+    // The testkit's SplitMix64, under the name the feature tests use.
+    pub(crate) use joyfuljay_testkit::SplitMix64 as SplitMix;
 }
 
 #[cfg(test)]

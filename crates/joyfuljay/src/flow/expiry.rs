@@ -157,6 +157,7 @@ impl SweepClock {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use joyfuljay_testkit::XorShift64;
 
     fn due(stamp_us: i64, first_index: u64) -> Due {
         Due {
@@ -170,14 +171,11 @@ mod tests {
     /// and leaves the prefix alone.
     #[test]
     fn flows_sort_by_first_index_in_place() {
-        let mut rng = 0x1234_5678_9abc_def1u64;
+        let mut rng = XorShift64(0x1234_5678_9abc_def1);
         for n in [0usize, 1, 2, 3, 10, 257] {
             let mut firsts: Vec<u64> = (0..n as u64).map(|i| i * 7 + 3).collect();
             for i in (1..firsts.len()).rev() {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                firsts.swap(i, (rng % (i as u64 + 1)) as usize);
+                firsts.swap(i, (rng.next_u64() % (i as u64 + 1)) as usize);
             }
             let flow = |first: u64| {
                 let mut f = Flow::blank();
@@ -214,19 +212,17 @@ mod tests {
     fn due_queue_pops_like_a_min_heap() {
         let mut q = DueQueue::default();
         let mut model: BinaryHeap<Reverse<(i64, u64)>> = BinaryHeap::new();
-        let mut rng = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = XorShift64(0x9e37_79b9_7f4a_7c15);
         let mut now = 0i64;
         let mut fifo_pushes = 0;
         for i in 0..50_000u64 {
-            rng ^= rng << 13;
-            rng ^= rng >> 7;
-            rng ^= rng << 17;
-            match rng % 10 {
+            let r = rng.next_u64();
+            match r % 10 {
                 0..=5 => {
-                    now += (rng >> 8) as i64 % 50;
+                    now += (r >> 8) as i64 % 50;
                     // One in eight goes back in time.
-                    let stamp = if (rng >> 20).is_multiple_of(8) {
-                        now - (rng >> 24) as i64 % 500
+                    let stamp = if (r >> 20).is_multiple_of(8) {
+                        now - (r >> 24) as i64 % 500
                     } else {
                         now
                     };

@@ -254,6 +254,7 @@ impl FlowIndex {
 mod tests {
     use super::*;
     use crate::flow::{Endpoint, FlowKey};
+    use joyfuljay_testkit::XorShift64;
     use std::collections::HashMap;
 
     fn key(n: u32) -> FlowKey {
@@ -279,16 +280,14 @@ mod tests {
         for spread in [1u64, 7, 1 << 40] {
             let mut idx = FlowIndex::with_capacity(4);
             let mut model: HashMap<u32, u64> = HashMap::new();
-            let mut rng = 0x2545_f491_4f6c_dd1du64;
+            let mut rng = XorShift64(0x2545_f491_4f6c_dd1d);
             let hash = |n: u32| (u64::from(n) % spread).wrapping_mul(0x9e37_79b9_7f4a_7c15);
             for step in 0..40_000u64 {
-                rng ^= rng << 13;
-                rng ^= rng >> 7;
-                rng ^= rng << 17;
-                let n = (rng % 3000) as u32;
+                let r = rng.next_u64();
+                let n = (r % 3000) as u32;
                 let k = key(n);
                 let h = hash(n);
-                if rng.is_multiple_of(3) {
+                if r.is_multiple_of(3) {
                     let got = idx.remove(h, &k).map(|(_, f)| f.first_index);
                     assert_eq!(got, model.remove(&n), "remove {n} at step {step}");
                 } else if let Some(pos) = idx.find(h, &k) {

@@ -429,6 +429,7 @@ impl<W: Write> Sink for JsonSink<W> {
 mod tests {
     use super::*;
     use crate::features::{ColumnType, Gate};
+    use joyfuljay_testkit::XorShift64;
 
     /// Floats read exactly as ryu (the previous formatter, and serde_json's)
     /// writes them: random bit patterns, every power of ten and the
@@ -476,23 +477,16 @@ mod tests {
             2_147_483_648.0,
         ]);
         values.extend([0.000_100_000_1, 1_700_000_000.123_456, -0.25e-3]);
-        let mut m = 0x9e37_79b9_7f4a_7c15u64;
+        let mut rng = XorShift64(0x9e37_79b9_7f4a_7c15);
         for _ in 0..300_000 {
-            m ^= m << 13;
-            m ^= m >> 7;
-            m ^= m << 17;
+            let m = rng.next_u64();
             let micros = (m >> (m % 64)) as i64;
             values.push(micros as f64 / 1e6);
             values.push(-(micros as f64) / 1e6);
         }
         values.extend((0..100_000).map(|i| (i as f64 * 9_876_543_210.123).trunc()));
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        for _ in 0..1_000_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            values.push(f64::from_bits(x));
-        }
+        let mut rng = XorShift64(0x2545_f491_4f6c_dd1d);
+        values.extend((0..1_000_000).map(|_| f64::from_bits(rng.next_u64())));
         let mut out = Vec::new();
         let mut checked = 0;
         for v in values.into_iter().filter(|v| v.is_finite()) {
@@ -522,11 +516,9 @@ mod tests {
             let p = 10i64.pow(e);
             values.extend([p - 1, p, p + 1, -p + 1, -p, -p - 1]);
         }
-        let mut x = 0x1234_5678_9abc_def0u64;
+        let mut rng = XorShift64(0x1234_5678_9abc_def0);
         for _ in 0..100_000 {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
+            let x = rng.next_u64();
             values.push((x >> (x % 64)) as i64);
             values.push(x as i64);
         }

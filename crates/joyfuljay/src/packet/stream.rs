@@ -286,6 +286,7 @@ impl StreamStart {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use joyfuljay_testkit::SplitMix64;
     use proptest::prelude::*;
 
     /// Feeds `segments` (sequence number, SYN, payload) in order.
@@ -667,29 +668,6 @@ mod tests {
         assert!(!s.has_gap());
     }
 
-    /// A small deterministic generator driving shuffles and choices.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        }
-
-        fn below(&mut self, n: usize) -> usize {
-            (self.next() % n as u64) as usize
-        }
-
-        fn shuffle<T>(&mut self, v: &mut [T]) {
-            for i in (1..v.len()).rev() {
-                v.swap(i, self.below(i + 1));
-            }
-        }
-    }
-
     /// Cuts a stream of `len` bytes at `cuts` (offsets modulo `len + 1`,
     /// any order) into `(offset, len)` segments, none empty.
     fn segments(len: usize, cuts: &[usize]) -> Vec<(usize, usize)> {
@@ -802,7 +780,7 @@ mod tests {
             budget in 0usize..350,
             seed in any::<u64>(),
         ) {
-            let mut rng = Rng(seed);
+            let mut rng = SplitMix64(seed);
             let segs = segments(stream.len(), &cuts);
             let mut order: Vec<(usize, usize)> = segs.clone();
             for &seg in &segs {
@@ -854,7 +832,7 @@ mod tests {
             budget in 0usize..450,
             seed in any::<u64>(),
         ) {
-            let mut rng = Rng(seed);
+            let mut rng = SplitMix64(seed);
             let segs = segments(stream.len(), &cuts);
             let mut order = Vec::new();
             for &seg in &segs {

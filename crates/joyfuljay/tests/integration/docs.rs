@@ -1,16 +1,11 @@
 //! Generated documents match the column registry. Set JJ_UPDATE_DOCS=1 to
 //! rewrite them after an intentional schema change.
 
-use crate::util::testdata;
 use joyfuljay::schema::{features_json, features_markdown, features_tables};
-use std::path::PathBuf;
-
-fn repo(rel: &str) -> PathBuf {
-    testdata("..").join(rel)
-}
+use joyfuljay_testkit::repo_root;
 
 fn check(rel: &str, expected: &str) {
-    let path = repo(rel);
+    let path = repo_root().join(rel);
     if std::env::var_os("JJ_UPDATE_DOCS").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(&path, expected).unwrap();
@@ -38,7 +33,7 @@ fn schema_features_json() {
 fn readme_feature_table() {
     const START: &str = "<!-- features:start -->\n";
     const END: &str = "<!-- features:end -->";
-    let path = repo("README.md");
+    let path = repo_root().join("README.md");
     let readme = std::fs::read_to_string(&path).unwrap();
     let a = readme
         .find(START)

@@ -1,8 +1,9 @@
 //! Flow assembly and termination, on hand-built packets whose counts are known.
 
-use crate::util::{capture, float, int, meta, ns, pcap, run, text, T0};
+use crate::util::{float, int, meta, ns, pcap, run, text, T0};
 use joyfuljay::synth::{Packet, L4};
 use joyfuljay::Config;
+use joyfuljay_testkit::capture;
 
 const C: &str = "10.0.0.1";
 const S: &str = "10.0.0.2";

@@ -1,8 +1,9 @@
 //! The document's configuration options and column set.
 
-use crate::util::{capture, int, meta, run, text};
+use crate::util::{int, meta, run, text};
 use joyfuljay::features::flow_meta::anonymize_ip;
 use joyfuljay::{Config, Pipeline};
+use joyfuljay_testkit::capture;
 
 /// The document's "Example Output", in order.
 const DOCUMENT_ORDER: [&str; 30] = [

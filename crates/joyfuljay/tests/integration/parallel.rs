@@ -1,12 +1,13 @@
 //! Any number of threads gives the output of one thread.
 
-use crate::util::{capture, meta};
+use crate::util::meta;
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::output::VecSink;
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::traffic::{generate, TrafficSpec};
 use joyfuljay::synth::PcapWriter;
 use joyfuljay::{Config, Pipeline};
+use joyfuljay_testkit::capture;
 use std::path::PathBuf;
 
 fn run(paths: &[PathBuf], cfg: Config, threads: usize) -> (VecSink, joyfuljay::Stats) {

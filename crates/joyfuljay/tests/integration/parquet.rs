@@ -1,7 +1,7 @@
 //! Parquet output (cargo feature `parquet`): files read back with the
 //! `parquet` crate's Arrow reader hold exactly the rows of the CSV writer.
 
-use crate::util::{capture, pcap_with, T0};
+use crate::util::{pcap_with, T0};
 use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
@@ -13,6 +13,7 @@ use joyfuljay::output::{CsvSink, Format, Sink, VecSink};
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::Packet;
 use joyfuljay::{Config, Pipeline};
+use joyfuljay_testkit::capture;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::basic::Compression;
 use std::path::{Path, PathBuf};

@@ -1,13 +1,12 @@
 //! Capture formats: byte orders, timestamp resolutions, pcapng interfaces,
 //! damaged files.
 
-use crate::util::{
-    capture, float, int, meta, pcap, pcap_with, pcapng, run, testdata, text, Warnings, T0,
-};
+use crate::util::{float, int, meta, pcap, pcap_with, pcapng, run, text, Warnings, T0};
 use joyfuljay::capture::{CaptureReader, ReadEnd};
 use joyfuljay::output::VecSink;
 use joyfuljay::synth::Packet;
 use joyfuljay::{Error, Pipeline};
+use joyfuljay_testkit::{capture, captures_dir, fuzz_regressions_dir, pcap_record_offsets};
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
@@ -185,22 +184,10 @@ fn damaged(bytes: &[u8]) -> (Result<joyfuljay::Stats, Error>, Vec<String>, VecSi
     (r, w.0, sink)
 }
 
-/// Offsets of the records of a classic little-endian pcap file.
-fn record_offsets(b: &[u8]) -> Vec<usize> {
-    let mut v = Vec::new();
-    let mut off = 24;
-    while off + 16 <= b.len() {
-        let caplen = u32::from_le_bytes(b[off + 8..off + 12].try_into().unwrap()) as usize;
-        v.push(off);
-        off += 16 + caplen;
-    }
-    v
-}
-
 #[test]
 fn a_capture_cut_mid_record_keeps_every_complete_packet() {
     let b = std::fs::read(capture("http.cap")).unwrap();
-    let offs = record_offsets(&b);
+    let offs = pcap_record_offsets(&b);
     for k in [1usize, 5, 20, 42] {
         let cut_at = offs[k] + 10; // inside record k's header or data
         let (r, warns, sink) = damaged(&b[..cut_at]);
@@ -222,7 +209,7 @@ fn a_capture_cut_mid_record_keeps_every_complete_packet() {
 #[test]
 fn an_impossible_record_length_stops_reading_with_a_warning() {
     let mut b = std::fs::read(capture("http.cap")).unwrap();
-    let offs = record_offsets(&b);
+    let offs = pcap_record_offsets(&b);
     let at = offs[10];
     b[at + 8..at + 12].copy_from_slice(&0xffff_fff0u32.to_le_bytes());
     let (r, warns, _) = damaged(&b);
@@ -368,8 +355,8 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
 #[test]
 fn mapped_and_streamed_reads_agree_on_every_bundled_file() {
     let mut files = Vec::new();
-    files_under(&testdata("captures"), &mut files);
-    files_under(&testdata("fuzz-regressions"), &mut files);
+    files_under(&captures_dir(), &mut files);
+    files_under(&fuzz_regressions_dir(), &mut files);
     let mut mapped = 0;
     for path in &files {
         let bytes = std::fs::read(path).unwrap();

@@ -6,13 +6,11 @@ use crate::util::{meta, ns, pcap, run, text, T0};
 use joyfuljay::features::flow_meta::{anonymize_ip, flow_id};
 use joyfuljay::synth::Packet;
 use joyfuljay::Config;
+use joyfuljay_testkit::{reference_dir, Table};
 
+/// The rows of a reference CSV file, without its header.
 fn rows(name: &str) -> Vec<Vec<String>> {
-    let t = std::fs::read_to_string(crate::util::testdata(&format!("reference/{name}"))).unwrap();
-    t.lines()
-        .skip(1)
-        .map(|l| l.split(',').map(str::to_string).collect())
-        .collect()
+    Table::read(&reference_dir().join(name)).rows
 }
 
 #[test]

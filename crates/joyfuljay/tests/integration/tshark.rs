@@ -5,7 +5,8 @@
 //! splitting off and an infinite idle timeout every 5-tuple is one flow, so
 //! packets, IP bytes, payload bytes and first/last times must agree exactly.
 
-use crate::util::{capture, float, int, run, testdata, text, unsplit};
+use crate::util::{float, int, run, text, unsplit};
+use joyfuljay_testkit::{capture, expected_dir, Table};
 use std::collections::BTreeMap;
 use std::net::IpAddr;
 
@@ -43,16 +44,13 @@ fn us(s: &str) -> i64 {
 }
 
 fn expected(name: &str) -> BTreeMap<Key, Counts> {
-    let path = testdata(&format!("expected/tshark/{name}.csv"));
-    let text = std::fs::read_to_string(&path).unwrap();
+    let t = Table::read(&expected_dir().join(format!("tshark/{name}.csv")));
     let mut m = BTreeMap::new();
-    let mut lines = text.lines();
     assert_eq!(
-        lines.next().unwrap(),
+        t.header.join(","),
         "ip_a,port_a,ip_b,port_b,protocol,packets,bytes,payload,first_time,last_time"
     );
-    for l in lines {
-        let f: Vec<&str> = l.split(',').collect();
+    for f in &t.rows {
         let key = canon(
             (f[0].parse().unwrap(), f[1].parse().unwrap()),
             (f[2].parse().unwrap(), f[3].parse().unwrap()),
@@ -64,8 +62,8 @@ fn expected(name: &str) -> BTreeMap<Key, Counts> {
                 packets: f[5].parse().unwrap(),
                 bytes: f[6].parse().unwrap(),
                 payload: f[7].parse().unwrap(),
-                first_us: us(f[8]),
-                last_us: us(f[9]),
+                first_us: us(&f[8]),
+                last_us: us(&f[9]),
             },
         );
     }

@@ -1,4 +1,8 @@
-//! Shared helpers: synthetic captures and running the pipeline.
+//! Shared helpers that need joyfuljay's types: synthetic captures, running
+//! the pipeline, reading row values, collecting warnings. The other test
+//! binaries (`sweep.rs`, `bounds.rs`, `properties.rs`) include this file
+//! with `#[path]`. Helpers on plain types (paths, generators, CSV) are in
+//! `joyfuljay-testkit`.
 
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
@@ -6,20 +10,6 @@ use joyfuljay::pipeline::{Observer, Quiet};
 use joyfuljay::synth::{PcapNgWriter, PcapWriter};
 use joyfuljay::{Config, Pipeline, Stats};
 use std::path::{Path, PathBuf};
-
-/// Path of a bundled capture.
-pub fn capture(name: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata/captures")
-        .join(name)
-}
-
-/// Path under testdata/.
-pub fn testdata(rel: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../testdata")
-        .join(rel)
-}
 
 /// A pcap file in a temp dir holding `frames` (timestamp in ns, bytes).
 pub struct TempCapture {
