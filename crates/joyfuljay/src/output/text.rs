@@ -125,14 +125,26 @@ impl Text {
         self.digits_width(v, width);
     }
 
-    /// `v` in exactly `width` digits (zeros in front).
+    /// `v` in exactly `width` digits (zeros in front), two at a time.
     #[inline]
     fn digits_width(&mut self, mut v: u64, width: usize) {
-        for i in (self.len..self.len + width).rev() {
-            self.buf[i] = b'0' + (v % 10) as u8;
-            v /= 10;
+        const PAIRS: &[u8; 200] = b"0001020304050607080910111213141516171819\
+            2021222324252627282930313233343536373839\
+            4041424344454647484950515253545556575859\
+            6061626364656667686970717273747576777879\
+            8081828384858687888990919293949596979899";
+        let start = self.len;
+        let mut i = start + width;
+        while i >= start + 2 {
+            let r = (v % 100) as usize * 2;
+            v /= 100;
+            self.buf[i - 2..i].copy_from_slice(&PAIRS[r..r + 2]);
+            i -= 2;
         }
-        self.len += width;
+        if i > start {
+            self.buf[start] = b'0' + (v % 10) as u8;
+        }
+        self.len = start + width;
     }
 
     #[inline]
