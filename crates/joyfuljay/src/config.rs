@@ -111,7 +111,7 @@ pub const KEYS: &[&str] = &[
 impl Config {
     /// Check every option's value; the error names the key and the valid
     /// values. Group names are the registry's to check
-    /// ([`crate::features::validate`] checks both).
+    /// (`features::validate` checks both).
     pub fn validate(&self) -> Result<()> {
         if !(self.flow_timeout.is_finite() && self.flow_timeout > 0.0) {
             return Err(Error::Config(format!(

@@ -64,3 +64,30 @@ pub use pipeline::{Pipeline, Stats};
 
 /// The library version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+#[cfg(test)]
+mod layering {
+    /// The layering the crate documents: the flow table knows nothing of
+    /// feature groups, and the configuration is plain data that imports no
+    /// other stage.
+    #[test]
+    fn flow_and_config_import_no_feature_groups() {
+        let src = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+        let mut files: Vec<std::path::PathBuf> = std::fs::read_dir(src.join("flow"))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        files.push(src.join("config.rs"));
+        assert!(files.len() > 5);
+        for f in files {
+            let text = std::fs::read_to_string(&f).unwrap();
+            for forbidden in ["crate::features", "super::features", "crate::pipeline"] {
+                assert!(
+                    !text.contains(forbidden),
+                    "{} uses {forbidden}",
+                    f.display()
+                );
+            }
+        }
+    }
+}
