@@ -43,8 +43,8 @@ pub struct ExtractArgs {
     #[arg(required = true, value_name = "INPUT")]
     pub inputs: Vec<PathBuf>,
 
-    /// Output file (default: standard output). Written to a temporary file
-    /// and renamed, so it never holds a partial result.
+    /// Output file (default, or `-`: standard output). Written to a
+    /// temporary file and renamed, so it never holds a partial result.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 

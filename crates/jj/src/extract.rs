@@ -169,7 +169,11 @@ fn human(x: f64) -> String {
     }
 }
 
-pub fn run(a: ExtractArgs) -> anyhow::Result<ExitCode> {
+pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
+    // `-o -` is standard output, as for tcpdump's `-w -`.
+    if a.output.as_deref() == Some(Path::new("-")) {
+        a.output = None;
+    }
     let cfg = build_config(&a)?;
     let inputs = expand_inputs(&a.inputs)?;
     let format = match (&a.format, &a.output) {

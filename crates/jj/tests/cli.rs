@@ -1483,3 +1483,26 @@ fn broken_pipe_in_features_and_info_is_not_a_panic() {
         assert!(o.stderr.is_empty(), "{args:?}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn dash_output_is_standard_output() {
+    let http = capture("http.cap");
+    let dir = tempfile::tempdir().unwrap();
+    let to_stdout = jj()
+        .current_dir(dir.path())
+        .args(["extract", "-f", "csv", "-o", "-"])
+        .arg(&http)
+        .output()
+        .unwrap();
+    assert!(to_stdout.status.success());
+    let default = jj()
+        .current_dir(dir.path())
+        .args(["extract", "-f", "csv"])
+        .arg(&http)
+        .output()
+        .unwrap();
+    assert_eq!(to_stdout.stdout, default.stdout);
+    assert!(to_stdout.stdout.starts_with(b"src_ip,"));
+    // No file named "-" was written.
+    assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
+}
