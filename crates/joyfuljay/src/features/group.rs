@@ -50,6 +50,9 @@ pub struct Recent {
     n: u8,
 }
 
+// The size the documentation states.
+const _: () = assert!(std::mem::size_of::<Recent>() == 72);
+
 impl Recent {
     #[inline]
     fn push(&mut self, pkt: &PacketView<'_>) {
