@@ -109,6 +109,7 @@ fn benches(c: &mut Criterion) {
     for (name, mix, flows) in [
         ("small_10k", Mix::Small, 10_000),
         ("default_1k", Mix::Default, 1_000),
+        ("dense_20k", Mix::Dense, 20_000),
     ] {
         let bytes = Arc::new(capture(mix, flows));
         let mut g = c.benchmark_group(name);

@@ -199,6 +199,11 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     /// Account one packet of the flow.
     fn update(&self, state: &mut Self::State, pkt: &PacketView<'_>);
 
+    /// Start loading memory the next `update` reads outside the state
+    /// itself (the end of a growing list, …), so that the cache miss
+    /// overlaps other packets' work. A hint only.
+    fn prefetch(&self, _state: &Self::State) {}
+
     /// Write the group's values for a finished flow, in `COLUMNS` order:
     /// one `put` per column, present or not.
     fn write(&self, flow: &FlowView<'_>, state: &Self::State, out: &mut RowWriter<'_>);
@@ -328,7 +333,10 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
 
     #[inline]
     fn prefetch(&self, pos: usize, step: u8) {
-        if step == 0 && pos < self.live.len() {
+        if pos >= self.live.len() {
+            return;
+        }
+        if step == 0 {
             let p = self.live.as_ptr().wrapping_add(pos).cast::<u8>();
             let size = std::mem::size_of::<G::State>();
             let mut off = 0;
@@ -336,6 +344,8 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
                 prefetch(p.wrapping_add(off));
                 off += 64;
             }
+        } else if step == 2 {
+            self.group.prefetch(&self.live[pos]);
         }
     }
 
@@ -447,12 +457,17 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
             // The slot only: reading it now would stall on it.
             prefetch(self.live.as_ptr().wrapping_add(pos));
         } else if let Some(Some(s)) = self.live.get(pos) {
-            // A long flow's state, a few cache lines.
-            let p = (&**s as *const G::State).cast::<u8>();
-            let mut off = 0;
-            while off < std::mem::size_of::<G::State>() {
-                prefetch(p.wrapping_add(off));
-                off += 64;
+            if step == 1 {
+                // A long flow's state, a few cache lines.
+                let p = (&**s as *const G::State).cast::<u8>();
+                let mut off = 0;
+                while off < std::mem::size_of::<G::State>() {
+                    prefetch(p.wrapping_add(off));
+                    off += 64;
+                }
+            } else {
+                // What its next update reads beyond it.
+                self.group.prefetch(s);
             }
         }
     }

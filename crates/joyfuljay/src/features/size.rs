@@ -159,6 +159,14 @@ impl FeatureGroup for Size {
         self.state()
     }
 
+    fn prefetch(&self, st: &SizeState) {
+        // The histogram's binary search starts in the middle (most flows
+        // have few distinct lengths: one or two cache lines).
+        let p = st.hist.as_ptr();
+        crate::hint::prefetch(p);
+        crate::hint::prefetch(p.wrapping_add(st.hist.len() / 2));
+    }
+
     fn update(&self, st: &mut SizeState, pkt: &PacketView<'_>) {
         let l = pkt.ip_len();
         match st.hist.binary_search_by_key(&l, |e| e.0) {

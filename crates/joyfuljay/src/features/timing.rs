@@ -365,6 +365,13 @@ impl FeatureGroup for Timing {
         self.state()
     }
 
+    fn prefetch(&self, st: &TimingState) {
+        if let Quantiles::Exact(v) = &st.quant {
+            // Where the next IAT goes.
+            crate::hint::prefetch(v.as_ptr().wrapping_add(v.len()));
+        }
+    }
+
     fn update(&self, st: &mut TimingState, pkt: &PacketView<'_>) {
         let iat = if st.packets == 0 {
             None

@@ -9,11 +9,12 @@ const SLOT_AHEAD: usize = 32;
 /// Packets between prefetching a packet's flow and looking it up.
 const FLOW_AHEAD: usize = 8;
 const RING: usize = 64;
-/// Packets between the two steps of prefetching a packet's per-group
+/// Packets between the three steps of prefetching a packet's per-group
 /// state and its turn (its index slot is in cache by then, so finding its
 /// position is cheap): 0, what lies at the flow's position; 1, what that
-/// points to (a long flow's boxed state).
-const STATES_AHEAD: [usize; 2] = [4, 1];
+/// points to (a long flow's boxed state); 2, what the state points to (a
+/// growing list, a histogram).
+const STATES_AHEAD: [usize; 3] = [6, 3, 1];
 
 /// Run `each` over `items` in order, with the flow-table lookups of later
 /// items prefetched a few items ahead, so that the cache misses of up to

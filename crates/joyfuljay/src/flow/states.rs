@@ -25,9 +25,10 @@ pub trait FlowStates: Send {
     /// Account one packet in the live state at `pos`.
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>);
 
-    /// Start loading the live state at `pos` into the cache: `step` 0 what
-    /// can be found without reading memory not yet loaded, `step` 1 (a few
-    /// packets later) what that memory points to. A hint only.
+    /// Start loading the live state at `pos` into the cache, in steps a few
+    /// packets apart: `step` 0 what can be found without reading memory
+    /// not yet loaded, then (1, 2) what the memory loaded by the previous
+    /// step points to. A hint only.
     fn prefetch(&self, pos: usize, step: u8);
 
     /// End the live state at `pos`: it goes to the end of the ended list
