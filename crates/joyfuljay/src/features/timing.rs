@@ -113,7 +113,7 @@ impl Timing {
             quant: Quantiles::Exact(SmallVec::new()),
             gaps: 0,
             gap_sum_us: 0,
-            dir: [Moments::default(); 2],
+            dir: [MeanStd::default(); 2],
             seq: Vec::new(),
             seq_dir: [Vec::new(), Vec::new()],
             splt: Vec::new(),
@@ -162,6 +162,45 @@ impl Moments {
         self.m4 += term1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * self.m2 - 4.0 * dn * self.m3;
         self.m3 += term1 * dn * (n - 2.0) - 3.0 * dn * self.m2;
         self.m2 += term1;
+    }
+
+    /// Mean in µs, from the exact sum (0 without values).
+    fn mean_us(&self) -> f64 {
+        div_or_zero(self.sum as f64, self.n as f64)
+    }
+
+    /// Population standard deviation in µs.
+    fn std_us(&self) -> f64 {
+        if self.n == 0 {
+            0.0
+        } else {
+            (self.m2.max(0.0) / self.n as f64).sqrt()
+        }
+    }
+}
+
+/// Count, exact sum and the second central sum M2 only (the per-direction
+/// IATs report mean and std): the same update of mean and M2 as
+/// [`Moments::push`], which does not depend on M3 or M4, so the values are
+/// the same to the bit.
+#[derive(Debug, Clone, Copy, Default)]
+struct MeanStd {
+    n: u64,
+    sum: i128,
+    mean: f64,
+    m2: f64,
+}
+
+impl MeanStd {
+    fn push(&mut self, x: i64) {
+        self.sum += i128::from(x);
+        let n1 = self.n as f64;
+        self.n += 1;
+        let n = self.n as f64;
+        let delta = x as f64 - self.mean;
+        let dn = delta / n;
+        self.mean += dn;
+        self.m2 += delta * dn * n1;
     }
 
     /// Mean in µs, from the exact sum (0 without values).
@@ -351,7 +390,7 @@ pub struct TimingState {
     gaps: u64,
     gap_sum_us: i128,
     /// Per-direction IATs (µs).
-    dir: [Moments; 2],
+    dir: [MeanStd; 2],
     seq: Vec<i64>,
     seq_dir: [Vec<i64>; 2],
     /// (IP length, IAT µs) of the first packets.
