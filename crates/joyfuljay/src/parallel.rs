@@ -272,8 +272,7 @@ impl Pipeline {
             let mut write =
                 |(flows, states): (Vec<Flow>, EndedStates), st: &mut Stats| -> Result<()> {
                     for (i, flow) in flows.iter().enumerate() {
-                        self.row_of(flow, &states, i, &mut row);
-                        sink.row(&row)?;
+                        self.emit(flow, &states, i, &mut row, sink)?;
                         st.flows += 1;
                     }
                     Ok(())

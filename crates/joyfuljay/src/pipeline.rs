@@ -5,7 +5,7 @@ use crate::config::Config;
 use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{
-    self, Column, EndedSource, FlowView, Group, GroupStates, Needs, RowWriter, Value,
+    self, Cells, Column, EndedSource, FlowView, Group, GroupStates, Needs, RowWriter, Value,
 };
 use crate::flow::{with_lookahead, Flow, FlowTable, TableConfig};
 use crate::output::Sink;
@@ -339,19 +339,18 @@ impl Pipeline {
         )
     }
 
-    /// The row of ended flow `i` (`flow`, whose group states are ended
-    /// states `i` of `states`), appended to `row` (cleared first).
-    pub(crate) fn row_of(
+    /// The cells of ended flow `i` (`flow`, whose group states are ended
+    /// states `i` of `states`), in column order, into `out`.
+    pub(crate) fn cells_of(
         &self,
         flow: &Flow,
         states: &dyn EndedSource,
         i: usize,
-        row: &mut Vec<Value>,
+        out: &mut dyn Cells,
     ) {
-        row.clear();
         let view = FlowView { flow };
         for s in &self.slots {
-            let mut w = RowWriter::new(row, &s.mask);
+            let mut w = RowWriter::into_cells(out, &s.mask);
             match s.arena {
                 Some(a) => states.write(a, i, &view, &mut w),
                 None => s.group.write_stateless(&view, &mut w),
@@ -361,6 +360,37 @@ impl Pipeline {
                 s.mask.len(),
                 "a group wrote a wrong number of values"
             );
+        }
+    }
+
+    /// The row of ended flow `i` as [`Value`]s, in `row` (cleared first).
+    pub(crate) fn row_of(
+        &self,
+        flow: &Flow,
+        states: &dyn EndedSource,
+        i: usize,
+        row: &mut Vec<Value>,
+    ) {
+        row.clear();
+        self.cells_of(flow, states, i, row);
+    }
+
+    /// Write ended flow `i`'s row to `sink`: cell by cell when the sink
+    /// formats text itself, else through `row`.
+    pub(crate) fn emit(
+        &self,
+        flow: &Flow,
+        states: &dyn EndedSource,
+        i: usize,
+        row: &mut Vec<Value>,
+        sink: &mut dyn Sink,
+    ) -> Result<()> {
+        if let Some(direct) = sink.direct() {
+            self.cells_of(flow, states, i, direct.start_row());
+            direct.end_row()
+        } else {
+            self.row_of(flow, states, i, row);
+            sink.row(row)
         }
     }
 
@@ -374,8 +404,7 @@ impl Pipeline {
         st: &mut Stats,
     ) -> Result<()> {
         for (i, flow) in table.finished().iter().enumerate() {
-            self.row_of(flow, table.states(), i, row);
-            sink.row(row)?;
+            self.emit(flow, table.states(), i, row, sink)?;
             st.flows += 1;
         }
         table.clear_finished();

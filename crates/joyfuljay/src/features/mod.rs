@@ -26,7 +26,7 @@ pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,
 };
 pub use registry::{find, load_config, select, valid_groups, validate, GroupDef, GROUPS};
-pub use row::{Column, ColumnType, Gate, RowWriter, Value};
+pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
 /// Helpers for feature-group tests: packets, flows and rows built by hand.
 #[cfg(test)]

@@ -158,10 +158,100 @@ impl From<&str> for Value {
     }
 }
 
+/// Where a row's cells go: a vector of [`Value`]s (for sinks that take
+/// whole rows: Arrow, Parquet, JSON, Python, other threads), or straight
+/// into a text sink's line (CSV), with no `Value` built.
+pub trait Cells {
+    /// An integer cell.
+    fn int(&mut self, v: i64);
+    /// A float cell.
+    fn float(&mut self, v: f64);
+    /// A text cell.
+    fn text(&mut self, s: &str);
+    /// A text cell that the caller gives away (kept without a copy where
+    /// cells are stored).
+    fn owned_text(&mut self, s: String) {
+        self.text(&s);
+    }
+    /// Any other cell (lists).
+    fn value(&mut self, v: Value);
+}
+
+impl Cells for Vec<Value> {
+    #[inline]
+    fn int(&mut self, v: i64) {
+        self.push(Value::Int(v));
+    }
+    #[inline]
+    fn float(&mut self, v: f64) {
+        self.push(Value::Float(v));
+    }
+    #[inline]
+    fn text(&mut self, s: &str) {
+        self.push(Value::Str(s.to_string()));
+    }
+    #[inline]
+    fn owned_text(&mut self, s: String) {
+        self.push(Value::Str(s));
+    }
+    #[inline]
+    fn value(&mut self, v: Value) {
+        self.push(v);
+    }
+}
+
+/// A value a group writes into a cell.
+pub trait Cell {
+    /// Write `self` into `out`.
+    fn put_into(self, out: &mut dyn Cells);
+}
+
+impl Cell for i64 {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.int(self);
+    }
+}
+impl Cell for u64 {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.int(i64::try_from(self).unwrap_or(i64::MAX));
+    }
+}
+impl Cell for f64 {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.float(self);
+    }
+}
+impl Cell for &str {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.text(self);
+    }
+}
+impl Cell for String {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.owned_text(self);
+    }
+}
+impl Cell for Value {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        match self {
+            Value::Int(v) => out.int(v),
+            Value::Float(v) => out.float(v),
+            Value::Str(s) => out.owned_text(s),
+            v => out.value(v),
+        }
+    }
+}
+
 /// Collects one group's values into a row, dropping the columns that the
 /// configuration leaves out.
 pub struct RowWriter<'a> {
-    row: &'a mut Vec<Value>,
+    out: &'a mut dyn Cells,
     mask: &'a [bool],
     pos: usize,
 }
@@ -169,26 +259,38 @@ pub struct RowWriter<'a> {
 impl<'a> RowWriter<'a> {
     /// A writer appending to `row`; `mask[i]` says whether column `i` is kept.
     pub fn new(row: &'a mut Vec<Value>, mask: &'a [bool]) -> Self {
-        RowWriter { row, mask, pos: 0 }
+        RowWriter {
+            out: row,
+            mask,
+            pos: 0,
+        }
+    }
+
+    /// A writer into any [`Cells`].
+    pub fn into_cells(out: &'a mut dyn Cells, mask: &'a [bool]) -> Self {
+        RowWriter { out, mask, pos: 0 }
     }
 
     /// Whether the next column is kept (to skip computing dropped values).
+    #[inline]
     pub fn wants(&self) -> bool {
         self.mask.get(self.pos).copied().unwrap_or(false)
     }
 
     /// Write the next column's value.
-    pub fn put(&mut self, v: impl Into<Value>) {
+    #[inline]
+    pub fn put(&mut self, v: impl Cell) {
         if self.wants() {
-            self.row.push(v.into());
+            v.put_into(self.out);
         }
         self.pos += 1;
     }
 
     /// Write the next column's value, computing it only when kept.
-    pub fn put_with<V: Into<Value>>(&mut self, f: impl FnOnce() -> V) {
+    #[inline]
+    pub fn put_with<V: Cell>(&mut self, f: impl FnOnce() -> V) {
         if self.wants() {
-            self.row.push(f().into());
+            f().put_into(self.out);
         }
         self.pos += 1;
     }

@@ -16,7 +16,7 @@ pub use atomic::OutputFile;
 pub use text::{CsvSink, JsonSink, JsonlSink};
 
 use crate::error::Result;
-use crate::features::{Column, Value};
+use crate::features::{Cells, Column, Value};
 use std::path::Path;
 
 /// Receives rows. `begin` is called once with the columns before any row,
@@ -28,6 +28,19 @@ pub trait Sink {
     fn row(&mut self, values: &[Value]) -> Result<()>;
     /// Called once after the last row; flushes.
     fn finish(&mut self) -> Result<()>;
+    /// Rows written cell by cell, with no [`Value`] built, when the sink
+    /// formats text itself (CSV). The rows are the same as through `row`.
+    fn direct(&mut self) -> Option<&mut dyn DirectRows> {
+        None
+    }
+}
+
+/// A sink that takes rows cell by cell ([`Sink::direct`]).
+pub trait DirectRows {
+    /// Start a row; its cells go to the returned [`Cells`], in column order.
+    fn start_row(&mut self) -> &mut dyn Cells;
+    /// End the row started last.
+    fn end_row(&mut self) -> Result<()>;
 }
 
 /// Collects rows in memory (for library users and tests).

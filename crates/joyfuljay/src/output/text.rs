@@ -1,8 +1,8 @@
 //! CSV, JSON and JSON Lines writers.
 
-use super::Sink;
+use super::{DirectRows, Sink};
 use crate::error::{Error, Result};
-use crate::features::{Column, Value};
+use crate::features::{Cells, Column, Value};
 use std::io::{BufWriter, Write};
 
 const BUF: usize = 256 * 1024;
@@ -265,6 +265,8 @@ pub struct CsvSink<W: Write> {
     scratch: Vec<u8>,
     fb: FloatFmt,
     target: String,
+    /// Cells in the current line so far (a comma goes before every other).
+    cells: usize,
 }
 
 impl<W: Write> CsvSink<W> {
@@ -276,11 +278,81 @@ impl<W: Write> CsvSink<W> {
             scratch: Vec::new(),
             fb: FloatFmt::default(),
             target: target.to_string(),
+            cells: 0,
+        }
+    }
+
+    #[inline]
+    fn separate(&mut self) {
+        if self.cells > 0 {
+            self.line.push(b',');
+        }
+        self.cells += 1;
+    }
+
+    fn list(&mut self, v: &Value) {
+        self.scratch.clear();
+        push_list(&mut self.scratch, v, &mut self.fb);
+        push_csv_field(&mut self.line, &self.scratch);
+    }
+}
+
+/// A CSV line's cells: integers and floats in their shortest text (a
+/// non-finite float as an empty field), text quoted when needed, lists as
+/// JSON arrays in a quoted field.
+impl<W: Write> Cells for CsvSink<W> {
+    #[inline]
+    fn int(&mut self, v: i64) {
+        self.separate();
+        push_int(&mut self.line, v);
+    }
+    #[inline]
+    fn float(&mut self, v: f64) {
+        self.separate();
+        if v.is_finite() {
+            push_float(&mut self.line, v, &mut self.fb);
+        }
+    }
+    #[inline]
+    fn text(&mut self, s: &str) {
+        self.separate();
+        push_csv_field(&mut self.line, s.as_bytes());
+    }
+    fn value(&mut self, v: Value) {
+        match v {
+            Value::Int(x) => self.int(x),
+            Value::Float(x) => self.float(x),
+            Value::Str(s) => self.text(&s),
+            v => {
+                self.separate();
+                self.list(&v);
+            }
         }
     }
 }
 
+impl<W: Write> DirectRows for CsvSink<W> {
+    #[inline]
+    fn start_row(&mut self) -> &mut dyn Cells {
+        self.line.clear();
+        self.cells = 0;
+        self
+    }
+
+    #[inline]
+    fn end_row(&mut self) -> Result<()> {
+        self.line.push(b'\n');
+        self.w
+            .write_all(&self.line)
+            .map_err(|e| io_err(&self.target, e))
+    }
+}
+
 impl<W: Write> Sink for CsvSink<W> {
+    fn direct(&mut self) -> Option<&mut dyn DirectRows> {
+        Some(self)
+    }
+
     fn begin(&mut self, columns: &[&'static Column]) -> Result<()> {
         self.line.clear();
         for (i, c) in columns.iter().enumerate() {
@@ -297,29 +369,19 @@ impl<W: Write> Sink for CsvSink<W> {
 
     fn row(&mut self, values: &[Value]) -> Result<()> {
         self.line.clear();
-        for (i, v) in values.iter().enumerate() {
-            if i > 0 {
-                self.line.push(b',');
-            }
+        self.cells = 0;
+        for v in values {
             match v {
-                Value::Int(x) => push_int(&mut self.line, *x),
-                Value::Float(x) => {
-                    if x.is_finite() {
-                        push_float(&mut self.line, *x, &mut self.fb)
-                    }
-                }
-                Value::Str(s) => push_csv_field(&mut self.line, s.as_bytes()),
+                Value::Int(x) => self.int(*x),
+                Value::Float(x) => self.float(*x),
+                Value::Str(s) => self.text(s),
                 _ => {
-                    self.scratch.clear();
-                    push_list(&mut self.scratch, v, &mut self.fb);
-                    push_csv_field(&mut self.line, &self.scratch);
+                    self.separate();
+                    self.list(v);
                 }
             }
         }
-        self.line.push(b'\n');
-        self.w
-            .write_all(&self.line)
-            .map_err(|e| io_err(&self.target, e))
+        self.end_row()
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -518,6 +580,50 @@ mod tests {
         out.clear();
         push_float(&mut out, f64::NAN, &mut fb);
         assert_eq!(out, b"null");
+    }
+
+    /// A row written cell by cell (`DirectRows`) is the row written whole.
+    #[test]
+    fn direct_cells_write_the_same_csv_as_rows() {
+        let rows = vec![
+            vec![
+                Value::Int(-3),
+                Value::Float(0.1),
+                Value::Float(f64::NAN),
+                Value::Str("a,\"b\"".into()),
+                Value::IntList(vec![1, 2]),
+                Value::FloatList(vec![0.5, 1e-7]),
+                Value::PairList(vec![(60, 0.25)]),
+                Value::Str(String::new()),
+                Value::Float(1_700_000_000.123_456),
+            ],
+            vec![
+                Value::Float(-0.0),
+                Value::Int(i64::MIN),
+                Value::Str("x".into()),
+            ],
+        ];
+        let mut whole = CsvSink::new(Vec::new(), "t");
+        let mut cells = CsvSink::new(Vec::new(), "t");
+        for r in &rows {
+            whole.row(r).unwrap();
+            let d = cells.direct().unwrap();
+            let c = d.start_row();
+            for v in r {
+                match v {
+                    Value::Int(x) => c.int(*x),
+                    Value::Float(x) => c.float(*x),
+                    Value::Str(s) => c.text(s),
+                    v => c.value(v.clone()),
+                }
+            }
+            d.end_row().unwrap();
+        }
+        whole.finish().unwrap();
+        cells.finish().unwrap();
+        let a = whole.w.into_inner().unwrap();
+        let b = cells.w.into_inner().unwrap();
+        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
     }
 
     /// Integers are written as std writes them, at every digit count.
