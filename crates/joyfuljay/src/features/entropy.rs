@@ -207,3 +207,316 @@ impl FeatureGroup for Entropy {
         out.put(total as i64);
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::testutil::{close, SplitMix};
+    use super::super::{EndedSource, GroupStates, Value};
+    use super::*;
+    use crate::decode::decode;
+    use crate::flow::{Direction, FlowTable, TableConfig};
+    use std::collections::BTreeMap;
+
+    /// Entropy as the textbook writes it: −Σ p·log₂ p over a byte count map.
+    fn naive_entropy(b: &[u8]) -> f64 {
+        let mut m: BTreeMap<u8, usize> = BTreeMap::new();
+        for &x in b {
+            *m.entry(x).or_default() += 1;
+        }
+        m.values()
+            .map(|&c| c as f64 / b.len() as f64)
+            .map(|p| -p * p.log2())
+            .sum()
+    }
+
+    /// The whole row, two-pass from the raw payloads (`fwd`, bytes) in
+    /// capture order, with sample size `k`.
+    fn naive_row(pkts: &[(bool, Vec<u8>)], k: usize) -> Vec<f64> {
+        let hs: Vec<f64> = pkts
+            .iter()
+            .filter(|p| !p.1.is_empty())
+            .map(|p| naive_entropy(&p.1[..p.1.len().min(k)]))
+            .collect();
+        let n = hs.len() as f64;
+        let (mean, std, min, max, cons, high) = if hs.is_empty() {
+            (0.0, 0.0, 0.0, 0.0, 0.0, 0.0)
+        } else {
+            let mean = hs.iter().sum::<f64>() / n;
+            let std = (hs.iter().map(|h| (h - mean).powi(2)).sum::<f64>() / n).sqrt();
+            let cons = if mean == 0.0 {
+                1.0
+            } else {
+                (1.0 - std / mean).max(0.0)
+            };
+            (
+                mean,
+                std,
+                hs.iter().copied().fold(f64::INFINITY, f64::min),
+                hs.iter().copied().fold(f64::NEG_INFINITY, f64::max),
+                cons,
+                hs.iter().filter(|&&h| h > 7.0).count() as f64 / n,
+            )
+        };
+        let sample = |fwd: bool| -> Vec<u8> {
+            let all: Vec<u8> = pkts
+                .iter()
+                .filter(|p| p.0 == fwd)
+                .flat_map(|p| p.1.iter().copied())
+                .collect();
+            all[..all.len().min(k)].to_vec()
+        };
+        let (a, b) = (sample(true), sample(false));
+        let all = [a.clone(), b.clone()].concat();
+        let l = all.len() as f64;
+        let (ea, eb) = (naive_entropy(&a), naive_entropy(&b));
+        let uniform = if all.len() >= 256 {
+            let dev: f64 = (0..=255u8)
+                .map(|v| (all.iter().filter(|&&x| x == v).count() as f64 - l / 256.0).powi(2))
+                .sum();
+            (1.0 - dev / (l * l)).max(0.0)
+        } else {
+            0.0
+        };
+        let share = |f: &dyn Fn(u8) -> bool| {
+            if all.is_empty() {
+                0.0
+            } else {
+                all.iter().filter(|&&x| f(x)).count() as f64 / l
+            }
+        };
+        vec![
+            mean,
+            std,
+            min,
+            max,
+            cons,
+            high,
+            naive_entropy(&all),
+            ea,
+            eb,
+            if eb == 0.0 { ea } else { ea / eb },
+            uniform,
+            share(&|x| (32..=126).contains(&x) || x == 9 || x == 10 || x == 13),
+            share(&|x| x == 0),
+            share(&|x| x >= 128),
+            l,
+        ]
+    }
+
+    /// An Ethernet/IPv4 frame between 10.0.0.1:1000 and 10.0.0.2:80,
+    /// TCP or UDP, from the initiator when `fwd`.
+    fn frame(fwd: bool, udp: bool, payload: &[u8]) -> Vec<u8> {
+        let (a, b) = ([10, 0, 0, 1], [10, 0, 0, 2]);
+        let (src, dst, sp, dp) = if fwd {
+            (a, b, 1000, 80)
+        } else {
+            (b, a, 80, 1000)
+        };
+        let ip = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6]).ipv4(src, dst, 64);
+        let mut v = Vec::new();
+        if udp {
+            ip.udp(sp, dp).write(&mut v, payload).unwrap();
+        } else {
+            ip.tcp(sp, dp, 1, 1000)
+                .ack(1)
+                .write(&mut v, payload)
+                .unwrap();
+        }
+        v
+    }
+
+    /// The row of the one flow that `pkts` make, through decode and the
+    /// flow table, with sample size `k`; floats, the count last.
+    fn table_row(pkts: &[(bool, Vec<u8>)], udp: bool, k: u32) -> Vec<f64> {
+        let cfg = Config {
+            entropy_sample_bytes: k,
+            ..Config::default()
+        };
+        let group = (DEF.build)(&cfg);
+        assert_eq!(group.needs().payload_bytes, k);
+        let arena = Arc::clone(&group).arena().unwrap();
+        let mut table = FlowTable::new(
+            TableConfig {
+                idle_us: 60_000_000,
+                active_us: None,
+                tcp_close: true,
+                max_flows: 0,
+            },
+            GroupStates::new(vec![arena], 0),
+        );
+        for (i, (fwd, p)) in pkts.iter().enumerate() {
+            let f = frame(*fwd, udp, p);
+            let d = decode(1, &f, f.len() as u32).unwrap();
+            table.process(i as u64, 1_000 + i as i64, &d, &f);
+        }
+        table.flush();
+        assert_eq!(table.finished().len(), 1);
+        let mask = vec![true; COLUMNS.len()];
+        let mut row = Vec::new();
+        let flow = &table.finished()[0];
+        table.states().write(
+            0,
+            0,
+            &FlowView { flow },
+            &mut RowWriter::new(&mut row, &mask),
+        );
+        row.iter()
+            .map(|v| match v {
+                Value::Float(x) => *x,
+                Value::Int(i) => *i as f64,
+                v => panic!("{v:?}"),
+            })
+            .collect()
+    }
+
+    fn assert_close(got: &[f64], want: &[f64]) {
+        assert_eq!(got.len(), COLUMNS.len());
+        for ((c, g), w) in COLUMNS.iter().zip(got).zip(want) {
+            assert!(close(*g, *w, 1e-9), "{}: got {g}, want {w}", c.name);
+        }
+    }
+
+    #[test]
+    fn hand_cases() {
+        let col = |name: &str| COLUMNS.iter().position(|c| c.name == name).unwrap();
+        let (mean, min, max) = (
+            col("payload_entropy_mean"),
+            col("payload_entropy_min"),
+            col("payload_entropy_max"),
+        );
+        let distinct: Vec<u8> = (0..=255).collect();
+        let two: Vec<u8> = (0..64)
+            .map(|i| if i % 2 == 0 { b'a' } else { b'b' })
+            .collect();
+        for udp in [false, true] {
+            // All zero → 0; 256 distinct values → 8; two symbols → 1.
+            for (p, h) in [
+                (vec![0u8; 100], 0.0),
+                (distinct.clone(), 8.0),
+                (two.clone(), 1.0),
+            ] {
+                let r = table_row(&[(true, p)], udp, 256);
+                assert_eq!((r[mean], r[min], r[max]), (h, h, h), "udp {udp}");
+                assert_eq!(r[col("entropy_consistency")], 1.0);
+                assert_eq!(
+                    r[col("high_entropy_ratio")],
+                    if h > 7.0 { 1.0 } else { 0.0 }
+                );
+            }
+            // The sample is cut: the first 16 of 0..=255 are 16 values, 4 bits.
+            let r = table_row(&[(true, distinct.clone())], udp, 16);
+            assert_eq!(r[mean], 4.0);
+            assert_eq!(r[col("payload_bytes_sampled")], 16.0);
+            // Packets without payload count nowhere; no payload at all → 0.
+            let pkts = [(true, vec![]), (false, two.clone()), (true, vec![])];
+            let r = table_row(&pkts, udp, 256);
+            assert_eq!((r[mean], r[col("payload_entropy_std")]), (1.0, 0.0));
+            assert_eq!(r[col("entropy_responder")], 1.0);
+            assert_eq!(r[col("entropy_ratio")], 0.0);
+            assert_close(&r, &naive_row(&pkts, 256));
+            let r = table_row(&[(true, vec![]), (false, vec![])], udp, 256);
+            assert!(r.iter().all(|&x| x == 0.0), "{r:?}");
+        }
+    }
+
+    #[test]
+    fn random_payloads_match_the_naive_reference() {
+        let mut rng = SplitMix(0xe17);
+        for round in 0..60 {
+            let k = [1, 7, 64, 256, 1000][round % 5];
+            let n = rng.below(12);
+            let pkts: Vec<(bool, Vec<u8>)> = (0..n)
+                .map(|_| {
+                    // Alphabets from 1 to 256 values: low to high entropy.
+                    let alphabet = 1 + rng.below(256);
+                    let len = [0, 1, 5, 300, 1400][rng.below(5)] + rng.below(40);
+                    let p = (0..len).map(|_| rng.below(alphabet) as u8).collect();
+                    (rng.below(3) > 0, p)
+                })
+                .collect();
+            let udp = round % 2 == 1;
+            // The flow's first packet makes its initiator.
+            let mut pkts = pkts;
+            if let Some(p) = pkts.first_mut() {
+                p.0 = true;
+            }
+            if pkts.is_empty() {
+                pkts.push((true, vec![]));
+            }
+            assert_close(&table_row(&pkts, udp, k as u32), &naive_row(&pkts, k));
+        }
+    }
+
+    #[test]
+    fn only_an_entropy_run_keeps_frame_bytes() {
+        let with = |f: &[&str]| {
+            let cfg = Config {
+                features: f.iter().map(|s| s.to_string()).collect(),
+                ..Config::default()
+            };
+            crate::Pipeline::new(cfg).unwrap().needs().frame_bytes()
+        };
+        assert!(!with(&["flow_meta", "timing", "size"]));
+        assert!(with(&["entropy"]));
+        assert!(with(&["all"]));
+    }
+
+    /// The two HTTP connections of http.cap through the whole pipeline
+    /// equal the naive reference over the payloads read from the capture
+    /// directly (each connection keyed by its client port; the initiator
+    /// sends its first packet).
+    #[test]
+    fn http_capture_matches_the_naive_reference() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures/http.cap");
+        let mut conns: BTreeMap<u16, (u16, Vec<(bool, Vec<u8>)>)> = BTreeMap::new();
+        crate::capture::CaptureReader::open(&path)
+            .unwrap()
+            .for_each(
+                |frame| {
+                    let Ok(d) = decode(frame.link_type, frame.data, frame.orig_len) else {
+                        return true;
+                    };
+                    if d.proto == 6 && (d.sport == 80 || d.dport == 80) {
+                        let client = if d.sport == 80 { d.dport } else { d.sport };
+                        let (first, pkts) = conns.entry(client).or_insert((d.sport, Vec::new()));
+                        let view = PacketView::new(0, Direction::Fwd, &d, frame.data);
+                        pkts.push((d.sport == *first, view.payload().to_vec()));
+                    }
+                    true
+                },
+                || {},
+            )
+            .unwrap();
+        assert_eq!(conns.len(), 2);
+        let cfg = Config {
+            features: vec!["flow_meta".into(), "entropy".into()],
+            ..Config::default()
+        };
+        let p = crate::Pipeline::new(cfg).unwrap();
+        let mut sink = crate::output::VecSink::default();
+        p.run(&[path], &mut sink, &mut crate::pipeline::Quiet)
+            .unwrap();
+        for (client, (_, pkts)) in &conns {
+            assert!(pkts.iter().filter(|p| !p.1.is_empty()).count() >= 2);
+            let rows: Vec<usize> = (0..sink.rows.len())
+                .filter(|&i| {
+                    sink.get(i, "protocol") == Some(&Value::Int(6))
+                        && sink.get(i, "src_port") == Some(&Value::Int(i64::from(*client)))
+                })
+                .collect();
+            assert_eq!(rows.len(), 1, "client port {client}");
+            let got: Vec<f64> = COLUMNS
+                .iter()
+                .map(|c| match sink.get(rows[0], c.name) {
+                    Some(Value::Float(x)) => *x,
+                    Some(Value::Int(i)) => *i as f64,
+                    v => panic!("{}: {v:?}", c.name),
+                })
+                .collect();
+            let want = naive_row(pkts, 256);
+            assert!(want[0] > 0.0);
+            assert_close(&got, &want);
+        }
+    }
+}
