@@ -229,6 +229,9 @@ mod tests {
             .sum()
     }
 
+    /// Packets as (from the initiator, captured payload).
+    type Payloads = Vec<(bool, Vec<u8>)>;
+
     /// The whole row, two-pass from the raw payloads (`fwd`, bytes) in
     /// capture order, with sample size `k`.
     fn naive_row(pkts: &[(bool, Vec<u8>)], k: usize) -> Vec<f64> {
@@ -425,7 +428,7 @@ mod tests {
         for round in 0..60 {
             let k = [1, 7, 64, 256, 1000][round % 5];
             let n = rng.below(12);
-            let pkts: Vec<(bool, Vec<u8>)> = (0..n)
+            let pkts: Payloads = (0..n)
                 .map(|_| {
                     // Alphabets from 1 to 256 values: low to high entropy.
                     let alphabet = 1 + rng.below(256);
@@ -469,7 +472,7 @@ mod tests {
     fn http_capture_matches_the_naive_reference() {
         let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../../testdata/captures/http.cap");
-        let mut conns: BTreeMap<u16, (u16, Vec<(bool, Vec<u8>)>)> = BTreeMap::new();
+        let mut conns: BTreeMap<u16, (u16, Payloads)> = BTreeMap::new();
         crate::capture::CaptureReader::open(&path)
             .unwrap()
             .for_each(
