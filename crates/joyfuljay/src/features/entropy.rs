@@ -522,4 +522,79 @@ mod tests {
             assert_close(&got, &want);
         }
     }
+
+    /// The byte-sample columns equal the reference package's (joyfuljay
+    /// 0.1.6.1, `extract(..., features=["flow_meta", "entropy"])`, values
+    /// printed with `repr`) on the three flows of http.cap both cut alike.
+    #[test]
+    fn byte_sample_columns_equal_the_reference_package_on_http_cap() {
+        let want: [(i64, [f64; 9]); 3] = [
+            (
+                3372,
+                [
+                    5.454555929957989,
+                    5.262996882306541,
+                    5.208837903947472,
+                    1.0103975165589285,
+                    0.9737701416015625,
+                    1.0,
+                    0.0,
+                    0.0,
+                    512.0,
+                ],
+            ),
+            (
+                3009,
+                [
+                    4.461901691266468,
+                    3.883752149273789,
+                    4.524023774252977,
+                    0.8584729751812784,
+                    0.0,
+                    0.5233160621761658,
+                    0.23834196891191708,
+                    0.06735751295336788,
+                    193.0,
+                ],
+            ),
+            (
+                3371,
+                [
+                    5.638570183988874,
+                    5.11700573245185,
+                    5.441896132878743,
+                    0.9402983091749993,
+                    0.9794692993164062,
+                    1.0,
+                    0.0,
+                    0.0,
+                    512.0,
+                ],
+            ),
+        ];
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures/http.cap");
+        let cfg = Config {
+            features: vec!["flow_meta".into(), "entropy".into()],
+            ..Config::default()
+        };
+        let mut sink = crate::output::VecSink::default();
+        crate::Pipeline::new(cfg)
+            .unwrap()
+            .run(&[path], &mut sink, &mut crate::pipeline::Quiet)
+            .unwrap();
+        for (port, values) in want {
+            let i = (0..sink.rows.len())
+                .find(|&i| sink.get(i, "src_port") == Some(&Value::Int(port)))
+                .unwrap();
+            for (c, w) in COLUMNS[6..].iter().zip(values) {
+                let g = match sink.get(i, c.name) {
+                    Some(Value::Float(x)) => *x,
+                    Some(Value::Int(n)) => *n as f64,
+                    v => panic!("{v:?}"),
+                };
+                assert!(close(g, w, 1e-12), "{port} {}: got {g}, want {w}", c.name);
+            }
+        }
+    }
 }
