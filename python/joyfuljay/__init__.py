@@ -67,7 +67,7 @@ class Config:
     ``TypeError``.
 
     Args:
-        features: feature groups (``"flow_meta"``, ``"timing"``, ``"size"``,
+        features: feature groups (``"flow_meta"``, ``"timing"``, ``"size"``, ``"entropy"``,
             or ``"all"``, the default), a list or a comma-separated string.
         flow_timeout: idle timeout in seconds (60): a later packet starts a
             new flow.
@@ -95,6 +95,8 @@ class Config:
         include_splt: ``timing``: add the SPLT column (``False``).
         bidirectional_split: ``timing``/``size``: add per-direction
             statistics (``False``).
+        entropy_sample_bytes: ``entropy``: payload bytes of each packet
+            whose entropy is measured (256).
 
     Attributes read and set like the keywords; setting one validates again.
     """

@@ -41,6 +41,7 @@ class Config:
     include_raw_sequences: bool
     include_splt: bool
     bidirectional_split: bool
+    entropy_sample_bytes: int
 
     def __init__(
         self,
@@ -60,6 +61,7 @@ class Config:
         include_raw_sequences: bool = False,
         include_splt: bool = False,
         bidirectional_split: bool = False,
+        entropy_sample_bytes: int = 256,
     ) -> None: ...
     def to_dict(self) -> Dict[str, Any]:
         """Every key and its value (a new dict, in declaration order)."""

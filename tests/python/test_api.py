@@ -41,6 +41,7 @@ def test_config_defaults_are_the_documents():
     assert c.terminate_on_fin_rst is True and c.max_concurrent_flows == 0
     assert c.burst_threshold_ms == 50.0 and c.max_sequence_length == 50
     assert not (c.include_raw_sequences or c.include_splt or c.bidirectional_split)
+    assert c.entropy_sample_bytes == 256
 
 
 def test_config_accepts_every_cli_config_key():
@@ -49,9 +50,11 @@ def test_config_accepts_every_cli_config_key():
         include_ip_addresses=False, include_ports=False, flow_timeout=30, active_timeout=120,
         terminate_on_fin_rst=False, max_concurrent_flows=1000, burst_threshold_ms=10,
         max_sequence_length=5, include_raw_sequences=True, include_splt=True, bidirectional_split=True,
+        entropy_sample_bytes=64,
     )
     assert c.features == ["flow_meta", "timing"]
     assert c.flow_timeout == 30.0 and c.active_timeout == 120.0 and c.max_concurrent_flows == 1000
+    assert c.entropy_sample_bytes == 64
     assert set(c.to_dict()) == set(jj.Config().to_dict())
 
 
@@ -64,6 +67,7 @@ def test_config_accepts_every_cli_config_key():
         (dict(features=["flow_meta", "bogus"]), ["--features", "flow_meta,bogus"]),
         (dict(burst_threshold_ms=0), ["--burst-threshold-ms", "0"]),
         (dict(max_sequence_length=0), ["--max-sequence-length", "0"]),
+        (dict(entropy_sample_bytes=0), ["--entropy-sample-bytes", "0"]),
     ],
 )
 def test_bad_values_raise_value_error_with_the_cli_message(options, flags):

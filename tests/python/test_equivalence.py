@@ -40,9 +40,9 @@ CONFIGS = {
     ),
     "everything": (
         dict(include_raw_sequences=True, include_splt=True, bidirectional_split=True, include_flow_id=True,
-             flow_timeout=30, burst_threshold_ms=20, max_sequence_length=10),
+             flow_timeout=30, burst_threshold_ms=20, max_sequence_length=10, entropy_sample_bytes=32),
         ["--raw-sequences", "--splt", "--bidirectional-split", "--flow-id", "--timeout", "30",
-         "--burst-threshold-ms", "20", "--max-sequence-length", "10"],
+         "--burst-threshold-ms", "20", "--max-sequence-length", "10", "--entropy-sample-bytes", "32"],
     ),
     "no_identifiers": (
         dict(features=["flow_meta", "size"], include_ip_addresses=False, include_ports=False,

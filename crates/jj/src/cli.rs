@@ -105,6 +105,10 @@ pub struct ExtractArgs {
     #[arg(long = "max-sequence-length", value_name = "N")]
     pub max_sequence_length: Option<usize>,
 
+    /// entropy: payload bytes of each packet whose entropy is measured (default 256).
+    #[arg(long = "entropy-sample-bytes", value_name = "N")]
+    pub entropy_sample_bytes: Option<u32>,
+
     /// timing/size: add raw IAT and packet-length sequence columns.
     #[arg(long = "raw-sequences")]
     pub raw_sequences: bool,

@@ -58,6 +58,9 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if let Some(v) = a.max_sequence_length {
         cfg.max_sequence_length = v;
     }
+    if let Some(v) = a.entropy_sample_bytes {
+        cfg.entropy_sample_bytes = v;
+    }
     if a.raw_sequences {
         cfg.include_raw_sequences = true;
     }

@@ -329,6 +329,7 @@ fn bad_option_values_are_usage_errors() {
         "--active-timeout=-1",
         "--burst-threshold-ms=0",
         "--max-sequence-length=0",
+        "--entropy-sample-bytes=0",
     ] {
         let o = run(["extract".as_ref(), bad.as_ref(), http.as_os_str()]);
         let line = assert_error(&o, 2);

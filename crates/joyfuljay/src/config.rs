@@ -43,6 +43,8 @@ pub struct Config {
     pub include_splt: bool,
     /// `timing`/`size`: add per-direction statistics columns.
     pub bidirectional_split: bool,
+    /// `entropy`: payload bytes of each packet whose entropy is measured.
+    pub entropy_sample_bytes: u32,
 }
 
 impl Default for Config {
@@ -63,6 +65,7 @@ impl Default for Config {
             include_raw_sequences: false,
             include_splt: false,
             bidirectional_split: false,
+            entropy_sample_bytes: 256,
         }
     }
 }
@@ -106,6 +109,7 @@ pub const KEYS: &[&str] = &[
     "include_raw_sequences",
     "include_splt",
     "bidirectional_split",
+    "entropy_sample_bytes",
 ];
 
 impl Config {
@@ -135,6 +139,11 @@ impl Config {
         if self.max_sequence_length == 0 {
             return Err(Error::Config(
                 "max_sequence_length: must be a positive whole number (got 0)".to_string(),
+            ));
+        }
+        if self.entropy_sample_bytes == 0 {
+            return Err(Error::Config(
+                "entropy_sample_bytes: must be a positive whole number (got 0)".to_string(),
             ));
         }
         Ok(())

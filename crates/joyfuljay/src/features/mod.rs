@@ -9,11 +9,12 @@
 //! - `registry`: [`GROUPS`], the selection of groups for a configuration;
 //! - `row`: [`Column`], [`Gate`], [`Value`], [`RowWriter`];
 //! - `stats`: statistics primitives shared by the groups;
-//! - one file per group (`flow_meta`, `timing`, `size`).
+//! - one file per group (`flow_meta`, `timing`, `size`, `entropy`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
 
+pub mod entropy;
 pub mod flow_meta;
 mod group;
 mod registry;
