@@ -56,15 +56,58 @@ pub static DEF: GroupDef = GroupDef {
 };
 
 fn build(cfg: &Config) -> Arc<dyn Group> {
-    Arc::new(Entropy {
-        sample: cfg.entropy_sample_bytes.max(1),
-    })
+    Arc::new(Entropy::new(cfg.entropy_sample_bytes.max(1)))
 }
+
+/// Counts up to this many get their `c·log2 c` from a table.
+const TABLE_MAX: usize = 1 << 16;
 
 /// The `entropy` group configured for a run.
 pub(crate) struct Entropy {
     /// `entropy_sample_bytes`.
     sample: u32,
+    /// `c·log2 c` for the counts a sample can reach (0 for 0), so that an
+    /// entropy costs one `log2` instead of one per distinct byte.
+    clog: Vec<f64>,
+}
+
+impl Entropy {
+    fn new(sample: u32) -> Entropy {
+        let top = (2 * sample as usize).min(TABLE_MAX);
+        let clog = (0..=top)
+            .map(|c| {
+                if c == 0 {
+                    0.0
+                } else {
+                    c as f64 * (c as f64).log2()
+                }
+            })
+            .collect();
+        Entropy { sample, clog }
+    }
+
+    /// Shannon entropy in bits per byte of byte counts summing to `total`:
+    /// log2(total) − Σ c·log2 c / total (0 when empty).
+    fn entropy(&self, counts: &[u32; 256], total: u64) -> f64 {
+        if total == 0 {
+            return 0.0;
+        }
+        let clog = |c: u32| match self.clog.get(c as usize) {
+            Some(&v) => v,
+            None => f64::from(c) * f64::from(c).log2(),
+        };
+        // Four partial sums: one chain of 256 dependent additions would
+        // cost 256 addition latencies.
+        let mut acc = [0f64; 4];
+        for four in counts.chunks_exact(4) {
+            for (a, &c) in acc.iter_mut().zip(four) {
+                *a += clog(c);
+            }
+        }
+        let sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        let t = total as f64;
+        (t.log2() - sum / t).max(0.0)
+    }
 }
 
 /// Per-flow state: moments of the per-packet entropies and each
@@ -91,25 +134,6 @@ fn histogram(bytes: &[u8]) -> [u32; 256] {
     h
 }
 
-/// Shannon entropy in bits of byte counts summing to `total` (0 when empty).
-fn shannon(counts: impl Iterator<Item = f64>, total: f64) -> f64 {
-    if total == 0.0 {
-        return 0.0;
-    }
-    -counts
-        .filter(|&c| c > 0.0)
-        .map(|c| {
-            let p = c / total;
-            p * p.log2()
-        })
-        .sum::<f64>()
-}
-
-/// Counts of a histogram, as floats.
-fn counts(h: &[u32; 256]) -> impl Iterator<Item = f64> + '_ {
-    h.iter().map(|&c| f64::from(c))
-}
-
 impl FeatureGroup for Entropy {
     type State = EntropyState;
 
@@ -134,7 +158,7 @@ impl FeatureGroup for Entropy {
         for &b in cut {
             table[b as usize] += 1;
         }
-        let h = shannon(counts(&table), cut.len() as f64);
+        let h = self.entropy(&table, cut.len() as u64);
         // Welford's update.
         st.n += 1;
         let d = h - st.mean;
@@ -171,30 +195,39 @@ impl FeatureGroup for Entropy {
         out.put(if st.n == 0 { 0.0 } else { st.high as f64 / n });
 
         let hist = [histogram(&st.samples[0]), histogram(&st.samples[1])];
-        let mut both = [0f64; 256];
-        for (v, c) in both.iter_mut().enumerate() {
-            *c = f64::from(hist[0][v]) + f64::from(hist[1][v]);
+        let mut counts_both = [0u32; 256];
+        for (v, c) in counts_both.iter_mut().enumerate() {
+            *c = hist[0][v] + hist[1][v];
         }
-        let sampled = [st.samples[0].len() as f64, st.samples[1].len() as f64];
+        let both = counts_both.map(f64::from);
         let total = (st.samples[0].len() + st.samples[1].len()) as u64;
         let l = total as f64;
         let (fwd, bwd) = (
-            shannon(counts(&hist[0]), sampled[0]),
-            shannon(counts(&hist[1]), sampled[1]),
+            self.entropy(&hist[0], st.samples[0].len() as u64),
+            self.entropy(&hist[1], st.samples[1].len() as u64),
         );
-        out.put(shannon(both.iter().copied(), l));
+        out.put(self.entropy(&counts_both, total));
         out.put(fwd);
         out.put(bwd);
         out.put(ratio(fwd, bwd));
         out.put(if total >= u64::from(UNIFORMITY_MIN_BYTES) {
             let e = l / 256.0;
-            let dev: f64 = both.iter().map(|&c| (c - e).powi(2)).sum();
+            let mut acc = [0f64; 4];
+            for four in both.chunks_exact(4) {
+                for (a, &c) in acc.iter_mut().zip(four) {
+                    *a += (c - e) * (c - e);
+                }
+            }
+            let dev = (acc[0] + acc[1]) + (acc[2] + acc[3]);
             (1.0 - dev / (l * l)).max(0.0)
         } else {
             0.0
         });
         let share = |f: fn(usize) -> bool| {
-            let k: f64 = (0..256).filter(|&v| f(v)).map(|v| both[v]).sum();
+            let k = (0..256)
+                .filter(|&v| f(v))
+                .map(|v| u64::from(counts_both[v]))
+                .sum::<u64>() as f64;
             if total == 0 {
                 0.0
             } else {
