@@ -128,61 +128,37 @@ fn secs(us: f64) -> f64 {
 
 /// Exact streaming moments of integer values (µs): count, exact sum, min,
 /// max, and the central sums M2..M4 by the one-pass update of Pébay /
-/// Terriberry, which never subtracts large nearly equal numbers.
+/// Terriberry, which never subtracts large nearly equal numbers. Count,
+/// sum, mean and M2 are a [`MeanStd`]'s.
 #[derive(Debug, Clone, Copy, Default)]
 struct Moments {
-    n: u64,
-    sum: i128,
+    base: MeanStd,
     min: i64,
     max: i64,
-    mean: f64,
-    m2: f64,
     m3: f64,
     m4: f64,
 }
 
 impl Moments {
     fn push(&mut self, x: i64) {
-        if self.n == 0 {
+        if self.base.n == 0 {
             self.min = x;
             self.max = x;
         } else {
             self.min = self.min.min(x);
             self.max = self.max.max(x);
         }
-        self.sum += i128::from(x);
-        let n1 = self.n as f64;
-        self.n += 1;
-        let n = self.n as f64;
-        let delta = x as f64 - self.mean;
-        let dn = delta / n;
+        // M3 and M4 are updated from the previous M2 and M3.
+        let m2 = self.base.m2;
+        let (n, dn, term1) = self.base.push(x);
         let dn2 = dn * dn;
-        let term1 = delta * dn * n1;
-        self.mean += dn;
-        self.m4 += term1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * self.m2 - 4.0 * dn * self.m3;
-        self.m3 += term1 * dn * (n - 2.0) - 3.0 * dn * self.m2;
-        self.m2 += term1;
-    }
-
-    /// Mean in µs, from the exact sum (0 without values).
-    fn mean_us(&self) -> f64 {
-        div_or_zero(self.sum as f64, self.n as f64)
-    }
-
-    /// Population standard deviation in µs.
-    fn std_us(&self) -> f64 {
-        if self.n == 0 {
-            0.0
-        } else {
-            (self.m2.max(0.0) / self.n as f64).sqrt()
-        }
+        self.m4 += term1 * dn2 * (n * n - 3.0 * n + 3.0) + 6.0 * dn2 * m2 - 4.0 * dn * self.m3;
+        self.m3 += term1 * dn * (n - 2.0) - 3.0 * dn * m2;
     }
 }
 
-/// Count, exact sum and the second central sum M2 only (the per-direction
-/// IATs report mean and std): the same update of mean and M2 as
-/// [`Moments::push`], which does not depend on M3 or M4, so the values are
-/// the same to the bit.
+/// Count, exact sum, mean and the second central sum M2 (the per-direction
+/// IATs report mean and std only; [`Moments`] adds the rest).
 #[derive(Debug, Clone, Copy, Default)]
 struct MeanStd {
     n: u64,
@@ -192,15 +168,19 @@ struct MeanStd {
 }
 
 impl MeanStd {
-    fn push(&mut self, x: i64) {
+    /// Add `x`; returns the new count, the mean's step `δ/n` and M2's step
+    /// `δ²(n−1)/n`, which the higher moments' update reads.
+    fn push(&mut self, x: i64) -> (f64, f64, f64) {
         self.sum += i128::from(x);
         let n1 = self.n as f64;
         self.n += 1;
         let n = self.n as f64;
         let delta = x as f64 - self.mean;
         let dn = delta / n;
+        let term1 = delta * dn * n1;
         self.mean += dn;
-        self.m2 += delta * dn * n1;
+        self.m2 += term1;
+        (n, dn, term1)
     }
 
     /// Mean in µs, from the exact sum (0 without values).
@@ -456,19 +436,20 @@ fn seconds_list(v: &[i64]) -> Value {
 impl Timing {
     fn write_row(&self, st: &TimingState, out: &mut RowWriter<'_>) {
         let m = &st.iat;
-        let mean = secs(m.mean_us());
-        let std = secs(m.std_us());
+        let b = &m.base;
+        let mean = secs(b.mean_us());
+        let std = secs(b.std_us());
         out.put(mean);
         out.put(std);
         out.put(secs(m.min as f64));
         out.put(secs(m.max as f64));
-        let p = st.quant.percentiles(m.n, m.min, m.max);
+        let p = st.quant.percentiles(b.n, m.min, m.max);
         out.put(p[1]);
         out.put(p[0]);
         out.put(p[2]);
         out.put(p[3]);
         out.put(p[4]);
-        let (skew, kurtosis) = shape(m.n as f64, m.m2, m.m3, m.m4);
+        let (skew, kurtosis) = shape(b.n as f64, b.m2, m.m3, m.m4);
         out.put(skew);
         out.put(kurtosis);
         out.put(div_or_zero(std, mean));
@@ -478,7 +459,7 @@ impl Timing {
         out.put(div_or_zero(st.packets as f64, bursts as f64));
         // A burst lasts the sum of the IATs inside it; those are all the
         // IATs except the gaps.
-        let inside_us = m.sum - st.gap_sum_us;
+        let inside_us = b.sum - st.gap_sum_us;
         out.put(secs(div_or_zero(inside_us as f64, bursts as f64)));
         out.put(secs(div_or_zero(st.gap_sum_us as f64, st.gaps as f64)));
 
