@@ -308,12 +308,7 @@ impl Pipeline {
                     true
                 },
                 |st, offset| {
-                    obs.progress(&Progress {
-                        path: &path,
-                        offset,
-                        packets: st.packets,
-                        flows: st.flows,
-                    });
+                    st.report(&path, offset, obs);
                     true
                 },
             );

@@ -62,16 +62,21 @@ impl Stats {
     ) {
         self.bytes_read = offset;
         self.peak_active_flows = peak;
+        self.report(path, offset, obs);
+        if let Some(w) = end.warning(path) {
+            self.incomplete_files += 1;
+            obs.warning(&w);
+        }
+    }
+
+    /// Send a progress report of `path`, read up to `offset`.
+    pub(crate) fn report(&self, path: &Path, offset: u64, obs: &mut dyn Observer) {
         obs.progress(&Progress {
             path,
             offset,
             packets: self.packets,
             flows: self.flows,
         });
-        if let Some(w) = end.warning(path) {
-            self.incomplete_files += 1;
-            obs.warning(&w);
-        }
     }
 
     /// Add another run's counters.
@@ -496,12 +501,7 @@ impl Pipeline {
                 true
             },
             |st, offset| {
-                obs.progress(&Progress {
-                    path: &path,
-                    offset,
-                    packets: st.packets,
-                    flows: st.flows,
-                });
+                st.report(&path, offset, obs);
                 true
             },
         )?;

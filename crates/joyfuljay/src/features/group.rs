@@ -239,14 +239,12 @@ impl<G: FeatureGroup> Group for G {
         if FeatureGroup::needs(&*self) == Needs::SUMMARY {
             return Some(Box::new(DeferredArena::<G> {
                 group: self,
-                live: Vec::new(),
-                ended: Vec::new(),
+                slots: Slots::default(),
             }));
         }
         Some(Box::new(TypedArena::<G> {
             group: self,
-            live: Vec::new(),
-            ended: Vec::new(),
+            slots: Slots::default(),
         }))
     }
 
@@ -314,48 +312,32 @@ pub trait EndedArena: Send {
     );
 }
 
-struct TypedArena<G: FeatureGroup> {
-    group: Arc<G>,
-    live: Vec<G::State>,
-    ended: Vec<G::State>,
+/// Per-flow values kept beside the flow table: the live flows' at their
+/// flow's position (moved as the table moves its flows), the ended flows'
+/// at their position among the table's ended flows.
+struct Slots<T> {
+    live: Vec<T>,
+    ended: Vec<T>,
 }
 
-impl<G: FeatureGroup> Arena for TypedArena<G> {
-    #[inline]
-    fn push(&mut self) {
-        self.live.push(self.group.new_state());
-    }
-
-    #[inline]
-    fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
-        self.group.update(&mut self.live[pos], pkt);
-    }
-
-    #[inline]
-    fn prefetch(&self, pos: usize, step: u8) {
-        if pos >= self.live.len() {
-            return;
-        }
-        if step == 0 {
-            let p = self.live.as_ptr().wrapping_add(pos).cast::<u8>();
-            let size = std::mem::size_of::<G::State>();
-            let mut off = 0;
-            while off < size {
-                prefetch(p.wrapping_add(off));
-                off += 64;
-            }
-        } else if step == 2 {
-            self.group.prefetch(&self.live[pos]);
+impl<T> Default for Slots<T> {
+    fn default() -> Self {
+        Slots {
+            live: Vec::new(),
+            ended: Vec::new(),
         }
     }
+}
 
+impl<T> Slots<T> {
+    /// End the live value at `pos`; the last live value takes its place.
     fn retire(&mut self, pos: usize) {
         self.ended.push(self.live.swap_remove(pos));
     }
 
+    /// End every live value, in order (without a copy when none waits).
     fn retire_all(&mut self) {
         if self.ended.is_empty() {
-            // No copy of every live state at the end of input.
             std::mem::swap(&mut self.ended, &mut self.live);
         } else {
             self.ended.append(&mut self.live);
@@ -370,10 +352,65 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
         self.ended.clear();
     }
 
+    fn take_ended(&mut self) -> Vec<T> {
+        std::mem::take(&mut self.ended)
+    }
+}
+
+struct TypedArena<G: FeatureGroup> {
+    group: Arc<G>,
+    slots: Slots<G::State>,
+}
+
+impl<G: FeatureGroup> Arena for TypedArena<G> {
+    #[inline]
+    fn push(&mut self) {
+        self.slots.live.push(self.group.new_state());
+    }
+
+    #[inline]
+    fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
+        self.group.update(&mut self.slots.live[pos], pkt);
+    }
+
+    #[inline]
+    fn prefetch(&self, pos: usize, step: u8) {
+        if pos >= self.slots.live.len() {
+            return;
+        }
+        if step == 0 {
+            let p = self.slots.live.as_ptr().wrapping_add(pos).cast::<u8>();
+            let size = std::mem::size_of::<G::State>();
+            let mut off = 0;
+            while off < size {
+                prefetch(p.wrapping_add(off));
+                off += 64;
+            }
+        } else if step == 2 {
+            self.group.prefetch(&self.slots.live[pos]);
+        }
+    }
+
+    fn retire(&mut self, pos: usize) {
+        self.slots.retire(pos);
+    }
+
+    fn retire_all(&mut self) {
+        self.slots.retire_all();
+    }
+
+    fn swap_ended(&mut self, i: usize, j: usize) {
+        self.slots.swap_ended(i, j);
+    }
+
+    fn clear_ended(&mut self) {
+        self.slots.clear_ended();
+    }
+
     fn take_ended(&mut self) -> Box<dyn EndedArena> {
         Box::new(TypedEnded::<G> {
             group: Arc::clone(&self.group),
-            states: std::mem::take(&mut self.ended),
+            states: self.slots.take_ended(),
         })
     }
 
@@ -384,7 +421,7 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
         _recent: Option<&Recent>,
         out: &mut RowWriter<'_>,
     ) {
-        self.group.write(flow, &self.ended[i], out);
+        self.group.write(flow, &self.slots.ended[i], out);
     }
 }
 
@@ -409,8 +446,7 @@ impl<G: FeatureGroup> EndedArena for TypedEnded<G> {
 /// buffered packets.
 struct DeferredArena<G: FeatureGroup> {
     group: Arc<G>,
-    live: Vec<Option<Box<G::State>>>,
-    ended: Vec<Option<Box<G::State>>>,
+    slots: Slots<Option<Box<G::State>>>,
 }
 
 /// Write a deferred group's values: from its state, or by replay.
@@ -436,17 +472,17 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
     fn materialize(&mut self, pos: usize, recent: &Recent, pkt: &PacketView<'_>) {
         let mut st = Box::new(self.group.new_state());
         recent.replay(pkt.decoded, pkt.dir, |p| self.group.update(&mut st, p));
-        self.live[pos] = Some(st);
+        self.slots.live[pos] = Some(st);
     }
 
     #[inline]
     fn push(&mut self) {
-        self.live.push(None);
+        self.slots.live.push(None);
     }
 
     #[inline]
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
-        if let Some(st) = &mut self.live[pos] {
+        if let Some(st) = &mut self.slots.live[pos] {
             self.group.update(st, pkt);
         }
     }
@@ -455,8 +491,8 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
     fn prefetch(&self, pos: usize, step: u8) {
         if step == 0 {
             // The slot only: reading it now would stall on it.
-            prefetch(self.live.as_ptr().wrapping_add(pos));
-        } else if let Some(Some(s)) = self.live.get(pos) {
+            prefetch(self.slots.live.as_ptr().wrapping_add(pos));
+        } else if let Some(Some(s)) = self.slots.live.get(pos) {
             if step == 1 {
                 // A long flow's state, a few cache lines.
                 let p = (&**s as *const G::State).cast::<u8>();
@@ -473,29 +509,25 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
     }
 
     fn retire(&mut self, pos: usize) {
-        self.ended.push(self.live.swap_remove(pos));
+        self.slots.retire(pos);
     }
 
     fn retire_all(&mut self) {
-        if self.ended.is_empty() {
-            std::mem::swap(&mut self.ended, &mut self.live);
-        } else {
-            self.ended.append(&mut self.live);
-        }
+        self.slots.retire_all();
     }
 
     fn swap_ended(&mut self, i: usize, j: usize) {
-        self.ended.swap(i, j);
+        self.slots.swap_ended(i, j);
     }
 
     fn clear_ended(&mut self) {
-        self.ended.clear();
+        self.slots.clear_ended();
     }
 
     fn take_ended(&mut self) -> Box<dyn EndedArena> {
         Box::new(DeferredEnded::<G> {
             group: Arc::clone(&self.group),
-            states: std::mem::take(&mut self.ended),
+            states: self.slots.take_ended(),
         })
     }
 
@@ -506,7 +538,13 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
         recent: Option<&Recent>,
         out: &mut RowWriter<'_>,
     ) {
-        write_deferred(&*self.group, self.ended[i].as_deref(), flow, recent, out);
+        write_deferred(
+            &*self.group,
+            self.slots.ended[i].as_deref(),
+            flow,
+            recent,
+            out,
+        );
     }
 }
 
@@ -537,9 +575,8 @@ pub struct GroupStates {
     /// flow's first packet, and of the deferred ones.
     eager: Vec<usize>,
     deferred: Vec<usize>,
-    /// Buffered packets, live and ended (only with deferred groups).
-    recent: Vec<Recent>,
-    recent_ended: Vec<Recent>,
+    /// Buffered packets (only with deferred groups).
+    recent: Slots<Recent>,
     /// The start of each direction's TCP byte stream, when a group needs
     /// it (see [`Streams`]).
     streams: Option<Streams>,
@@ -552,8 +589,7 @@ pub struct GroupStates {
 /// flow carries payload.
 struct Streams {
     budget: usize,
-    live: Vec<[StreamStart; 2]>,
-    ended: Vec<[StreamStart; 2]>,
+    slots: Slots<[StreamStart; 2]>,
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
@@ -573,19 +609,17 @@ impl GroupStates {
             arenas,
             eager,
             deferred,
-            recent: Vec::new(),
-            recent_ended: Vec::new(),
+            recent: Slots::default(),
             streams: (stream_start > 0).then(|| Streams {
                 budget: stream_start as usize,
-                live: Vec::new(),
-                ended: Vec::new(),
+                slots: Slots::default(),
             }),
         }
     }
 
     /// The stream starts of ended flow `i` (both directions), when kept.
     pub fn ended_streams(&self, i: usize) -> Option<&[StreamStart; 2]> {
-        self.streams.as_ref().and_then(|s| s.ended.get(i))
+        self.streams.as_ref().and_then(|s| s.slots.ended.get(i))
     }
 
     fn has_deferred(&self) -> bool {
@@ -602,7 +636,7 @@ pub trait EndedSource {
 
 impl EndedSource for GroupStates {
     fn write(&self, arena: usize, i: usize, flow: &FlowView<'_>, out: &mut RowWriter<'_>) {
-        self.arenas[arena].write_ended(i, flow, self.recent_ended.get(i), out);
+        self.arenas[arena].write_ended(i, flow, self.recent.ended.get(i), out);
     }
 }
 
@@ -626,10 +660,10 @@ impl FlowStates for GroupStates {
             a.push();
         }
         if self.has_deferred() {
-            self.recent.push(Recent::default());
+            self.recent.live.push(Recent::default());
         }
         if let Some(s) = &mut self.streams {
-            s.live.push(Default::default());
+            s.slots.live.push(Default::default());
         }
     }
 
@@ -638,7 +672,7 @@ impl FlowStates for GroupStates {
         let with_stream;
         let pkt = match &mut self.streams {
             Some(s) if pkt.proto() == 6 => {
-                let st = &mut s.live[pos][pkt.dir as usize];
+                let st = &mut s.slots.live[pos][pkt.dir as usize];
                 if !st.is_complete(s.budget) {
                     if let Some(t) = pkt.tcp() {
                         st.push(
@@ -661,7 +695,7 @@ impl FlowStates for GroupStates {
             self.arenas[i].update(pos, pkt);
         }
         if !self.deferred.is_empty() {
-            let r = &mut self.recent[pos];
+            let r = &mut self.recent.live[pos];
             if !r.spilled() {
                 if (r.n as usize) < DEFERRED_PACKETS {
                     r.push(pkt);
@@ -682,7 +716,7 @@ impl FlowStates for GroupStates {
     #[inline]
     fn prefetch(&self, pos: usize, step: u8) {
         if step == 0 && !self.deferred.is_empty() {
-            prefetch(self.recent.as_ptr().wrapping_add(pos));
+            prefetch(self.recent.live.as_ptr().wrapping_add(pos));
         }
         for a in &self.arenas {
             a.prefetch(pos, step);
@@ -694,10 +728,10 @@ impl FlowStates for GroupStates {
             a.retire(pos);
         }
         if self.has_deferred() {
-            self.recent_ended.push(self.recent.swap_remove(pos));
+            self.recent.retire(pos);
         }
         if let Some(s) = &mut self.streams {
-            s.ended.push(s.live.swap_remove(pos));
+            s.slots.retire(pos);
         }
     }
 
@@ -705,13 +739,9 @@ impl FlowStates for GroupStates {
         for a in &mut self.arenas {
             a.retire_all();
         }
-        if self.recent_ended.is_empty() {
-            std::mem::swap(&mut self.recent_ended, &mut self.recent);
-        } else {
-            self.recent_ended.append(&mut self.recent);
-        }
+        self.recent.retire_all();
         if let Some(s) = &mut self.streams {
-            s.ended.append(&mut s.live);
+            s.slots.retire_all();
         }
     }
 
@@ -720,10 +750,10 @@ impl FlowStates for GroupStates {
             a.swap_ended(i, j);
         }
         if self.has_deferred() {
-            self.recent_ended.swap(i, j);
+            self.recent.swap_ended(i, j);
         }
         if let Some(s) = &mut self.streams {
-            s.ended.swap(i, j);
+            s.slots.swap_ended(i, j);
         }
     }
 
@@ -731,20 +761,20 @@ impl FlowStates for GroupStates {
         for a in &mut self.arenas {
             a.clear_ended();
         }
-        self.recent_ended.clear();
+        self.recent.clear_ended();
         if let Some(s) = &mut self.streams {
-            s.ended.clear();
+            s.slots.clear_ended();
         }
     }
 
     fn take_ended(&mut self) -> EndedStates {
         // Groups read stream starts as packets arrive; ended ones are dropped.
         if let Some(s) = &mut self.streams {
-            s.ended.clear();
+            s.slots.clear_ended();
         }
         EndedStates {
             arenas: self.arenas.iter_mut().map(|a| a.take_ended()).collect(),
-            recent: std::mem::take(&mut self.recent_ended),
+            recent: self.recent.take_ended(),
         }
     }
 }
@@ -843,8 +873,7 @@ mod tests {
                         assert!(deferred.deferred());
                         let eager: Box<dyn Arena> = Box::new(TypedArena::<$ty> {
                             group,
-                            live: Vec::new(),
-                            ended: Vec::new(),
+                            slots: Slots::default(),
                         });
                         let a = rows_through(deferred, &$def, &flows);
                         let b = rows_through(eager, &$def, &flows);
