@@ -143,4 +143,5 @@ wireshark_tests! {
     tcp_ethereal_trace => "tcp-ethereal-file1.trace",
     ppi_wifi => "http_PPI.cap",
     tcp_impaired_snaplen => "tcp-impaired.pcap",
+    icmp_mix => "icmp-mix.pcap",
 }
