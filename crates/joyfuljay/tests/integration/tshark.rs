@@ -145,4 +145,5 @@ wireshark_tests! {
     tcp_impaired_snaplen => "tcp-impaired.pcap",
     icmp_mix => "icmp-mix.pcap",
     tcp_options => "tcp-options.pcap",
+    mptcp_subflows => "mptcp.pcap",
 }
