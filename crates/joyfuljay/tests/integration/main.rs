@@ -8,5 +8,7 @@ mod parallel;
 mod parquet;
 mod readers;
 mod reference;
+mod reference_ip;
 mod tshark;
+mod tshark_ip;
 mod util;
