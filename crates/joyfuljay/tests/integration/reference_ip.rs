@@ -129,13 +129,20 @@ fn compare(name: &str) -> usize {
     }
     assert_eq!(ours.len(), t.rows.len(), "{name}: flow count");
     let mut compared = 0;
+    let mut bad = 0;
     for f in &t.rows {
         let k = key(
             (f[0].clone(), f[1].parse().unwrap()),
             (f[2].clone(), f[3].parse().unwrap()),
             f[4].parse().unwrap(),
         );
-        let r = *ours.get(&k).unwrap_or_else(|| panic!("{name}: {k:?} missing"));
+        let Some(&r) = ours.get(&k) else {
+            // The reference keys an IPv6 packet with a hop-by-hop header
+            // (MLD) on protocol 0, the header's number; ours and Wireshark's
+            // on the upper layer behind it.
+            assert_eq!(k.4, 0, "{name}: {k:?} missing");
+            continue;
+        };
         let icmpv6 = k.4 == 58;
         let checks = ALWAYS
             .iter()
@@ -143,10 +150,10 @@ fn compare(name: &str) -> usize {
         for &(c, sentinel) in checks {
             let ours = as_reference(s.get(r, c).unwrap(), sentinel);
             let theirs = &f[col(c)];
-            assert!(
-                floats_equal(&ours, theirs),
-                "{name}: flow {k:?}, {c}: ours {ours}, reference {theirs}"
-            );
+            if !floats_equal(&ours, theirs) {
+                eprintln!("{name}: flow {k:?}, {c}: ours {ours}, reference {theirs}");
+                bad += 1;
+            }
         }
         // The initial TTL estimate: equal above 32.
         if let Value::Int(ttl) = s.get(r, "ip_ttl_fwd_min").unwrap() {
@@ -162,6 +169,7 @@ fn compare(name: &str) -> usize {
         }
         compared += 1;
     }
+    assert_eq!(bad, 0, "{name}: values that differ");
     compared
 }
 
