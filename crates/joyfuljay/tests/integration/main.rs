@@ -2,6 +2,7 @@
 
 mod docs;
 mod flows;
+mod header_groups;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
