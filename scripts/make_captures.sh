@@ -171,7 +171,7 @@ Server(("::", 8080), Handler).serve_forever()
 EOF
     cat > "$TMP/client.py" <<'EOF'
 # One HTTP/1.0 GET with chosen socket options:
-#   client.py HOST PORT PATH [tos=N] [tclass=N] [mss=N] [oob]
+#   client.py HOST PORT PATH [tos=N] [tclass=N] [mss=N] [oob] [tfo]
 import socket, sys
 host, port, path = sys.argv[1], int(sys.argv[2]), sys.argv[3]
 opts = dict(a.split("=") if "=" in a else (a, "1") for a in sys.argv[4:])
@@ -183,11 +183,15 @@ if "tclass" in opts:
     s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_TCLASS, int(opts["tclass"], 0))
 if "mss" in opts:
     s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG, int(opts["mss"]))
+req = f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode()
+if "tfo" in opts:  # TCP Fast Open: the request rides in the SYN once a cookie is known
+    s.sendto(req, socket.MSG_FASTOPEN, (host, port))
+else:
+    s.connect((host, port))
+    if "oob" in opts:
+        s.send(b"!", socket.MSG_OOB)  # URG flag and urgent pointer
+    s.sendall(req)
 s.settimeout(10)
-s.connect((host, port))
-if "oob" in opts:
-    s.send(b"!", socket.MSG_OOB)  # URG flag and urgent pointer
-s.sendall(f"GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n".encode())
 n = 0
 while True:
     b = s.recv(65536)
@@ -377,6 +381,8 @@ icmp() {
 # ---------------------------------------------------------------- c
 options() {
     local f=tcp-options.pcap
+    # server: TCP Fast Open for every listener, no socket option needed (0x400)
+    $S sysctl -qw net.ipv4.tcp_fastopen=0x403
     start_http
     capture_start $f
     local get="$PY $TMP/client.py"
@@ -401,6 +407,10 @@ options() {
     sc net.ipv4.ip_no_pmtu_disc=1;    $C $get 10.77.2.2 8080 /20013; sc net.ipv4.ip_no_pmtu_disc=0  # DF clear
     $C $get 10.77.2.2 8080 /20014 oob                               # URG flag
     sc net.ipv6.auto_flowlabels=0;    $C $get fd00:77:2::2 8080 /20015; sc net.ipv6.auto_flowlabels=1  # flow label 0
+    # TCP Fast Open: the first connection fetches a cookie, the second
+    # carries the request in its SYN
+    $C $get 10.77.2.2 8080 /20016 tfo
+    $C $get 10.77.2.2 8080 /20017 tfo
     capture_stop
     stop_server
     summary $f

@@ -144,4 +144,6 @@ wireshark_tests! {
     ppi_wifi => "http_PPI.cap",
     tcp_impaired_snaplen => "tcp-impaired.pcap",
     icmp_mix => "icmp-mix.pcap",
+    tcp_options => "tcp-options.pcap",
+    mptcp_subflows => "mptcp.pcap",
 }
