@@ -149,4 +149,6 @@ wireshark_tests! {
     ppi_wifi => "http_PPI.cap",
     icmp_mix => "icmp-mix.pcap",
     tcp_impaired => "tcp-impaired.pcap",
+    tcp_options => "tcp-options.pcap",
+    mptcp => "mptcp.pcap",
 }
