@@ -30,6 +30,7 @@ const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static s
 }
 
 /// The `ip_extended` columns, in output order.
+#[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
     c("ip_ttl_fwd_min", Int, "hops", "Smallest TTL (IPv4) or hop limit (IPv6) of the initiator's packets."),
     c("ip_ttl_fwd_max", Int, "hops", "Largest TTL or hop limit of the initiator's packets."),

@@ -35,18 +35,24 @@ const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static s
     Column::describe(name, ty, unit, ALWAYS, d)
 }
 
+/// A nullable column.
+const fn n(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
+    c(name, ty, unit, d).or_null()
+}
+
 /// The `mac` columns, in output order.
+#[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
     Column {
         identifies: true,
-        ..c("mac_src", Str, "", "Source MAC address of the flow's first packet (lowercase, colon-separated); null when its link layer has none.").or_null()
+        ..n("mac_src", Str, "", "Source MAC address of the flow's first packet (lowercase, colon-separated); null when its link layer has none.")
     },
     Column {
         identifies: true,
-        ..c("mac_dst", Str, "", "Destination MAC address of the flow's first packet; null when its link layer has none (Linux cooked captures record only the source).").or_null()
+        ..n("mac_dst", Str, "", "Destination MAC address of the flow's first packet; null when its link layer has none (Linux cooked captures record only the source).")
     },
-    c("mac_eth_type", Int, "", "EtherType field of the first packet's link header as written (0x8100 / 0x88a8 when tagged; a Linux cooked capture's protocol type); null for other link layers and 802.3 length fields.").or_null(),
-    c("mac_vlan_id", Int, "", "Smallest VLAN ID (12 bits) of the outermost 802.1Q/802.1ad tag over the flow's packets; null when no packet is tagged.").or_null(),
+    n("mac_eth_type", Int, "", "EtherType field of the first packet's link header as written (0x8100 / 0x88a8 when tagged; a Linux cooked capture's protocol type); null for other link layers and 802.3 length fields."),
+    n("mac_vlan_id", Int, "", "Smallest VLAN ID (12 bits) of the outermost 802.1Q/802.1ad tag over the flow's packets; null when no packet is tagged."),
     c("mac_vlan_count", Int, "", "Distinct outermost VLAN IDs in the flow (0 when untagged)."),
     c("mac_unique_src_count", Int, "", "Distinct source MAC addresses over the flow's packets (both directions)."),
     c("mac_unique_dst_count", Int, "", "Distinct destination MAC addresses over the flow's packets (both directions)."),

@@ -61,7 +61,6 @@ fn check(s: &VecSink, proto: i64, want: &[(&str, Value)]) {
 
 use Value::{Bool, Float, Int, Null};
 
-
 #[test]
 fn icmp_echo_errors_ties_and_spilled_sets() {
     let fwd = || PacketBuilder::ethernet2(A_MAC, B_MAC).ipv4(A4, B4, 64);
@@ -210,10 +209,10 @@ fn ip_extended_ttls_tos_flags_and_identification() {
         v4(10, 60, 0x2e, true, false, true),
         v4(500, 120, 0x00, false, false, false),
         v4(11, 60, 0x2e, true, false, true),
-        v4(13, 59, 0xb8, true, false, true), // 11 → 13: gap
+        v4(13, 59, 0xb8, true, false, true),     // 11 → 13: gap
         v4(500, 121, 0x00, false, false, false), // same id: no gap
-        v4(65535, 64, 0x2e, false, true, true), // 13 → 65535: gap; MF
-        v4(0, 60, 0x2e, true, false, true),  // wraps by 1: no gap
+        v4(65535, 64, 0x2e, false, true, true),  // 13 → 65535: gap; MF
+        v4(0, 60, 0x2e, true, false, true),      // wraps by 1: no gap
     ];
     let s = rows(1, frames);
     check(
@@ -222,7 +221,10 @@ fn ip_extended_ttls_tos_flags_and_identification() {
         &[
             ("ip_ttl_fwd_min", Int(59)),
             ("ip_ttl_fwd_max", Int(64)),
-            ("ip_ttl_fwd_mean", Float((60 + 60 + 59 + 64 + 60) as f64 / 5.0)),
+            (
+                "ip_ttl_fwd_mean",
+                Float((60 + 60 + 59 + 64 + 60) as f64 / 5.0),
+            ),
             ("ip_ttl_fwd_changes", Int(2)),
             ("ip_ttl_bwd_min", Int(120)),
             ("ip_ttl_bwd_max", Int(121)),

@@ -144,9 +144,7 @@ fn compare(name: &str) -> usize {
             continue;
         };
         let icmpv6 = k.4 == 58;
-        let checks = ALWAYS
-            .iter()
-            .chain(if icmpv6 { &[][..] } else { ICMP });
+        let checks = ALWAYS.iter().chain(if icmpv6 { &[][..] } else { ICMP });
         for &(c, sentinel) in checks {
             let ours = as_reference(s.get(r, c).unwrap(), sentinel);
             let theirs = &f[col(c)];

@@ -56,10 +56,7 @@ fn same(got: &Value, want: &str) -> bool {
 /// Compare every flow and column; returns the number of flows compared.
 fn compare(name: &str) -> usize {
     let t = Table::read(&expected_dir().join(format!("tshark-ip/{name}.csv")));
-    assert_eq!(
-        t.header[..5].join(","),
-        "ip_a,port_a,ip_b,port_b,protocol"
-    );
+    assert_eq!(t.header[..5].join(","), "ip_a,port_a,ip_b,port_b,protocol");
     let cols = &t.header[5..];
     let cfg = Config {
         features: std::iter::once("flow_meta")
