@@ -90,10 +90,16 @@ pub static DEF: GroupDef = GroupDef {
 /// The `icmp` group (no settings).
 pub struct Icmp;
 
-/// Per-flow state: 184 bytes (four distinct types, type/code pairs and
-/// identifiers inline; more spill to the heap, counts stay exact).
+/// Per-flow state: 8 bytes, `None` until the flow's first ICMP message (so
+/// TCP and UDP flows carry no more), then a [`Counts`] of 160 bytes
+/// allocated once.
+pub type State = Option<Box<Counts>>;
+
+/// What an ICMP flow keeps: four distinct types, type/code pairs and
+/// identifiers inline (more spill to the heap, counts stay exact), six
+/// counts, the sequence bounds and the last request. 160 bytes.
 #[derive(Default)]
-pub struct State {
+pub struct Counts {
     /// (type, packets) in the order first seen.
     types: SmallVec<[(u8, u32); 4]>,
     /// type << 8 | code.
@@ -116,7 +122,8 @@ pub struct State {
     seen: u8,
 }
 
-const _: () = assert!(std::mem::size_of::<State>() == 160);
+const _: () = assert!(std::mem::size_of::<Counts>() == 160);
+const _: () = assert!(std::mem::size_of::<State>() == 8);
 
 impl FeatureGroup for Icmp {
     type State = State;
@@ -129,7 +136,7 @@ impl FeatureGroup for Icmp {
     }
 
     fn new_state(&self) -> State {
-        State::default()
+        None
     }
 
     #[inline]
@@ -137,6 +144,7 @@ impl FeatureGroup for Icmp {
         let Some(m) = pkt.icmp() else {
             return;
         };
+        let st = st.get_or_insert_with(Box::default);
         st.packets += 1;
         let k = kind(&m);
         st.stat |= k as u8;
@@ -174,6 +182,14 @@ impl FeatureGroup for Icmp {
     }
 
     fn write(&self, flow: &FlowView<'_>, st: &State, out: &mut RowWriter<'_>) {
+        let empty;
+        let st = match st {
+            Some(c) => &**c,
+            None => {
+                empty = Counts::default();
+                &empty
+            }
+        };
         out.put(st.packets);
         out.put(st.requests);
         out.put(st.replies);

@@ -72,7 +72,7 @@ pub struct TtlDir {
     n: u64,
 }
 
-/// Per-flow state: 152 bytes.
+/// Per-flow state: 160 bytes.
 #[derive(Debug, Clone, Default)]
 pub struct State {
     ttl: [TtlDir; 2],

@@ -53,7 +53,7 @@ pub static DEF: GroupDef = GroupDef {
 /// The `ipv6_options` group (no settings).
 pub struct Ipv6Options;
 
-/// Per-flow state: 56 bytes (four distinct flow labels inline; a flow with
+/// Per-flow state: 64 bytes (four distinct flow labels inline; a flow with
 /// more spills them to the heap, counts stay exact).
 #[derive(Default)]
 pub struct State {

@@ -94,7 +94,7 @@ fn mac_text(m: u64) -> String {
 
 const BROADCAST: u64 = 0xffff_ffff_ffff;
 
-/// Per-flow state: 120 bytes (two distinct source and two destination
+/// Per-flow state: 128 bytes (two distinct source and two destination
 /// addresses and four VLAN IDs inline; more spill to the heap, counts stay
 /// exact).
 #[derive(Default)]
