@@ -33,7 +33,10 @@ pub mod timing;
 pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,
 };
-pub use registry::{find, load_config, select, valid_groups, validate, GroupDef, GROUPS};
+pub use registry::{
+    find, group_of_column, keeps, load_config, profile_of, select, valid_groups, validate,
+    GroupDef, GROUPS, PROFILES,
+};
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
 /// Helpers for feature-group tests: packets, flows and rows built by hand.
