@@ -976,7 +976,10 @@ fn linux_cooked_captures() {
     assert_eq!((m.src, m.dst), ([2, 0, 0, 0, 0, 1], None));
     // Its protocol type (bytes 0–1) is the EtherType; no tags.
     let l = view(&d, &f).link().unwrap();
-    assert_eq!((l.ether_type, l.vlan_id, l.vlan_tags), (Some(0x0800), None, 0));
+    assert_eq!(
+        (l.ether_type, l.vlan_id, l.vlan_tags),
+        (Some(0x0800), None, 0)
+    );
     let mut g = f.clone();
     g[11] = 8;
     assert_eq!(view(&d, &g).macs(), None);
