@@ -3,7 +3,7 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, size, timing};
+use super::{entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -21,7 +21,16 @@ pub struct GroupDef {
 }
 
 /// The registry: every feature group, in output column order.
-pub static GROUPS: &[&GroupDef] = &[&flow_meta::DEF, &timing::DEF, &size::DEF, &entropy::DEF];
+pub static GROUPS: &[&GroupDef] = &[
+    &flow_meta::DEF,
+    &timing::DEF,
+    &size::DEF,
+    &entropy::DEF,
+    &ip_extended::DEF,
+    &ipv6_options::DEF,
+    &mac::DEF,
+    &icmp::DEF,
+];
 
 /// The named sets of groups (`profile`), as the reference's profiles
 /// split its groups: id, meaning, member groups (a member not built yet
