@@ -21,6 +21,10 @@ mod registry;
 mod row;
 pub mod size;
 pub mod stats;
+pub mod tcp;
+pub mod tcp_analysis;
+pub mod tcp_rtt;
+pub mod tcp_sequence;
 pub mod timing;
 
 pub use group::{

@@ -3,7 +3,7 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, size, timing};
+use super::{entropy, flow_meta, size, tcp, tcp_rtt, tcp_sequence, timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -21,7 +21,15 @@ pub struct GroupDef {
 }
 
 /// The registry: every feature group, in output column order.
-pub static GROUPS: &[&GroupDef] = &[&flow_meta::DEF, &timing::DEF, &size::DEF, &entropy::DEF];
+pub static GROUPS: &[&GroupDef] = &[
+    &flow_meta::DEF,
+    &timing::DEF,
+    &size::DEF,
+    &tcp::DEF,
+    &tcp_sequence::DEF,
+    &tcp_rtt::DEF,
+    &entropy::DEF,
+];
 
 /// Find a group by id.
 pub fn find(id: &str) -> Option<&'static GroupDef> {

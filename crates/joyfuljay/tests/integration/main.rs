@@ -9,4 +9,5 @@ mod parquet;
 mod readers;
 mod reference;
 mod tshark;
+mod tshark_tcp;
 mod util;

@@ -1,0 +1,255 @@
+//! The `tcp`, `tcp_sequence` and `tcp_rtt` groups against Wireshark's TCP
+//! dissector and sequence analysis, every TCP flow of every capture.
+//!
+//! `testdata/expected/tshark-tcp/*.csv` were produced by
+//! `scripts/tshark_tcp.py` from tshark output (never by this crate): flag
+//! counts, initial window, handshake, retransmission / out-of-order /
+//! duplicate-ACK / lost-segment flags per direction, ACK RTT and initial RTT
+//! samples, and timestamp-option RTT samples computed naively from
+//! tshark's TSval/TSecr. With TCP-close splitting off and an infinite idle
+//! timeout every 5-tuple is one flow; fwd is the flow's first packet's
+//! source on both sides.
+
+use crate::util::{run, text, unsplit};
+use joyfuljay::features::Value;
+use joyfuljay::output::VecSink;
+use joyfuljay::Config;
+use joyfuljay_testkit::{capture, expected_dir, Table};
+use std::collections::BTreeMap;
+use std::net::IpAddr;
+
+/// Captures with TCP and their expected file.
+const CAPTURES: &[&str] = &[
+    "http.cap",
+    "v6-http.cap",
+    "imap.cap",
+    "tcp-ethereal-file1.trace",
+    "sample.pcap",
+    "vlan.cap",
+    "http_PPI.cap",
+    "mpls-basic.cap",
+    "Obsolete_Packets.cap",
+    "RawPacketIPv6Tunnel-UK6x.cap",
+];
+
+type Key = (IpAddr, u16, IpAddr, u16);
+
+fn canon(a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
+    let rank = |x: &(IpAddr, u16)| {
+        let (fam, n) = match x.0 {
+            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
+            IpAddr::V6(v) => (1u8, u128::from(v)),
+        };
+        (fam, n, x.1)
+    };
+    if rank(&a) <= rank(&b) {
+        (a.0, a.1, b.0, b.1)
+    } else {
+        (b.0, b.1, a.0, a.1)
+    }
+}
+
+/// A cell as text: `None` for null.
+fn cell(s: &VecSink, row: usize, col: &str) -> Option<String> {
+    match s.get(row, col) {
+        Some(Value::Int(v)) => Some(v.to_string()),
+        Some(Value::Float(v)) => Some(format!("{v:?}")),
+        Some(Value::Str(v)) if v.is_empty() => None,
+        Some(Value::Str(v)) => Some(v.clone()),
+        other => cell_more(other, col),
+    }
+}
+
+#[allow(unreachable_patterns)]
+fn cell_more(v: Option<&Value>, col: &str) -> Option<String> {
+    match v {
+        None => panic!("no column {col}"),
+        Some(v) => value_text(v),
+    }
+}
+
+fn value_text(v: &Value) -> Option<String> {
+    match format!("{v:?}").as_str() {
+        "Null" => None,
+        "Bool(true)" => Some("1".into()),
+        "Bool(false)" => Some("0".into()),
+        other => panic!("unexpected value {other}"),
+    }
+}
+
+fn float_of(s: &Option<String>) -> Option<f64> {
+    s.as_ref().map(|x| x.parse::<f64>().unwrap())
+}
+
+/// Our rows of `name`, TCP flows only, by key.
+fn ours(name: &str) -> (VecSink, BTreeMap<Key, usize>) {
+    let cfg = Config {
+        features: vec![
+            "flow_meta".into(),
+            "tcp".into(),
+            "tcp_sequence".into(),
+            "tcp_rtt".into(),
+        ],
+        ..unsplit()
+    };
+    let (s, _) = run(&capture(name), cfg);
+    let mut m = BTreeMap::new();
+    for r in 0..s.rows.len() {
+        if cell(&s, r, "protocol").as_deref() != Some("6") {
+            continue;
+        }
+        let key = canon(
+            (
+                text(&s, r, "src_ip").parse().unwrap(),
+                cell(&s, r, "src_port").unwrap().parse().unwrap(),
+            ),
+            (
+                text(&s, r, "dst_ip").parse().unwrap(),
+                cell(&s, r, "dst_port").unwrap().parse().unwrap(),
+            ),
+        );
+        assert!(m.insert(key, r).is_none(), "{name}: {key:?} twice");
+    }
+    (s, m)
+}
+
+fn samples(list: &str) -> Vec<f64> {
+    list.split_whitespace()
+        .map(|x| x.parse::<i64>().unwrap() as f64 / 1e6)
+        .collect()
+}
+
+fn close(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (None, None) => true,
+        (Some(a), Some(b)) => (a - b).abs() <= 1e-9 * a.abs().max(b.abs()).max(1e-6),
+        _ => false,
+    }
+}
+
+/// Compare every TCP flow of `name`; returns (flows, mismatches).
+fn compare(name: &str) -> (usize, Vec<String>) {
+    let t = Table::read(&expected_dir().join(format!("tshark-tcp/{name}.csv")));
+    let (s, rows) = ours(name);
+    let mut bad = Vec::new();
+    assert_eq!(t.rows.len(), rows.len(), "{name}: TCP flow count");
+    for f in &t.rows {
+        let g = |c: &str| f[t.col(c)].clone();
+        let gi = |c: &str| g(c).parse::<i64>().unwrap();
+        let key = canon(
+            (g("ip_a").parse().unwrap(), g("port_a").parse().unwrap()),
+            (g("ip_b").parse().unwrap(), g("port_b").parse().unwrap()),
+        );
+        let r = *rows
+            .get(&key)
+            .unwrap_or_else(|| panic!("{name}: no flow {key:?}"));
+        assert_eq!(text(&s, r, "src_ip"), g("init_ip"), "{name} {key:?}");
+        let mut check = |col: &str, want: Option<String>| {
+            let have = cell(&s, r, col);
+            if have != want {
+                bad.push(format!("{name} {key:?} {col}: ours {have:?}, tshark {want:?}"));
+            }
+        };
+        let some = |v: i64| Some(v.to_string());
+        let n = gi("packets");
+        for (col, c) in [
+            ("tcp_syn_count", "syn"),
+            ("tcp_ack_count", "ack"),
+            ("tcp_fin_count", "fin"),
+            ("tcp_rst_count", "rst"),
+            ("tcp_psh_count", "psh"),
+            ("tcp_urg_count", "urg"),
+            ("tcp_ece_count", "ece"),
+            ("tcp_cwr_count", "cwr"),
+            ("tcp_synack_count", "synack"),
+            ("tcp_syn_count_fwd", "syn_fwd"),
+            ("tcp_syn_count_bwd", "syn_bwd"),
+            ("tcp_psh_count_fwd", "psh_fwd"),
+            ("tcp_psh_count_bwd", "psh_bwd"),
+            ("tcp_data_packets", "data_packets"),
+            ("tcp_ack_only_packets", "ack_only"),
+            ("tcp_flags_fwd", "flags_fwd"),
+            ("tcp_flags_bwd", "flags_bwd"),
+            ("tcp_isn_fwd", "isn_fwd"),
+            ("tcp_isn_bwd", "isn_bwd"),
+            ("tcp_seq_fwd_bytes_sent", "new_bytes_fwd"),
+            ("tcp_seq_bwd_bytes_sent", "new_bytes_bwd"),
+            ("tcp_seq_fwd_retrans", "retrans_fwd"),
+            ("tcp_seq_bwd_retrans", "retrans_bwd"),
+            ("tcp_seq_fwd_gaps", "lost_fwd"),
+            ("tcp_seq_bwd_gaps", "lost_bwd"),
+            ("tcp_seq_fwd_ooo", "ooo_fwd"),
+            ("tcp_seq_bwd_ooo", "ooo_bwd"),
+            ("tcp_ack_fwd_count", "ack_fwd"),
+            ("tcp_ack_bwd_count", "ack_bwd"),
+            ("tcp_ack_fwd_dup", "dupack_fwd"),
+            ("tcp_ack_bwd_dup", "dupack_bwd"),
+        ] {
+            let v = g(c);
+            check(col, (!v.is_empty()).then_some(v));
+        }
+        for (col, c) in [("tcp_syn_ratio", "syn"), ("tcp_ack_ratio", "ack"), ("tcp_fin_ratio", "fin"), ("tcp_rst_ratio", "rst"), ("tcp_psh_ratio", "psh")] {
+            check(col, Some(format!("{:?}", gi(c) as f64 / n as f64)));
+        }
+        let retrans = gi("retrans_fwd") + gi("retrans_bwd");
+        let ooo = gi("ooo_fwd") + gi("ooo_bwd");
+        let dup = gi("dupack_fwd") + gi("dupack_bwd");
+        check("tcp_retrans_count", some(retrans));
+        check("tcp_total_retrans", some(retrans));
+        check("tcp_retrans_ratio", Some(format!("{:?}", retrans as f64 / n as f64)));
+        check("tcp_out_of_order", some(ooo));
+        check("tcp_total_ooo", some(ooo));
+        check("tcp_dup_ack_count", some(dup));
+        check("tcp_total_dup_acks", some(dup));
+        check("tcp_flags_agg", some(gi("flags_fwd") | gi("flags_bwd")));
+        check("tcp_handshake_complete", some(gi("handshake")));
+        check("tcp_connection_terminated", some(i64::from(gi("fin_fwd") > 0 && gi("fin_bwd") > 0)));
+        check("tcp_connection_reset", some(i64::from(gi("rst") > 0)));
+        check("tcp_is_tcp", some(1));
+        let w = g("initial_window");
+        check("tcp_initial_window", (!w.is_empty()).then_some(w));
+
+        // RTTs, seconds (floats: equal within 1e-9 relative).
+        let mut checkf = |col: &str, want: Option<f64>| {
+            let have = float_of(&cell(&s, r, col));
+            if !close(have, want) {
+                bad.push(format!("{name} {key:?} {col}: ours {have:?}, tshark {want:?}"));
+            }
+        };
+        let irtt = g("initial_rtt_us");
+        checkf("tcp_rtt_handshake", (!irtt.is_empty()).then(|| irtt.parse::<f64>().unwrap() / 1e6));
+        let a = samples(&g("ack_rtt_us"));
+        let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
+        let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
+        let mean = |v: &[f64]| (!v.is_empty()).then(|| v.iter().sum::<f64>() / v.len() as f64);
+        checkf("tcp_rtt_ack_min", min(&a));
+        checkf("tcp_rtt_ack_max", max(&a));
+        checkf("tcp_rtt_ack_mean", mean(&a));
+        let ts = samples(&g("ts_rtt_us"));
+        checkf("tcp_rtt_min", min(&ts));
+        checkf("tcp_rtt_max", max(&ts));
+        checkf("tcp_rtt_mean", mean(&ts));
+        let std = mean(&ts).map(|m| (ts.iter().map(|x| (x - m).powi(2)).sum::<f64>() / ts.len() as f64).sqrt());
+        checkf("tcp_rtt_std", std);
+        let jit = (ts.len() >= 2).then(|| ts.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (ts.len() - 1) as f64);
+        checkf("tcp_rtt_jitter_avg", jit);
+        let have_n = cell(&s, r, "tcp_rtt_samples");
+        if have_n != some(ts.len() as i64) {
+            bad.push(format!("{name} {key:?} tcp_rtt_samples: ours {have_n:?}, tshark {}", ts.len()));
+        }
+    }
+    (t.rows.len(), bad)
+}
+
+#[test]
+fn tcp_groups_equal_wireshark_on_every_flow() {
+    let mut flows = 0;
+    let mut bad = Vec::new();
+    for name in CAPTURES {
+        let (n, b) = compare(name);
+        flows += n;
+        bad.extend(b);
+    }
+    assert!(flows > 300, "{flows} flows compared");
+    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+}
