@@ -30,6 +30,7 @@ const CAPTURES: &[&str] = &[
     "mpls-basic.cap",
     "Obsolete_Packets.cap",
     "RawPacketIPv6Tunnel-UK6x.cap",
+    "tcp-analysis-synth.pcap",
 ];
 
 type Key = (IpAddr, u16, IpAddr, u16);
@@ -252,4 +253,36 @@ fn tcp_groups_equal_wireshark_on_every_flow() {
     }
     assert!(flows > 300, "{flows} flows compared");
     assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+}
+
+/// A UDP flow: counts 0, booleans false, TCP-only values null.
+#[test]
+fn non_tcp_flow_has_zero_counts_and_null_tcp_values() {
+    let cfg = Config {
+        features: vec![
+            "flow_meta".into(),
+            "tcp".into(),
+            "tcp_sequence".into(),
+            "tcp_rtt".into(),
+        ],
+        ..unsplit()
+    };
+    let (s, _) = run(&capture("tcp-analysis-synth.pcap"), cfg);
+    let r = (0..s.rows.len())
+        .find(|&r| cell(&s, r, "protocol").as_deref() == Some("17"))
+        .expect("the UDP flow");
+    let mut checked = 0;
+    for (i, col) in s.columns.iter().enumerate() {
+        if !col.starts_with("tcp_") {
+            continue;
+        }
+        checked += 1;
+        let have = cell(&s, r, col);
+        let null = col.contains("ratio")
+            || col.starts_with("tcp_rtt_") && *col != "tcp_rtt_samples"
+            || matches!(*col, "tcp_initial_window" | "tcp_isn_fwd" | "tcp_isn_bwd");
+        let want = if null { None } else { Some("0".to_string()) };
+        assert_eq!(have, want, "column {i} {col}");
+    }
+    assert_eq!(checked, 36 + 17 + 10);
 }
