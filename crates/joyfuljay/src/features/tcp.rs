@@ -2,10 +2,11 @@
 //! out-of-order and duplicate-ACK analysis. Definitions:
 //! `docs/semantics.md#tcp`.
 //!
-//! Per-flow state: the flag and analysis counters plus the scalar sequence
-//! analysis of both directions ([`SeqAnalysis`]), no list and no
-//! allocation: [`STATE_BYTES`] bytes. A packet of another protocol costs a
-//! protocol test.
+//! Per-flow state: a pointer (8 bytes), null until the flow's first TCP
+//! packet; then one allocation of [`STATE_BYTES`] bytes holding the flag
+//! and analysis counters and the scalar sequence analysis of both
+//! directions ([`SeqAnalysis`]), no list. A flow of another protocol costs
+//! the 8-byte slot, and each of its packets a protocol test.
 
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
@@ -119,7 +120,7 @@ fn anomalous(f: u8) -> bool {
 }
 
 impl FeatureGroup for Tcp {
-    type State = TcpState;
+    type State = Option<Box<TcpState>>;
 
     fn needs(&self) -> Needs {
         Needs {
@@ -128,22 +129,35 @@ impl FeatureGroup for Tcp {
         }
     }
 
-    fn new_state(&self) -> TcpState {
-        TcpState::default()
+    fn new_state(&self) -> Option<Box<TcpState>> {
+        None
+    }
+
+    fn prefetch(&self, st: &Option<Box<TcpState>>) {
+        if let Some(b) = st {
+            let p = (&**b as *const TcpState).cast::<u8>();
+            let mut off = 0;
+            while off < STATE_BYTES {
+                crate::hint::prefetch(p.wrapping_add(off));
+                off += 64;
+            }
+        }
     }
 
     #[inline]
-    fn update(&self, st: &mut TcpState, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Option<Box<TcpState>>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        st.count(&s);
+        st.get_or_insert_with(Box::default).count(&s);
     }
 
-    fn write(&self, flow: &FlowView<'_>, st: &TcpState, out: &mut RowWriter<'_>) {
+    fn write(&self, flow: &FlowView<'_>, st: &Option<Box<TcpState>>, out: &mut RowWriter<'_>) {
+        let none = TcpState::default();
+        let st: &TcpState = st.as_deref().unwrap_or(&none);
         let n = st.packets;
         let ratio = |c: u32| (n > 0).then(|| f64::from(c) / f64::from(n));
         for c in [SYN, ACK, FIN, RST, PSH, URG, ECE, CWR] {
@@ -265,3 +279,7 @@ impl TcpState {
         x
     }
 }
+
+// The sizes the documentation states.
+const _: () = assert!(STATE_BYTES == 176);
+const _: () = assert!(std::mem::size_of::<Option<Box<TcpState>>>() == 8);

@@ -208,6 +208,9 @@ pub struct SeqAnalysis {
     rtt: InitialRtt,
 }
 
+// The size the documentation states.
+const _: () = assert!(std::mem::size_of::<SeqAnalysis>() == 96);
+
 impl Default for SeqAnalysis {
     fn default() -> Self {
         SeqAnalysis {

@@ -3,11 +3,12 @@
 //! Wireshark's ACK RTT samples. All in seconds. Definitions:
 //! `docs/semantics.md#tcp_rtt`.
 //!
-//! Per-flow state: the initial-RTT times, streaming statistics of both
-//! sample kinds, and two lists: each direction's unacknowledged segments
+//! Per-flow state: a pointer (8 bytes), null until the flow's first TCP
+//! packet; then one allocation holding the initial-RTT times, streaming
+//! statistics of both sample kinds, and two lists: each direction's unacknowledged segments
 //! (at most [`MAX_UNACKED`] each, 16 bytes per segment, as Wireshark) and
 //! each direction's last [`TS_KEPT`] distinct TSvals with the time they were
-//! last sent. Non-TCP flows and TCP flows without payload allocate nothing.
+//! last sent. Non-TCP flows allocate nothing.
 
 use super::tcp_analysis::{AckRtt, InitialRtt, Segment};
 pub use super::tcp_analysis::MAX_UNACKED;
@@ -99,7 +100,7 @@ pub struct RttState {
 }
 
 impl FeatureGroup for TcpRtt {
-    type State = RttState;
+    type State = Option<Box<RttState>>;
 
     fn needs(&self) -> Needs {
         Needs {
@@ -108,18 +109,19 @@ impl FeatureGroup for TcpRtt {
         }
     }
 
-    fn new_state(&self) -> RttState {
-        RttState::default()
+    fn new_state(&self) -> Option<Box<RttState>> {
+        None
     }
 
     #[inline]
-    fn update(&self, st: &mut RttState, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Option<Box<RttState>>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
+        let st = st.get_or_insert_with(Box::default);
         if let Some(r) = st.ack.segment(&s) {
             st.ack_samples.add(r);
         }
@@ -129,7 +131,9 @@ impl FeatureGroup for TcpRtt {
         }
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &RttState, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<RttState>>, out: &mut RowWriter<'_>) {
+        let none = RttState::default();
+        let st: &RttState = st.as_deref().unwrap_or(&none);
         out.put(st.initial.get_us().map(|r| r as f64 / 1e6));
         let t = &st.ts_samples;
         out.put(t.get(|s| s.min as f64));

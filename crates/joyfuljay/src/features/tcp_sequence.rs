@@ -3,8 +3,9 @@
 //! Wireshark's TCP analysis flags them. Definitions:
 //! `docs/semantics.md#tcp_sequence`.
 //!
-//! Per-flow state: the scalar sequence analysis plus counters, no list:
-//! [`STATE_BYTES`] bytes.
+//! Per-flow state: a pointer (8 bytes), null until the flow's first TCP
+//! packet; then one allocation of [`STATE_BYTES`] bytes (the scalar
+//! sequence analysis plus counters, no list).
 
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
@@ -73,7 +74,7 @@ pub struct SeqState {
 pub const STATE_BYTES: usize = std::mem::size_of::<SeqState>();
 
 impl FeatureGroup for TcpSequence {
-    type State = SeqState;
+    type State = Option<Box<SeqState>>;
 
     fn needs(&self) -> Needs {
         Needs {
@@ -82,18 +83,19 @@ impl FeatureGroup for TcpSequence {
         }
     }
 
-    fn new_state(&self) -> SeqState {
-        SeqState::default()
+    fn new_state(&self) -> Option<Box<SeqState>> {
+        None
     }
 
     #[inline]
-    fn update(&self, st: &mut SeqState, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Option<Box<SeqState>>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
+        let st = st.get_or_insert_with(Box::default);
         let v = st.analysis.segment(&s);
         let d = &mut st.dir[s.dir & 1];
         if st.seen & (1 << (s.dir & 1)) == 0 {
@@ -111,7 +113,9 @@ impl FeatureGroup for TcpSequence {
         d.dup += u32::from(v & verdict::DUPLICATE_ACK != 0);
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &SeqState, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<SeqState>>, out: &mut RowWriter<'_>) {
+        let none = SeqState::default();
+        let st: &SeqState = st.as_deref().unwrap_or(&none);
         let [f, b] = &st.dir;
         out.put((st.seen & 1 != 0).then_some(i64::from(f.isn)));
         out.put((st.seen & 2 != 0).then_some(i64::from(b.isn)));
@@ -130,3 +134,6 @@ impl FeatureGroup for TcpSequence {
         out.put(i64::from(f.dup) + i64::from(b.dup));
     }
 }
+
+// The size the documentation states.
+const _: () = assert!(STATE_BYTES == 168);
