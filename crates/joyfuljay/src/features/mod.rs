@@ -30,7 +30,10 @@ pub mod timing;
 pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,
 };
-pub use registry::{find, load_config, select, valid_groups, validate, GroupDef, GROUPS};
+pub use registry::{
+    find, group_of_column, keeps, load_config, profile_of, select, valid_groups, validate,
+    GroupDef, GROUPS, PROFILES,
+};
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
 /// Helpers for feature-group tests: packets, flows and rows built by hand.
@@ -262,10 +265,14 @@ mod tests {
         }
     }
 
-    fn matches_type(v: &Value, ty: ColumnType) -> bool {
+    fn matches_type(v: &Value, c: &Column) -> bool {
+        if *v == Value::Null {
+            return c.nullable;
+        }
         matches!(
-            (v, ty),
-            (Value::Int(_), ColumnType::Int)
+            (v, c.ty),
+            (Value::Bool(_), ColumnType::Bool)
+                | (Value::Int(_), ColumnType::Int)
                 | (Value::Float(_), ColumnType::Float)
                 | (Value::Str(_), ColumnType::Str)
                 | (Value::IntList(_), ColumnType::IntList)
@@ -294,7 +301,7 @@ mod tests {
                 // `row_of` asserts `written() == columns.len()`.
                 let row = testutil::row_of(d, &cfg, &pkts[..n]);
                 for (c, v) in d.columns.iter().zip(&row) {
-                    assert!(matches_type(v, c.ty), "{}.{}: {v:?}", d.id, c.name);
+                    assert!(matches_type(v, c), "{}.{}: {v:?}", d.id, c.name);
                 }
             }
         }
@@ -332,7 +339,7 @@ mod tests {
             for row in &sink.rows {
                 assert_eq!(row.len(), sink.columns.len());
                 for (c, v) in p.columns().iter().zip(row) {
-                    assert!(matches_type(v, c.ty), "{}: {v:?}", c.name);
+                    assert!(matches_type(v, c), "{}: {v:?}", c.name);
                 }
             }
             // Registry order: flow_meta, timing, size.
