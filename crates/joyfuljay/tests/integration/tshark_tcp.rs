@@ -31,6 +31,9 @@ const CAPTURES: &[&str] = &[
     "Obsolete_Packets.cap",
     "RawPacketIPv6Tunnel-UK6x.cap",
     "tcp-analysis-synth.pcap",
+    "tcp-impaired.pcap",
+    "tcp-options.pcap",
+    "mptcp.pcap",
 ];
 
 type Key = (IpAddr, u16, IpAddr, u16);
@@ -50,31 +53,15 @@ fn canon(a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
     }
 }
 
-/// A cell as text: `None` for null.
+/// A cell as text (booleans as 1 / 0): `None` for null.
 fn cell(s: &VecSink, row: usize, col: &str) -> Option<String> {
     match s.get(row, col) {
         Some(Value::Int(v)) => Some(v.to_string()),
         Some(Value::Float(v)) => Some(format!("{v:?}")),
-        Some(Value::Str(v)) if v.is_empty() => None,
         Some(Value::Str(v)) => Some(v.clone()),
-        other => cell_more(other, col),
-    }
-}
-
-#[allow(unreachable_patterns)]
-fn cell_more(v: Option<&Value>, col: &str) -> Option<String> {
-    match v {
-        None => panic!("no column {col}"),
-        Some(v) => value_text(v),
-    }
-}
-
-fn value_text(v: &Value) -> Option<String> {
-    match format!("{v:?}").as_str() {
-        "Null" => None,
-        "Bool(true)" => Some("1".into()),
-        "Bool(false)" => Some("0".into()),
-        other => panic!("unexpected value {other}"),
+        Some(Value::Bool(v)) => Some(if *v { "1" } else { "0" }.to_string()),
+        Some(Value::Null) => None,
+        other => panic!("{col} of row {row}: {other:?}"),
     }
 }
 
