@@ -234,7 +234,8 @@ impl TcpState {
                 }
                 self.bits |= B_INIT_SYN;
             }
-        } else if fwd && f & ACK != 0 && self.bits & B_SYNACK_NEXT != 0 && s.ack == self.synack_next {
+        } else if fwd && f & ACK != 0 && self.bits & B_SYNACK_NEXT != 0 && s.ack == self.synack_next
+        {
             self.bits |= B_HANDSHAKE;
         }
         if f & PSH != 0 && fwd {

@@ -281,7 +281,11 @@ impl SeqAnalysis {
                 v |= WINDOW_UPDATE;
             }
             let repeats = seglen == 0 && seq == fwd.nextseq && ack == fwd.lastack && no_syn_fin_rst;
-            if repeats && window != 0 && window == fwd.window && rev.last_flags & LAST_KEEP_ALIVE != 0 {
+            if repeats
+                && window != 0
+                && window == fwd.window
+                && rev.last_flags & LAST_KEEP_ALIVE != 0
+            {
                 v |= KEEP_ALIVE_ACK;
                 break 'fwd;
             }
@@ -290,7 +294,11 @@ impl SeqAnalysis {
                 break 'fwd;
             }
             if repeats && window != 0 && window == fwd.window {
-                fwd.dupacknum = if fwd.dupacknum == -1 { 1 } else { fwd.dupacknum + 1 };
+                fwd.dupacknum = if fwd.dupacknum == -1 {
+                    1
+                } else {
+                    fwd.dupacknum + 1
+                };
                 v |= DUPLICATE_ACK;
             }
         }
@@ -357,8 +365,11 @@ impl SeqAnalysis {
         fwd.window = window;
         fwd.lastack = ack;
         fwd.lastack_us = now;
-        fwd.last_flags = if v & KEEP_ALIVE != 0 { LAST_KEEP_ALIVE } else { 0 }
-            | if zwp { LAST_ZWP } else { 0 };
+        fwd.last_flags = if v & KEEP_ALIVE != 0 {
+            LAST_KEEP_ALIVE
+        } else {
+            0
+        } | if zwp { LAST_ZWP } else { 0 };
 
         // Window scaling, from the SYN's option (applies to later segments).
         if flags & SYN != 0 {
@@ -471,7 +482,10 @@ mod tests {
     fn syn_retransmission() {
         let mut a = SeqAnalysis::default();
         assert_eq!(a.segment(&seg(1_000_000, 0, 999, 0, 0, SYN)), 0);
-        assert_eq!(a.segment(&seg(2_000_000, 0, 999, 0, 0, SYN)), RETRANSMISSION);
+        assert_eq!(
+            a.segment(&seg(2_000_000, 0, 999, 0, 0, SYN)),
+            RETRANSMISSION
+        );
         // The initial RTT runs from the most recent SYN.
         a.segment(&seg(2_010_000, 1, 4999, 1000, 0, SYN | ACK));
         a.segment(&seg(2_030_000, 0, 1000, 5000, 0, A));
@@ -488,7 +502,10 @@ mod tests {
         assert_eq!(a.segment(&seg(60_000_000, 0, 1099, 5000, 0, A)), KEEP_ALIVE);
         let v = a.segment(&seg(60_001_000, 1, 5000, 1100, 0, A));
         assert_eq!(v, KEEP_ALIVE_ACK);
-        assert_eq!(a.segment(&seg(120_000_000, 0, 1099, 5000, 1, A)), KEEP_ALIVE);
+        assert_eq!(
+            a.segment(&seg(120_000_000, 0, 1099, 5000, 1, A)),
+            KEEP_ALIVE
+        );
     }
 
     #[test]
@@ -501,11 +518,17 @@ mod tests {
         assert_eq!(a.segment(&zero), ZERO_WINDOW);
         // 1-byte probes at the next sequence number, repeated: probes,
         // never retransmissions (they do not advance the sequence).
-        assert_eq!(a.segment(&seg(2_000_000, 0, 1100, 5000, 1, A)), ZERO_WINDOW_PROBE);
+        assert_eq!(
+            a.segment(&seg(2_000_000, 0, 1100, 5000, 1, A)),
+            ZERO_WINDOW_PROBE
+        );
         let mut ack = seg(2_001_000, 1, 5000, 1100, 0, A);
         ack.window = 0;
         assert_eq!(a.segment(&ack), ZERO_WINDOW | ZERO_WINDOW_PROBE_ACK);
-        assert_eq!(a.segment(&seg(4_000_000, 0, 1100, 5000, 1, A)), ZERO_WINDOW_PROBE);
+        assert_eq!(
+            a.segment(&seg(4_000_000, 0, 1100, 5000, 1, A)),
+            ZERO_WINDOW_PROBE
+        );
     }
 
     #[test]
@@ -513,7 +536,10 @@ mod tests {
         let mut a = SeqAnalysis::default();
         handshake(&mut a);
         for (i, s) in [1000u32, 1100, 1200].into_iter().enumerate() {
-            assert_eq!(a.segment(&seg(1_030_000 + i as i64 * 1000, 0, s, 5000, 100, PA)), 0);
+            assert_eq!(
+                a.segment(&seg(1_030_000 + i as i64 * 1000, 0, s, 5000, 100, PA)),
+                0
+            );
         }
         assert_eq!(a.segment(&seg(1_040_000, 1, 5000, 1100, 0, A)), 0);
         for i in 0..3 {
@@ -521,14 +547,23 @@ mod tests {
             assert_eq!(v, DUPLICATE_ACK, "dup ack {i}");
         }
         // Within 20 ms of the third duplicate ACK.
-        assert_eq!(a.segment(&seg(1_050_000, 0, 1100, 5000, 100, PA)), FAST_RETRANSMISSION);
+        assert_eq!(
+            a.segment(&seg(1_050_000, 0, 1100, 5000, 100, PA)),
+            FAST_RETRANSMISSION
+        );
         // A new ACK number is no duplicate.
         assert_eq!(a.segment(&seg(1_060_000, 1, 5000, 1300, 0, A)), 0);
         // All of it acknowledged already: spurious.
-        assert_eq!(a.segment(&seg(1_500_000, 0, 1000, 5000, 100, PA)), SPURIOUS_RETRANSMISSION);
+        assert_eq!(
+            a.segment(&seg(1_500_000, 0, 1000, 5000, 100, PA)),
+            SPURIOUS_RETRANSMISSION
+        );
         // Data not yet acknowledged sent again long after: retransmission.
         a.segment(&seg(1_510_000, 0, 1300, 5000, 100, PA));
-        assert_eq!(a.segment(&seg(3_000_000, 0, 1300, 5000, 100, PA)), RETRANSMISSION);
+        assert_eq!(
+            a.segment(&seg(3_000_000, 0, 1300, 5000, 100, PA)),
+            RETRANSMISSION
+        );
     }
 
     #[test]
@@ -537,16 +572,28 @@ mod tests {
         handshake(&mut a);
         assert_eq!(a.segment(&seg(1_030_000, 0, 1000, 5000, 100, PA)), 0);
         // 1100..1200 missing: a gap.
-        assert_eq!(a.segment(&seg(1_031_000, 0, 1200, 5000, 100, PA)), LOST_SEGMENT);
+        assert_eq!(
+            a.segment(&seg(1_031_000, 0, 1200, 5000, 100, PA)),
+            LOST_SEGMENT
+        );
         // It arrives 1 ms later: within the initial RTT (20 ms).
-        assert_eq!(a.segment(&seg(1_032_000, 0, 1100, 5000, 100, PA)), OUT_OF_ORDER);
+        assert_eq!(
+            a.segment(&seg(1_032_000, 0, 1100, 5000, 100, PA)),
+            OUT_OF_ORDER
+        );
         // Without a handshake the window is 3 ms.
         let mut b = SeqAnalysis::default();
         b.segment(&seg(1_000_000, 0, 1000, 5000, 100, PA));
         b.segment(&seg(1_001_000, 0, 1200, 5000, 100, PA));
-        assert_eq!(b.segment(&seg(1_002_000, 0, 1100, 5000, 100, PA)), OUT_OF_ORDER);
+        assert_eq!(
+            b.segment(&seg(1_002_000, 0, 1100, 5000, 100, PA)),
+            OUT_OF_ORDER
+        );
         b.segment(&seg(1_003_000, 0, 1400, 5000, 100, PA));
-        assert_eq!(b.segment(&seg(1_008_000, 0, 1300, 5000, 100, PA)), RETRANSMISSION);
+        assert_eq!(
+            b.segment(&seg(1_008_000, 0, 1300, 5000, 100, PA)),
+            RETRANSMISSION
+        );
     }
 
     #[test]
@@ -557,7 +604,10 @@ mod tests {
         a.segment(&seg(1_010_000, 1, 4999, isn.wrapping_add(1), 0, SYN | ACK));
         a.segment(&seg(1_020_000, 0, isn.wrapping_add(1), 5000, 0, A));
         // 100 bytes across 2^32, then the next segment starting at 50.
-        assert_eq!(a.segment(&seg(1_030_000, 0, isn.wrapping_add(1), 5000, 100, PA)), 0);
+        assert_eq!(
+            a.segment(&seg(1_030_000, 0, isn.wrapping_add(1), 5000, 100, PA)),
+            0
+        );
         assert_eq!(a.segment(&seg(1_040_000, 0, 50, 5000, 100, PA)), 0);
         assert_eq!(a.segment(&seg(1_050_000, 1, 5000, 150, 0, A)), 0);
         // The first one again, long after: all acknowledged, spurious.
@@ -567,7 +617,10 @@ mod tests {
         let mut b = SeqAnalysis::default();
         b.segment(&seg(1_000_000, 0, isn, 0, 100, PA));
         b.segment(&seg(1_001_000, 0, isn.wrapping_add(100), 0, 100, PA));
-        assert_eq!(b.segment(&seg(2_000_000, 0, isn, 0, 100, PA)), RETRANSMISSION);
+        assert_eq!(
+            b.segment(&seg(2_000_000, 0, isn, 0, 100, PA)),
+            RETRANSMISSION
+        );
     }
 
     #[test]
@@ -583,12 +636,21 @@ mod tests {
         sa.wscale = Some(7);
         a.segment(&sa);
         a.segment(&seg(1_020_000, 0, 1000, 5000, 0, A));
-        assert_eq!(a.segment(&seg(1_030_000, 1, 5000, 1000, 0, A)), WINDOW_UPDATE);
-        assert_eq!(a.segment(&seg(1_040_000, 1, 5000, 1000, 0, A)), DUPLICATE_ACK);
+        assert_eq!(
+            a.segment(&seg(1_030_000, 1, 5000, 1000, 0, A)),
+            WINDOW_UPDATE
+        );
+        assert_eq!(
+            a.segment(&seg(1_040_000, 1, 5000, 1000, 0, A)),
+            DUPLICATE_ACK
+        );
         // Without scaling the same sequence is a duplicate ACK at once.
         let mut b = SeqAnalysis::default();
         handshake(&mut b);
-        assert_eq!(b.segment(&seg(1_030_000, 1, 5000, 1000, 0, A)), DUPLICATE_ACK);
+        assert_eq!(
+            b.segment(&seg(1_030_000, 1, 5000, 1000, 0, A)),
+            DUPLICATE_ACK
+        );
     }
 
     #[test]
@@ -596,20 +658,32 @@ mod tests {
         let mut r = AckRtt::default();
         assert_eq!(r.segment(&seg(1_000_000, 0, 999, 0, 0, SYN)), None);
         // The SYN-ACK acknowledges the SYN (next sequence 1000).
-        assert_eq!(r.segment(&seg(1_010_000, 1, 4999, 1000, 0, SYN | ACK)), Some(10_000));
-        assert_eq!(r.segment(&seg(1_020_000, 0, 1000, 5000, 0, A)), Some(10_000));
+        assert_eq!(
+            r.segment(&seg(1_010_000, 1, 4999, 1000, 0, SYN | ACK)),
+            Some(10_000)
+        );
+        assert_eq!(
+            r.segment(&seg(1_020_000, 0, 1000, 5000, 0, A)),
+            Some(10_000)
+        );
         r.segment(&seg(1_030_000, 0, 1000, 5000, 100, PA));
         r.segment(&seg(1_031_000, 0, 1100, 5000, 100, PA));
         // A partial ACK (inside a segment) gives no sample.
         assert_eq!(r.segment(&seg(1_040_000, 1, 5000, 1050, 0, A)), None);
         // Acknowledging the second segment: the sample is the second's;
         // the first is dropped.
-        assert_eq!(r.segment(&seg(1_050_000, 1, 5000, 1200, 0, A)), Some(19_000));
+        assert_eq!(
+            r.segment(&seg(1_050_000, 1, 5000, 1200, 0, A)),
+            Some(19_000)
+        );
         assert_eq!(r.segment(&seg(1_060_000, 1, 5000, 1200, 0, A)), None);
         // A retransmitted segment: the sample runs from the first copy.
         r.segment(&seg(1_070_000, 0, 1200, 5000, 10, PA));
         r.segment(&seg(1_080_000, 0, 1200, 5000, 10, PA));
-        assert_eq!(r.segment(&seg(1_090_000, 1, 5000, 1210, 0, A)), Some(20_000));
+        assert_eq!(
+            r.segment(&seg(1_090_000, 1, 5000, 1210, 0, A)),
+            Some(20_000)
+        );
     }
 
     #[test]

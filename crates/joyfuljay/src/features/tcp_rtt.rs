@@ -10,8 +10,8 @@
 //! each direction's last [`TS_KEPT`] distinct TSvals with the time they were
 //! last sent. Non-TCP flows allocate nothing.
 
-use super::tcp_analysis::{AckRtt, InitialRtt, Segment};
 pub use super::tcp_analysis::MAX_UNACKED;
+use super::tcp_analysis::{AckRtt, InitialRtt, Segment};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
@@ -171,5 +171,56 @@ impl RttState {
                 }
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamp_samples_and_the_kept_tsvals() {
+        let mut st = RttState::default();
+        // The initiator sends TSvals 1..=20, 1 ms apart.
+        for v in 1..=20u32 {
+            st.timestamps(0, v, 0, i64::from(v) * 1000);
+        }
+        // An echo of TSval 2 (forgotten: only the last 16 are kept).
+        st.timestamps(1, 500, 2, 30_000);
+        assert_eq!(st.ts_samples.n, 0);
+        // Echoes of 20 and 19: 10 ms and 12 ms.
+        st.timestamps(1, 501, 20, 30_000);
+        st.timestamps(1, 502, 19, 31_000);
+        assert_eq!(st.ts_samples.n, 2);
+        assert_eq!((st.ts_samples.min, st.ts_samples.max), (10_000, 12_000));
+        assert_eq!(st.ts_samples.jitter_sum, 2_000);
+        // A TSval sent again moves its time: the echo measures from the
+        // last send.
+        st.timestamps(0, 20, 0, 40_000);
+        st.timestamps(1, 503, 20, 41_000);
+        assert_eq!(st.ts_samples.min, 1_000);
+        // Echo 0 and RTTs not in (0, 60 s) give nothing.
+        st.timestamps(1, 504, 0, 42_000);
+        st.timestamps(1, 505, 20, 40_000);
+        st.timestamps(1, 506, 20, 40_000 + TS_RTT_MAX_US);
+        assert_eq!(st.ts_samples.n, 3);
+        assert!(st.ts_sent.iter().all(|v| v.len() <= TS_KEPT));
+    }
+
+    #[test]
+    fn sample_statistics_equal_a_naive_computation() {
+        let xs = [5i64, 1, 9, 9, 2, 40, 3];
+        let mut s = Samples::default();
+        for &x in &xs {
+            s.add(x);
+        }
+        let n = xs.len() as f64;
+        let mean = xs.iter().sum::<i64>() as f64 / n;
+        let var = xs.iter().map(|&x| (x as f64 - mean).powi(2)).sum::<f64>() / n;
+        assert!((s.mean - mean).abs() < 1e-12);
+        assert!((s.m2 / n - var).abs() < 1e-9);
+        let jit: i64 = xs.windows(2).map(|w| (w[1] - w[0]).abs()).sum();
+        assert_eq!(s.jitter_sum, jit);
+        assert_eq!((s.min, s.max), (1, 40));
     }
 }

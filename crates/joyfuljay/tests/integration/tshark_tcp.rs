@@ -135,7 +135,9 @@ fn compare(name: &str) -> (usize, Vec<String>) {
         let mut check = |col: &str, want: Option<String>| {
             let have = cell(&s, r, col);
             if have != want {
-                bad.push(format!("{name} {key:?} {col}: ours {have:?}, tshark {want:?}"));
+                bad.push(format!(
+                    "{name} {key:?} {col}: ours {have:?}, tshark {want:?}"
+                ));
             }
         };
         let some = |v: i64| Some(v.to_string());
@@ -176,7 +178,13 @@ fn compare(name: &str) -> (usize, Vec<String>) {
             let v = g(c);
             check(col, (!v.is_empty()).then_some(v));
         }
-        for (col, c) in [("tcp_syn_ratio", "syn"), ("tcp_ack_ratio", "ack"), ("tcp_fin_ratio", "fin"), ("tcp_rst_ratio", "rst"), ("tcp_psh_ratio", "psh")] {
+        for (col, c) in [
+            ("tcp_syn_ratio", "syn"),
+            ("tcp_ack_ratio", "ack"),
+            ("tcp_fin_ratio", "fin"),
+            ("tcp_rst_ratio", "rst"),
+            ("tcp_psh_ratio", "psh"),
+        ] {
             check(col, Some(format!("{:?}", gi(c) as f64 / n as f64)));
         }
         let retrans = gi("retrans_fwd") + gi("retrans_bwd");
@@ -184,14 +192,20 @@ fn compare(name: &str) -> (usize, Vec<String>) {
         let dup = gi("dupack_fwd") + gi("dupack_bwd");
         check("tcp_retrans_count", some(retrans));
         check("tcp_total_retrans", some(retrans));
-        check("tcp_retrans_ratio", Some(format!("{:?}", retrans as f64 / n as f64)));
+        check(
+            "tcp_retrans_ratio",
+            Some(format!("{:?}", retrans as f64 / n as f64)),
+        );
         check("tcp_out_of_order", some(ooo));
         check("tcp_total_ooo", some(ooo));
         check("tcp_dup_ack_count", some(dup));
         check("tcp_total_dup_acks", some(dup));
         check("tcp_flags_agg", some(gi("flags_fwd") | gi("flags_bwd")));
         check("tcp_handshake_complete", some(gi("handshake")));
-        check("tcp_connection_terminated", some(i64::from(gi("fin_fwd") > 0 && gi("fin_bwd") > 0)));
+        check(
+            "tcp_connection_terminated",
+            some(i64::from(gi("fin_fwd") > 0 && gi("fin_bwd") > 0)),
+        );
         check("tcp_connection_reset", some(i64::from(gi("rst") > 0)));
         check("tcp_is_tcp", some(1));
         let w = g("initial_window");
@@ -201,11 +215,16 @@ fn compare(name: &str) -> (usize, Vec<String>) {
         let mut checkf = |col: &str, want: Option<f64>| {
             let have = float_of(&cell(&s, r, col));
             if !close(have, want) {
-                bad.push(format!("{name} {key:?} {col}: ours {have:?}, tshark {want:?}"));
+                bad.push(format!(
+                    "{name} {key:?} {col}: ours {have:?}, tshark {want:?}"
+                ));
             }
         };
         let irtt = g("initial_rtt_us");
-        checkf("tcp_rtt_handshake", (!irtt.is_empty()).then(|| irtt.parse::<f64>().unwrap() / 1e6));
+        checkf(
+            "tcp_rtt_handshake",
+            (!irtt.is_empty()).then(|| irtt.parse::<f64>().unwrap() / 1e6),
+        );
         let a = samples(&g("ack_rtt_us"));
         let min = |v: &[f64]| v.iter().copied().reduce(f64::min);
         let max = |v: &[f64]| v.iter().copied().reduce(f64::max);
@@ -217,13 +236,19 @@ fn compare(name: &str) -> (usize, Vec<String>) {
         checkf("tcp_rtt_min", min(&ts));
         checkf("tcp_rtt_max", max(&ts));
         checkf("tcp_rtt_mean", mean(&ts));
-        let std = mean(&ts).map(|m| (ts.iter().map(|x| (x - m).powi(2)).sum::<f64>() / ts.len() as f64).sqrt());
+        let std = mean(&ts)
+            .map(|m| (ts.iter().map(|x| (x - m).powi(2)).sum::<f64>() / ts.len() as f64).sqrt());
         checkf("tcp_rtt_std", std);
-        let jit = (ts.len() >= 2).then(|| ts.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (ts.len() - 1) as f64);
+        let jit = (ts.len() >= 2).then(|| {
+            ts.windows(2).map(|w| (w[1] - w[0]).abs()).sum::<f64>() / (ts.len() - 1) as f64
+        });
         checkf("tcp_rtt_jitter_avg", jit);
         let have_n = cell(&s, r, "tcp_rtt_samples");
         if have_n != some(ts.len() as i64) {
-            bad.push(format!("{name} {key:?} tcp_rtt_samples: ours {have_n:?}, tshark {}", ts.len()));
+            bad.push(format!(
+                "{name} {key:?} tcp_rtt_samples: ours {have_n:?}, tshark {}",
+                ts.len()
+            ));
         }
     }
     (t.rows.len(), bad)
@@ -239,7 +264,12 @@ fn tcp_groups_equal_wireshark_on_every_flow() {
         bad.extend(b);
     }
     assert!(flows > 300, "{flows} flows compared");
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
 }
 
 /// A UDP flow: counts 0, booleans false, TCP-only values null.
@@ -327,7 +357,14 @@ fn tcp_columns_equal_the_reference_package() {
                     .iter()
                     .any(|d| d.0 == name && d.1 == client && d.2 == col);
                 if same == intended {
-                    bad.push(format!("{name} {client} {col}: ours {have:?}, reference {want:?}{}", if intended { " (listed as a difference)" } else { "" }));
+                    bad.push(format!(
+                        "{name} {client} {col}: ours {have:?}, reference {want:?}{}",
+                        if intended {
+                            " (listed as a difference)"
+                        } else {
+                            ""
+                        }
+                    ));
                 }
             };
             for col in [
@@ -358,7 +395,8 @@ fn tcp_columns_equal_the_reference_package() {
             }
             // The reference's syn_count leaves SYN-ACKs out; ours counts
             // every SYN (tcp.flags.syn).
-            let syn = g("tcp_syn_count").parse::<i64>().unwrap() + g("tcp_synack_count").parse::<i64>().unwrap();
+            let syn = g("tcp_syn_count").parse::<i64>().unwrap()
+                + g("tcp_synack_count").parse::<i64>().unwrap();
             check("tcp_syn_count", syn.to_string());
             check("tcp_handshake_complete", g("tcp_complete_handshake"));
             check("tcp_connection_terminated", g("tcp_graceful_close"));
@@ -366,5 +404,157 @@ fn tcp_columns_equal_the_reference_package() {
         }
     }
     assert!(flows >= 20, "{flows} flows");
-    assert!(bad.is_empty(), "{} differences:\n{}", bad.len(), bad.join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} differences:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+}
+
+/// Random flag sequences over many flows (hand-built packets, later IP
+/// fragments among them): every flag column equals a naive count written
+/// here from the packets as generated.
+#[test]
+fn flag_columns_equal_a_naive_count_on_random_flows() {
+    use crate::util::{pcap, T0};
+    use joyfuljay::synth::Packet;
+    use joyfuljay_testkit::SplitMix64;
+    let mut rng = SplitMix64(7);
+    let mut frames = Vec::new();
+    // Per flow (client port): the packets as (from client, flags, payload,
+    // later fragment).
+    let mut flows: BTreeMap<u16, Vec<(bool, u8, usize, bool)>> = BTreeMap::new();
+    let mut t = T0;
+    for i in 0..3000 {
+        let port = 20000 + rng.below(200) as u16;
+        let list = flows.entry(port).or_default();
+        let fwd = list.is_empty() || rng.below(2) == 0;
+        let flags = if rng.below(4) == 0 {
+            rng.next_u64() as u8
+        } else {
+            [0x02, 0x12, 0x10, 0x18, 0x11, 0x04, 0x14][rng.below(7)]
+        };
+        let payload = if rng.below(2) == 0 {
+            0
+        } else {
+            1 + rng.below(500)
+        };
+        let later = !list.is_empty() && rng.below(20) == 0;
+        let (a, b) = ("10.1.0.1", "10.1.0.2");
+        let mut p = if fwd {
+            Packet::tcp(a, port, b, 80, flags, payload)
+        } else {
+            Packet::tcp(b, 80, a, port, flags, payload)
+        };
+        if later {
+            p.fragment = Some((i, 100, false));
+        }
+        list.push((fwd, flags, payload, later));
+        t += 1_000_000;
+        frames.push((t, p.ethernet(&[], &[])));
+    }
+    let cap = pcap(1, &frames);
+    let cfg = Config {
+        features: vec!["flow_meta".into(), "tcp".into()],
+        ..unsplit()
+    };
+    let (s, _) = run(&cap.path, cfg);
+    let mut seen = 0;
+    for r in 0..s.rows.len() {
+        let port: u16 = cell(&s, r, "src_port").unwrap().parse().unwrap();
+        let Some(list) = flows.get(&port) else {
+            continue;
+        };
+        seen += 1;
+        let tcp: Vec<_> = list.iter().filter(|p| !p.3).collect();
+        let n = tcp.len() as f64;
+        let count = |f: &dyn Fn(&(bool, u8, usize, bool)) -> bool| {
+            tcp.iter().filter(|p| f(p)).count() as i64
+        };
+        let bit = |b: u8| move |p: &(bool, u8, usize, bool)| p.1 & b != 0;
+        let want = [
+            ("tcp_syn_count", count(&bit(2))),
+            ("tcp_ack_count", count(&bit(0x10))),
+            ("tcp_fin_count", count(&bit(1))),
+            ("tcp_rst_count", count(&bit(4))),
+            ("tcp_psh_count", count(&bit(8))),
+            ("tcp_urg_count", count(&bit(0x20))),
+            ("tcp_ece_count", count(&bit(0x40))),
+            ("tcp_cwr_count", count(&bit(0x80))),
+            ("tcp_synack_count", count(&|p| p.1 & 0x12 == 0x12)),
+            ("tcp_syn_count_fwd", count(&|p| p.0 && p.1 & 2 != 0)),
+            ("tcp_syn_count_bwd", count(&|p| !p.0 && p.1 & 2 != 0)),
+            ("tcp_psh_count_fwd", count(&|p| p.0 && p.1 & 8 != 0)),
+            ("tcp_psh_count_bwd", count(&|p| !p.0 && p.1 & 8 != 0)),
+            ("tcp_data_packets", count(&|p| p.2 > 0)),
+            (
+                "tcp_ack_only_packets",
+                count(&|p| p.2 == 0 && p.1 & 0x10 != 0 && p.1 & 7 == 0),
+            ),
+            (
+                "tcp_flags_fwd",
+                tcp.iter()
+                    .filter(|p| p.0)
+                    .fold(0, |a, p| a | i64::from(p.1)),
+            ),
+            (
+                "tcp_flags_bwd",
+                tcp.iter()
+                    .filter(|p| !p.0)
+                    .fold(0, |a, p| a | i64::from(p.1)),
+            ),
+            (
+                "tcp_flags_agg",
+                tcp.iter().fold(0, |a, p| a | i64::from(p.1)),
+            ),
+            ("tcp_connection_reset", i64::from(count(&bit(4)) > 0)),
+            (
+                "tcp_connection_terminated",
+                i64::from(
+                    count(&|p| p.0 && p.1 & 1 != 0) > 0 && count(&|p| !p.0 && p.1 & 1 != 0) > 0,
+                ),
+            ),
+            (
+                "tcp_initiator_syn",
+                i64::from(count(&|p| p.0 && p.1 & 0x12 == 2) > 0),
+            ),
+            (
+                "tcp_responder_synack",
+                i64::from(count(&|p| !p.0 && p.1 & 0x12 == 0x12) > 0),
+            ),
+            (
+                "tcp_flags_anomaly",
+                i64::from(
+                    count(&|p| {
+                        let f = p.1;
+                        f == 0
+                            || f & 0x29 == 0x29
+                            || (f & 1 != 0 && f & 0x12 == 0)
+                            || f & 3 == 3
+                            || f & 6 == 6
+                    }) > 0,
+                ),
+            ),
+        ];
+        for (col, v) in want {
+            assert_eq!(cell(&s, r, col), Some(v.to_string()), "port {port} {col}");
+        }
+        for (col, b) in [
+            ("tcp_syn_ratio", 2u8),
+            ("tcp_ack_ratio", 0x10),
+            ("tcp_fin_ratio", 1),
+            ("tcp_rst_ratio", 4),
+            ("tcp_psh_ratio", 8),
+        ] {
+            let want = (n > 0.0).then(|| format!("{:?}", count(&bit(b)) as f64 / n));
+            assert_eq!(cell(&s, r, col), want, "port {port} {col}");
+        }
+        let w = tcp
+            .iter()
+            .find(|p| p.0 && p.1 & 0x12 == 2)
+            .map(|_| "65535".to_string());
+        assert_eq!(cell(&s, r, "tcp_initial_window"), w, "port {port}");
+    }
+    assert_eq!(seen, flows.len());
 }
