@@ -412,6 +412,9 @@ fn tcp_columns_equal_the_reference_package() {
     );
 }
 
+/// A generated packet: from the client, flags, payload, later fragment.
+type Pkt = (bool, u8, usize, bool);
+
 /// Random flag sequences over many flows (hand-built packets, later IP
 /// fragments among them): every flag column equals a naive count written
 /// here from the packets as generated.
@@ -424,7 +427,7 @@ fn flag_columns_equal_a_naive_count_on_random_flows() {
     let mut frames = Vec::new();
     // Per flow (client port): the packets as (from client, flags, payload,
     // later fragment).
-    let mut flows: BTreeMap<u16, Vec<(bool, u8, usize, bool)>> = BTreeMap::new();
+    let mut flows: BTreeMap<u16, Vec<Pkt>> = BTreeMap::new();
     let mut t = T0;
     for i in 0..3000 {
         let port = 20000 + rng.below(200) as u16;
@@ -469,10 +472,8 @@ fn flag_columns_equal_a_naive_count_on_random_flows() {
         seen += 1;
         let tcp: Vec<_> = list.iter().filter(|p| !p.3).collect();
         let n = tcp.len() as f64;
-        let count = |f: &dyn Fn(&(bool, u8, usize, bool)) -> bool| {
-            tcp.iter().filter(|p| f(p)).count() as i64
-        };
-        let bit = |b: u8| move |p: &(bool, u8, usize, bool)| p.1 & b != 0;
+        let count = |f: &dyn Fn(&Pkt) -> bool| tcp.iter().filter(|p| f(p)).count() as i64;
+        let bit = |b: u8| move |p: &Pkt| p.1 & b != 0;
         let want = [
             ("tcp_syn_count", count(&bit(2))),
             ("tcp_ack_count", count(&bit(0x10))),
