@@ -85,7 +85,7 @@ const B_WINDOW: u8 = 1 << 6;
 const B_SYNACK_NEXT: u8 = 1 << 7;
 
 /// Per-flow state of `tcp`.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct TcpState {
     analysis: SeqAnalysis,
     /// TCP packets (with a TCP header).
@@ -105,6 +105,27 @@ pub struct TcpState {
     initial_window: u16,
     flags_dir: [u8; 2],
     bits: u8,
+}
+
+impl TcpState {
+    /// The state of a flow without TCP packets.
+    const EMPTY: TcpState = TcpState {
+        analysis: SeqAnalysis::NEW,
+        packets: 0,
+        flag: [0; 8],
+        synack: 0,
+        syn_fwd: 0,
+        psh_fwd: 0,
+        data: 0,
+        ack_only: 0,
+        retrans: 0,
+        ooo: 0,
+        dup_ack: 0,
+        synack_next: 0,
+        initial_window: 0,
+        flags_dir: [0; 2],
+        bits: 0,
+    };
 }
 
 /// Bytes of [`TcpState`].
@@ -152,12 +173,12 @@ impl FeatureGroup for Tcp {
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        st.get_or_insert_with(Box::default).count(&s);
+        st.get_or_insert_with(|| Box::new(TcpState::EMPTY))
+            .count(&s);
     }
 
     fn write(&self, flow: &FlowView<'_>, st: &Option<Box<TcpState>>, out: &mut RowWriter<'_>) {
-        let none = TcpState::default();
-        let st: &TcpState = st.as_deref().unwrap_or(&none);
+        let st: &TcpState = st.as_deref().unwrap_or(&TcpState::EMPTY);
         let n = st.packets;
         let ratio = |c: u32| (n > 0).then(|| f64::from(c) / f64::from(n));
         for c in [SYN, ACK, FIN, RST, PSH, URG, ECE, CWR] {

@@ -213,14 +213,20 @@ const _: () = assert!(std::mem::size_of::<SeqAnalysis>() == 96);
 
 impl Default for SeqAnalysis {
     fn default() -> Self {
-        SeqAnalysis {
-            side: [Side::NEW; 2],
-            rtt: InitialRtt::default(),
-        }
+        SeqAnalysis::NEW
     }
 }
 
 impl SeqAnalysis {
+    /// The state before any packet.
+    pub const NEW: SeqAnalysis = SeqAnalysis {
+        side: [Side::NEW; 2],
+        rtt: InitialRtt {
+            mru_syn_us: 0,
+            first_rtt_us: 0,
+        },
+    };
+
     /// The initial RTT, µs.
     pub fn initial_rtt_us(&self) -> Option<i64> {
         self.rtt.get_us()
