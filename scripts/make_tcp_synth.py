@@ -19,6 +19,10 @@ Scenarios (client port):
   1008 timestamps option on every segment (RTT samples from TSval/TSecr)
   1009 mid-stream: no SYN seen, data both ways
   1010 duplicate ACKs in a row without a retransmission, SYN-ACK lost
+  1011 a connection closed with FIN, then a new one on the same 5-tuple
+       with a lower initial sequence number (Wireshark: port numbers reused,
+       a new conversation)
+  1012 the same without a close
   and one UDP flow (10.0.0.1:5000 -> 10.0.0.2:53, two datagrams).
 Python 3.11 standard library only; deterministic.
 """
@@ -207,6 +211,34 @@ k.s(51, 201, 101, ACK | ECE)
 k.s(52, 201, 101, ACK | ECE)
 k.s(400, 201, 201, ACK)
 k.c(410, 201, 201, FIN | PSH | URG | ACK)
+
+# 1011
+k = Conn(1011, 54000)
+k.c(0, 1000, 0, SYN)
+k.s(10, 5000, 1001, SYN | ACK)
+k.c(20, 1001, 5001, ACK)
+k.c(30, 1001, 5001, PSH | ACK, data=D100)
+k.s(40, 5001, 1101, ACK)
+k.c(50, 1101, 5001, FIN | ACK)
+k.s(60, 5001, 1102, FIN | ACK)
+k.c(70, 1102, 5002, ACK)
+k.c(1000, 500, 0, SYN)
+k.s(1010, 9000, 501, SYN | ACK)
+k.c(1030, 501, 9001, ACK)
+k.c(1040, 501, 9001, PSH | ACK, data=D100)
+k.s(1050, 9001, 601, ACK)
+
+# 1012
+k = Conn(1012, 56000)
+k.c(0, 1000, 0, SYN)
+k.s(10, 5000, 1001, SYN | ACK)
+k.c(20, 1001, 5001, ACK)
+k.c(30, 1001, 5001, PSH | ACK, data=D100)
+k.c(1000, 700, 0, SYN)
+k.s(1010, 7000, 701, SYN | ACK)
+k.c(1050, 701, 7001, ACK)
+k.c(1060, 701, 7001, PSH | ACK, data=D100)
+k.s(1070, 7001, 801, ACK)
 
 # UDP
 frames.append((T0 + 60_000_000, eth(udp(C, S, 5000, 53, b"q" * 20))))

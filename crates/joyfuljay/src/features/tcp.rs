@@ -303,5 +303,5 @@ impl TcpState {
 }
 
 // The sizes the documentation states.
-const _: () = assert!(STATE_BYTES == 176);
+const _: () = assert!(STATE_BYTES == 192);
 const _: () = assert!(std::mem::size_of::<Option<Box<TcpState>>>() == 8);

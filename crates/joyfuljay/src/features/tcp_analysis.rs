@@ -17,7 +17,11 @@
 //! "nothing seen yet". Windows are compared scaled, with the shift from the
 //! handshake's window-scale options as Wireshark takes it.
 //!
-//! [`SeqAnalysis`] holds only scalars (no list): 96 bytes. The ACK RTT
+//! A SYN starting a new connection on the same 5-tuple (a different initial
+//! sequence number) starts the analysis over, as Wireshark starts a new
+//! conversation ([`Conversation`]).
+//!
+//! [`SeqAnalysis`] holds only scalars (no list): 112 bytes. The ACK RTT
 //! samples need the unacknowledged segments of each direction:
 //! [`AckRtt`] keeps them (at most [`MAX_UNACKED`] per direction, as
 //! Wireshark).
@@ -184,6 +188,12 @@ pub struct InitialRtt {
 }
 
 impl InitialRtt {
+    /// The state before any packet.
+    pub const NEW: InitialRtt = InitialRtt {
+        mru_syn_us: 0,
+        first_rtt_us: 0,
+    };
+
     /// The initial RTT, µs.
     pub fn get_us(&self) -> Option<i64> {
         (self.first_rtt_us != 0).then_some(self.first_rtt_us)
@@ -201,15 +211,62 @@ impl InitialRtt {
     }
 }
 
-/// Wireshark's per-connection sequence analysis state (96 bytes).
+/// Each side's base sequence number, to tell a new connection on the same
+/// 5-tuple (12 bytes). As Wireshark: a side's base is the sequence number of
+/// its first segment (minus 1 unless it is a SYN), or the acknowledgment
+/// number − 1 of the other side's first segment with ACK; a SYN without ACK
+/// whose sequence number differs from its side's base starts a new
+/// connection ("port numbers reused"): the analysis starts over.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Conversation {
+    base: [u32; 2],
+    /// Bit d: side d's base is set.
+    set: u8,
+}
+
+impl Conversation {
+    /// The state before any packet.
+    pub const NEW: Conversation = Conversation {
+        base: [0; 2],
+        set: 0,
+    };
+
+    /// Account a segment; true when it starts a new connection (the caller
+    /// resets its analysis state before analysing it).
+    #[inline]
+    pub fn segment(&mut self, s: &Segment) -> bool {
+        let (d, r) = (s.dir & 1, 1 - (s.dir & 1));
+        let reused =
+            s.flags & (SYN | ACK) == SYN && self.set & (1 << d) != 0 && s.seq != self.base[d];
+        if reused {
+            *self = Conversation::NEW;
+        }
+        if self.set & (1 << d) == 0 {
+            self.base[d] = if s.flags & SYN != 0 {
+                s.seq
+            } else {
+                s.seq.wrapping_sub(1)
+            };
+            self.set |= 1 << d;
+        }
+        if self.set & (1 << r) == 0 && s.flags & ACK != 0 {
+            self.base[r] = s.ack.wrapping_sub(1);
+            self.set |= 1 << r;
+        }
+        reused
+    }
+}
+
+/// Wireshark's per-connection sequence analysis state (112 bytes).
 #[derive(Debug, Clone, Copy)]
 pub struct SeqAnalysis {
     side: [Side; 2],
     rtt: InitialRtt,
+    conv: Conversation,
 }
 
 // The size the documentation states.
-const _: () = assert!(std::mem::size_of::<SeqAnalysis>() == 96);
+const _: () = assert!(std::mem::size_of::<SeqAnalysis>() == 112);
 
 impl Default for SeqAnalysis {
     fn default() -> Self {
@@ -221,10 +278,8 @@ impl SeqAnalysis {
     /// The state before any packet.
     pub const NEW: SeqAnalysis = SeqAnalysis {
         side: [Side::NEW; 2],
-        rtt: InitialRtt {
-            mru_syn_us: 0,
-            first_rtt_us: 0,
-        },
+        rtt: InitialRtt::NEW,
+        conv: Conversation::NEW,
     };
 
     /// The initial RTT, µs.
@@ -235,7 +290,12 @@ impl SeqAnalysis {
     /// Classify one segment and update the state; returns its
     /// [`verdict`] flags.
     pub fn segment(&mut self, s: &Segment) -> u16 {
-        let (d, _) = (s.dir & 1, 1 - (s.dir & 1));
+        if self.conv.segment(s) {
+            let conv = self.conv;
+            *self = SeqAnalysis::NEW;
+            self.conv = conv;
+        }
+        let d = s.dir & 1;
         let flags = s.flags;
         let now = s.ts_us;
         let seglen = s.len;

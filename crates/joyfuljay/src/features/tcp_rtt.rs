@@ -11,7 +11,7 @@
 //! last sent. Non-TCP flows allocate nothing.
 
 pub use super::tcp_analysis::MAX_UNACKED;
-use super::tcp_analysis::{AckRtt, InitialRtt, Segment};
+use super::tcp_analysis::{AckRtt, Conversation, InitialRtt, Segment};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
@@ -90,6 +90,7 @@ impl Samples {
 /// Per-flow state of `tcp_rtt`.
 #[derive(Debug, Clone, Default)]
 pub struct RttState {
+    conv: Conversation,
     initial: InitialRtt,
     ack: AckRtt,
     ack_samples: Samples,
@@ -122,6 +123,12 @@ impl FeatureGroup for TcpRtt {
             return;
         };
         let st = st.get_or_insert_with(Box::default);
+        if st.conv.segment(&s) {
+            // A new connection on the same 5-tuple: Wireshark's unacked
+            // segments and initial RTT start over (the samples stay).
+            st.ack = AckRtt::default();
+            st.initial = InitialRtt::NEW;
+        }
         if let Some(r) = st.ack.segment(&s) {
             st.ack_samples.add(r);
         }

@@ -136,4 +136,4 @@ impl FeatureGroup for TcpSequence {
 }
 
 // The size the documentation states.
-const _: () = assert!(STATE_BYTES == 168);
+const _: () = assert!(STATE_BYTES == 184);
