@@ -231,3 +231,6 @@ mod tests {
         assert_eq!((s.min, s.max), (1, 40));
     }
 }
+
+// The size the documentation states (the lists' elements are apart).
+const _: () = assert!(std::mem::size_of::<RttState>() == 240);
