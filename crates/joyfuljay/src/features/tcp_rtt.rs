@@ -181,6 +181,9 @@ impl RttState {
     }
 }
 
+// The size the documentation states (the lists' elements are apart).
+const _: () = assert!(std::mem::size_of::<RttState>() == 240);
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -231,6 +234,3 @@ mod tests {
         assert_eq!((s.min, s.max), (1, 40));
     }
 }
-
-// The size the documentation states (the lists' elements are apart).
-const _: () = assert!(std::mem::size_of::<RttState>() == 240);
