@@ -28,6 +28,10 @@ mod row;
 pub mod sets;
 pub mod size;
 pub mod stats;
+pub mod tcp;
+pub mod tcp_analysis;
+pub mod tcp_rtt;
+pub mod tcp_sequence;
 pub mod timing;
 
 pub use group::{

@@ -3,7 +3,10 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, timing};
+use super::{
+    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, tcp, tcp_rtt, tcp_sequence,
+    timing,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -25,11 +28,14 @@ pub static GROUPS: &[&GroupDef] = &[
     &flow_meta::DEF,
     &timing::DEF,
     &size::DEF,
-    &entropy::DEF,
+    &tcp::DEF,
+    &tcp_sequence::DEF,
+    &tcp_rtt::DEF,
     &ip_extended::DEF,
     &ipv6_options::DEF,
     &mac::DEF,
     &icmp::DEF,
+    &entropy::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

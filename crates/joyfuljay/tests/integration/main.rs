@@ -12,4 +12,5 @@ mod reference;
 mod reference_ip;
 mod tshark;
 mod tshark_ip;
+mod tshark_tcp;
 mod util;
