@@ -4,6 +4,7 @@ streaming, the schema, the version and the `jj` console script."""
 from __future__ import annotations
 
 import ast
+import io
 import pickle
 import re
 import threading
@@ -339,3 +340,26 @@ def test_specific_features_and_profile():
     core = jj.extract(capture("http.cap"), profile="JJ-CORE")
     assert "iat_mean" in core.columns and "pkt_len_mean" in core.columns
     assert "payload_entropy_mean" not in core.columns
+
+
+def test_booleans_and_nulls_have_pandas_dtypes():
+    # http.cap has a UDP flow (no SYN: tcp_initial_window is null) and TCP ones.
+    df = jj.extract(capture("http.cap"), features="flow_meta,tcp")
+    assert df["tcp_handshake_complete"].dtype == bool
+    assert str(df["tcp_initial_window"].dtype) == "Int64"
+    udp = df["protocol"] == 17
+    assert udp.any() and (~udp).any()
+    assert df.loc[udp, "tcp_initial_window"].isna().all()
+    assert not df.loc[udp, "tcp_handshake_complete"].any()
+    # The same cells as the CLI's CSV: empty for null, true/false for booleans.
+    p = run_jj("extract", str(capture("http.cap")), "--features", "flow_meta,tcp", "-q", "-o", "-")
+    csv = pd.read_csv(io.StringIO(p.stdout), keep_default_na=False, dtype=str)
+    assert csv["tcp_handshake_complete"].isin(["true", "false"]).all()
+    want = csv["tcp_initial_window"].tolist()
+    got = ["" if pd.isna(v) else str(int(v)) for v in df["tcp_initial_window"]]
+    assert got == want
+    assert [str(v).lower() for v in df["tcp_handshake_complete"]] == csv["tcp_handshake_complete"].tolist()
+    # Arrow keeps the nulls and the boolean type.
+    t = jj.extract(capture("http.cap"), features="tcp", output_format="arrow")
+    assert t.schema.field("tcp_handshake_complete").type == pa.bool_()
+    assert t.column("tcp_initial_window").null_count == int(udp.sum())

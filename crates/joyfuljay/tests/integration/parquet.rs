@@ -6,7 +6,7 @@ use arrow_array::cast::AsArray;
 use arrow_array::types::{Float64Type, Int64Type};
 use arrow_array::{Array, ArrayRef, RecordBatch, RecordBatchReader};
 use arrow_schema::DataType;
-use joyfuljay::features::Value;
+use joyfuljay::features::{Column, Value};
 use joyfuljay::output::arrow::schema;
 use joyfuljay::output::parquet::{ParquetSink, ROW_GROUP_ROWS};
 use joyfuljay::output::{CsvSink, Format, Sink, VecSink};
@@ -29,8 +29,13 @@ fn everything() -> Config {
     }
 }
 
-/// The value in row `i` of an Arrow column, as the pipeline wrote it.
-fn value(a: &ArrayRef, i: usize) -> Value {
+/// The value in row `i` of an Arrow column, as the pipeline wrote it: a
+/// null is `Value::Null` in a nullable column, a non-finite float (never
+/// in these captures) in a float column that is not.
+fn value(a: &ArrayRef, i: usize, nullable: bool) -> Value {
+    if nullable && a.is_null(i) {
+        return Value::Null;
+    }
     let float = |a: &dyn Array, i: usize| {
         if a.is_null(i) {
             f64::NAN
@@ -42,6 +47,7 @@ fn value(a: &ArrayRef, i: usize) -> Value {
         DataType::Int64 => Value::Int(a.as_primitive::<Int64Type>().value(i)),
         DataType::Float64 => Value::Float(float(a, i)),
         DataType::Utf8 => Value::Str(a.as_string::<i32>().value(i).to_string()),
+        DataType::Boolean => Value::Bool(a.as_boolean().value(i)),
         DataType::List(item) => {
             let l = a.as_list::<i32>().value(i);
             match item.data_type() {
@@ -63,11 +69,17 @@ fn value(a: &ArrayRef, i: usize) -> Value {
     }
 }
 
-fn rows_of(batches: &[RecordBatch]) -> Vec<Vec<Value>> {
+fn rows_of(batches: &[RecordBatch], columns: &[&Column]) -> Vec<Vec<Value>> {
     let mut rows = Vec::new();
     for b in batches {
         for i in 0..b.num_rows() {
-            rows.push(b.columns().iter().map(|c| value(c, i)).collect());
+            rows.push(
+                b.columns()
+                    .iter()
+                    .zip(columns)
+                    .map(|(a, c)| value(a, i, c.nullable))
+                    .collect(),
+            );
         }
     }
     rows
@@ -109,7 +121,7 @@ fn round_trip(inputs: &[PathBuf], cfg: Config) -> (String, String, Vec<Vec<Value
     let read_schema = reader.schema();
     assert_eq!(read_schema.fields(), expected_schema.fields());
     let batches: Vec<RecordBatch> = reader.map(|b| b.unwrap()).collect();
-    let rows = rows_of(&batches);
+    let rows = rows_of(&batches, p.columns());
     assert_eq!(rows.len(), vec.rows.len());
     // Values are equal bit for bit (NaN never occurs in these captures).
     assert_eq!(rows, vec.rows);
@@ -132,9 +144,20 @@ fn round_trip(inputs: &[PathBuf], cfg: Config) -> (String, String, Vec<Vec<Value
 
 #[test]
 fn parquet_holds_the_csv_rows_of_real_captures() {
-    for name in ["http.cap", "dns.cap", "v6-http.cap", "vlan.cap", "sctp.cap"] {
+    for name in [
+        "http.cap",
+        "dns.cap",
+        "v6-http.cap",
+        "vlan.cap",
+        "sctp.cap",
+        "tcp-impaired.pcap",
+        "icmp-mix.pcap",
+    ] {
         let (from_parquet, csv, rows, _) = round_trip(&[capture(name)], everything());
         assert!(!rows.is_empty(), "{name}");
+        // Booleans and nulls went through (the header groups have both).
+        assert!(rows.iter().flatten().any(|v| *v == Value::Null), "{name}");
+        assert!(rows.iter().flatten().any(|v| matches!(v, Value::Bool(true))), "{name}");
         assert_eq!(from_parquet, csv, "{name}");
     }
     // Several files into one file.
