@@ -205,6 +205,29 @@ def _record_batch(pa: Any, batch: Any) -> Any:
     return pa.record_batch(batch)
 
 
+def _to_pandas(data: Any) -> Any:
+    """A pyarrow Table or RecordBatch as a DataFrame, with the registry's
+    types: nullable integer columns (``int|None``) become pandas' nullable
+    ``Int64`` and nullable booleans ``boolean`` (a null stays ``<NA>``
+    instead of turning the column into floats or objects); booleans are
+    ``bool``, the rest as pyarrow converts them."""
+    import pandas as pd
+
+    df = data.to_pandas()
+    pa = _pyarrow()
+    nullable = [
+        f.name
+        for f in data.schema
+        if f.nullable and (pa.types.is_integer(f.type) or pa.types.is_boolean(f.type))
+    ]
+    if nullable:
+        mapping = {pa.int64(): pd.Int64Dtype(), pa.bool_(): pd.BooleanDtype()}
+        part = data.select(nullable).to_pandas(types_mapper=mapping.get)
+        for name in nullable:
+            df[name] = part[name]
+    return df
+
+
 def _convert(table: Any, output_format: str) -> Any:
     if output_format == "arrow":
         return table
@@ -217,7 +240,7 @@ def _convert(table: Any, output_format: str) -> Any:
             "output_format='dataframe' needs pandas (pip install pandas); "
             "or use output_format='arrow' or 'dict'"
         ) from e
-    return table.to_pandas()
+    return _to_pandas(table)
 
 
 class Pipeline:
@@ -335,7 +358,7 @@ class Pipeline:
             elif output_format == "arrow":
                 yield batch
             else:
-                yield batch.to_pandas()
+                yield _to_pandas(batch)
         _warn(stream.take_warnings(), 3)
         self.stats = stream.stats()
 

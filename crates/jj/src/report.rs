@@ -38,7 +38,7 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
                     out,
                     "  {:w$}  {:5}{unit}{gate}  {}",
                     c.name,
-                    c.ty.as_str(),
+                    c.type_label(),
                     c.description
                 )?;
             }

@@ -26,7 +26,7 @@ pub fn features_tables() -> String {
             s.push_str(&format!(
                 "| `{}` | {} | {} | {} | {} |\n",
                 c.name,
-                c.ty.as_str(),
+                c.type_label(),
                 if c.unit.is_empty() { "" } else { c.unit },
                 present,
                 c.description.replace('|', "\\|")
@@ -48,6 +48,7 @@ pub fn features_json() -> serde_json::Value {
                 "columns": d.columns.iter().map(|c| serde_json::json!({
                     "name": c.name,
                     "type": c.ty.as_str(),
+                    "nullable": c.nullable,
                     "unit": c.unit,
                     "option": c.gate.option(),
                     "identifies_flow": c.identifies,

@@ -258,10 +258,14 @@ mod tests {
         }
     }
 
-    fn matches_type(v: &Value, ty: ColumnType) -> bool {
+    fn matches_type(v: &Value, c: &Column) -> bool {
+        if *v == Value::Null {
+            return c.nullable;
+        }
         matches!(
-            (v, ty),
-            (Value::Int(_), ColumnType::Int)
+            (v, c.ty),
+            (Value::Bool(_), ColumnType::Bool)
+                | (Value::Int(_), ColumnType::Int)
                 | (Value::Float(_), ColumnType::Float)
                 | (Value::Str(_), ColumnType::Str)
                 | (Value::IntList(_), ColumnType::IntList)
@@ -290,7 +294,7 @@ mod tests {
                 // `row_of` asserts `written() == columns.len()`.
                 let row = testutil::row_of(d, &cfg, &pkts[..n]);
                 for (c, v) in d.columns.iter().zip(&row) {
-                    assert!(matches_type(v, c.ty), "{}.{}: {v:?}", d.id, c.name);
+                    assert!(matches_type(v, c), "{}.{}: {v:?}", d.id, c.name);
                 }
             }
         }
@@ -328,7 +332,7 @@ mod tests {
             for row in &sink.rows {
                 assert_eq!(row.len(), sink.columns.len());
                 for (c, v) in p.columns().iter().zip(row) {
-                    assert!(matches_type(v, c.ty), "{}: {v:?}", c.name);
+                    assert!(matches_type(v, c), "{}: {v:?}", c.name);
                 }
             }
             // Registry order: flow_meta, timing, size.

@@ -12,6 +12,8 @@ pub enum ColumnType {
     Float,
     /// Text.
     Str,
+    /// Boolean (`true`/`false` in CSV and JSON, Arrow boolean).
+    Bool,
     /// List of integers.
     IntList,
     /// List of floats.
@@ -27,6 +29,7 @@ impl ColumnType {
             ColumnType::Int => "int",
             ColumnType::Float => "float",
             ColumnType::Str => "str",
+            ColumnType::Bool => "bool",
             ColumnType::IntList => "list[int]",
             ColumnType::FloatList => "list[float]",
             ColumnType::PairList => "list[(int, float)]",
@@ -93,6 +96,10 @@ pub struct Column {
     /// True when the column identifies the flow (addresses, ports, ids)
     /// rather than describing its behaviour; ML users usually drop these.
     pub identifies: bool,
+    /// True when a flow may have nothing to report in this column (no SYN,
+    /// no RTT sample, not an ICMP flow): the cell is then null — an empty
+    /// CSV field, JSON `null`, Arrow null — never a sentinel value.
+    pub nullable: bool,
 }
 
 impl Column {
@@ -111,6 +118,25 @@ impl Column {
             description,
             gate,
             identifies: false,
+            nullable: false,
+        }
+    }
+
+    /// The same column, marked nullable (see [`Column::nullable`]).
+    pub const fn or_null(self) -> Column {
+        Column {
+            nullable: true,
+            ..self
+        }
+    }
+
+    /// The type as docs and `jj features` show it: `int`, or `int|None`
+    /// for a nullable column.
+    pub fn type_label(&self) -> String {
+        if self.nullable {
+            format!("{}|None", self.ty.as_str())
+        } else {
+            self.ty.as_str().to_string()
         }
     }
 }
@@ -124,6 +150,10 @@ pub enum Value {
     Float(f64),
     /// Text.
     Str(String),
+    /// Boolean.
+    Bool(bool),
+    /// Nothing to report (only in nullable columns).
+    Null,
     /// List of integers.
     IntList(Vec<i64>),
     /// List of floats.
@@ -145,6 +175,11 @@ impl From<u64> for Value {
 impl From<f64> for Value {
     fn from(v: f64) -> Self {
         Value::Float(v)
+    }
+}
+impl From<bool> for Value {
+    fn from(v: bool) -> Self {
+        Value::Bool(v)
     }
 }
 impl From<String> for Value {
@@ -172,6 +207,14 @@ pub trait Cells {
     /// cells are stored).
     fn owned_text(&mut self, s: String) {
         self.text(&s);
+    }
+    /// A boolean cell.
+    fn bool(&mut self, v: bool) {
+        self.value(Value::Bool(v));
+    }
+    /// A null cell: nothing to report.
+    fn null(&mut self) {
+        self.value(Value::Null);
     }
     /// Any other cell (lists).
     fn value(&mut self, v: Value);
@@ -224,6 +267,27 @@ impl Cell for f64 {
         out.float(self);
     }
 }
+impl Cell for bool {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.bool(self);
+    }
+}
+impl Cell for u32 {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        out.int(i64::from(self));
+    }
+}
+impl<T: Cell> Cell for Option<T> {
+    #[inline]
+    fn put_into(self, out: &mut dyn Cells) {
+        match self {
+            Some(v) => v.put_into(out),
+            None => out.null(),
+        }
+    }
+}
 impl Cell for &str {
     #[inline]
     fn put_into(self, out: &mut dyn Cells) {
@@ -243,6 +307,8 @@ impl Cell for Value {
             Value::Int(v) => out.int(v),
             Value::Float(v) => out.float(v),
             Value::Str(s) => out.owned_text(s),
+            Value::Bool(b) => out.bool(b),
+            Value::Null => out.null(),
             v => out.value(v),
         }
     }

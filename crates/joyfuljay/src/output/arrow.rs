@@ -7,9 +7,13 @@
 //! | `int` | `Int64` |
 //! | `float` | `Float64` (nullable: a non-finite value is null, as in CSV/JSON) |
 //! | `str` | `Utf8` |
+//! | `bool` | `Boolean` |
 //! | `list[int]` | `List<Int64>` |
 //! | `list[float]` | `List<Float64>` |
 //! | `list[(int, float)]` | `List<Struct{length: Int64, iat: Float64}>` |
+//!
+//! A column marked nullable (`int|None`, …) has a nullable field and a null
+//! where the flow has nothing to report.
 //!
 //! Each field carries the column's `unit` and `description` as metadata.
 
@@ -17,7 +21,8 @@ use super::Sink;
 use crate::error::Result;
 use crate::features::{Column, ColumnType, Value};
 use arrow_array::builder::{
-    ArrayBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder, StructBuilder,
+    ArrayBuilder, BooleanBuilder, Float64Builder, Int64Builder, ListBuilder, StringBuilder,
+    StructBuilder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use arrow_schema::{DataType, Field, FieldRef, Fields, Schema, SchemaRef};
@@ -38,7 +43,7 @@ fn pair_fields() -> Fields {
 /// The element field of a list column type, `None` for scalar types.
 fn item_field(ty: ColumnType) -> Option<FieldRef> {
     let f = match ty {
-        ColumnType::Int | ColumnType::Float | ColumnType::Str => return None,
+        ColumnType::Int | ColumnType::Float | ColumnType::Str | ColumnType::Bool => return None,
         ColumnType::IntList => Field::new("item", DataType::Int64, false),
         ColumnType::FloatList => Field::new("item", DataType::Float64, true),
         ColumnType::PairList => Field::new("item", DataType::Struct(pair_fields()), false),
@@ -52,21 +57,28 @@ pub fn data_type(ty: ColumnType) -> DataType {
         ColumnType::Int => DataType::Int64,
         ColumnType::Float => DataType::Float64,
         ColumnType::Str => DataType::Utf8,
+        ColumnType::Bool => DataType::Boolean,
         ColumnType::IntList | ColumnType::FloatList | ColumnType::PairList => {
             DataType::List(item_field(ty).expect("list types have an element field"))
         }
     }
 }
 
-/// The Arrow field of a column: its name, type, nullability (floats only)
-/// and, as metadata, its unit and description.
+/// The Arrow field of a column: its name, type, nullability (floats, whose
+/// non-finite values are null, and columns marked nullable) and, as
+/// metadata, its unit and description.
 pub fn field(c: &Column) -> Field {
     let mut meta = HashMap::new();
     if !c.unit.is_empty() {
         meta.insert("unit".to_string(), c.unit.to_string());
     }
     meta.insert("description".to_string(), c.description.to_string());
-    Field::new(c.name, data_type(c.ty), c.ty == ColumnType::Float).with_metadata(meta)
+    Field::new(
+        c.name,
+        data_type(c.ty),
+        c.nullable || c.ty == ColumnType::Float,
+    )
+    .with_metadata(meta)
 }
 
 /// The Arrow schema of a run's columns (see [`crate::Pipeline::columns`]).
@@ -84,6 +96,7 @@ enum ColumnBuilder {
     Int(Int64Builder),
     Float(Float64Builder),
     Str(StringBuilder),
+    Bool(BooleanBuilder),
     IntList(ListBuilder<Int64Builder>),
     FloatList(ListBuilder<Float64Builder>),
     PairList(ListBuilder<StructBuilder>),
@@ -97,6 +110,7 @@ impl ColumnBuilder {
             ColumnType::Int => ColumnBuilder::Int(Int64Builder::with_capacity(rows)),
             ColumnType::Float => ColumnBuilder::Float(Float64Builder::with_capacity(rows)),
             ColumnType::Str => ColumnBuilder::Str(StringBuilder::with_capacity(rows, rows * 16)),
+            ColumnType::Bool => ColumnBuilder::Bool(BooleanBuilder::with_capacity(rows)),
             ColumnType::IntList => ColumnBuilder::IntList(
                 ListBuilder::with_capacity(Int64Builder::new(), rows).with_field(item()),
             ),
@@ -121,6 +135,8 @@ impl ColumnBuilder {
             (ColumnBuilder::Int(b), Value::Int(x)) => b.append_value(*x),
             (ColumnBuilder::Float(b), Value::Float(x)) => b.append_option(finite(*x)),
             (ColumnBuilder::Str(b), Value::Str(s)) => b.append_value(s),
+            (ColumnBuilder::Bool(b), Value::Bool(x)) => b.append_value(*x),
+            (b, Value::Null) => b.append_null(),
             (ColumnBuilder::IntList(b), Value::IntList(l)) => {
                 b.values().append_slice(l);
                 b.append(true);
@@ -150,11 +166,24 @@ impl ColumnBuilder {
         }
     }
 
+    fn append_null(&mut self) {
+        match self {
+            ColumnBuilder::Int(b) => b.append_null(),
+            ColumnBuilder::Float(b) => b.append_null(),
+            ColumnBuilder::Str(b) => b.append_null(),
+            ColumnBuilder::Bool(b) => b.append_null(),
+            ColumnBuilder::IntList(b) => b.append_null(),
+            ColumnBuilder::FloatList(b) => b.append_null(),
+            ColumnBuilder::PairList(b) => b.append_null(),
+        }
+    }
+
     fn finish(&mut self) -> ArrayRef {
         match self {
             ColumnBuilder::Int(b) => Arc::new(b.finish()),
             ColumnBuilder::Float(b) => Arc::new(b.finish()),
             ColumnBuilder::Str(b) => Arc::new(b.finish()),
+            ColumnBuilder::Bool(b) => Arc::new(b.finish()),
             ColumnBuilder::IntList(b) => Arc::new(b.finish()),
             ColumnBuilder::FloatList(b) => Arc::new(b.finish()),
             ColumnBuilder::PairList(b) => Arc::new(b.finish()),
@@ -280,16 +309,19 @@ mod tests {
             description: "test column",
             gate: Gate::ALWAYS,
             identifies: false,
+            nullable: false,
         }
     }
 
-    static COLS: [Column; 6] = [
+    static COLS: [Column; 8] = [
         col("i", ColumnType::Int),
         col("f", ColumnType::Float),
         col("s", ColumnType::Str),
         col("il", ColumnType::IntList),
         col("fl", ColumnType::FloatList),
         col("pl", ColumnType::PairList),
+        col("b", ColumnType::Bool),
+        col("ni", ColumnType::Int).or_null(),
     ];
 
     fn row(n: i64) -> Vec<Value> {
@@ -300,6 +332,8 @@ mod tests {
             Value::IntList((0..n).collect()),
             Value::FloatList(vec![0.5; n as usize]),
             Value::PairList((0..n).map(|k| (k, k as f64 * 0.25)).collect()),
+            Value::Bool(n % 2 == 0),
+            if n == 3 { Value::Null } else { Value::Int(-n) },
         ]
     }
 
@@ -337,6 +371,14 @@ mod tests {
         // The NaN of row 1 is null, as the text formats leave it empty.
         let f0 = batches[0].column(1).as_primitive::<Float64Type>();
         assert!(f0.is_valid(0) && f0.is_null(1));
+        // Booleans as Arrow booleans; a nullable column's null as a null.
+        assert_eq!(b.schema().field(6).data_type(), &DataType::Boolean);
+        assert!(!b.schema().field(0).is_nullable());
+        assert!(b.schema().field(7).is_nullable());
+        let bools = b.column(6).as_boolean();
+        assert!(bools.value(0) && !bools.value(1));
+        let ni = b.column(7).as_primitive::<Int64Type>();
+        assert!(ni.is_valid(0) && ni.value(0) == -2 && ni.is_null(1));
     }
 
     #[test]
@@ -348,7 +390,7 @@ mod tests {
         let batches = sink.into_batches();
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].num_rows(), 0);
-        assert_eq!(batches[0].num_columns(), 6);
+        assert_eq!(batches[0].num_columns(), 8);
     }
 
     #[test]

@@ -238,6 +238,8 @@ fn push_json(out: &mut Vec<u8>, v: &Value, fb: &mut FloatFmt) {
         Value::Int(x) => push_int(out, *x),
         Value::Float(x) => push_float(out, *x, fb),
         Value::Str(s) => push_json_str(out, s),
+        Value::Bool(b) => out.extend_from_slice(if *b { b"true" } else { b"false" }),
+        Value::Null => out.extend_from_slice(b"null"),
         _ => push_list(out, v, fb),
     }
 }
@@ -318,11 +320,23 @@ impl<W: Write> Cells for CsvSink<W> {
         self.separate();
         push_csv_field(&mut self.line, s.as_bytes());
     }
+    #[inline]
+    fn bool(&mut self, v: bool) {
+        self.separate();
+        self.line
+            .extend_from_slice(if v { b"true" } else { b"false" });
+    }
+    #[inline]
+    fn null(&mut self) {
+        self.separate();
+    }
     fn value(&mut self, v: Value) {
         match v {
             Value::Int(x) => self.int(x),
             Value::Float(x) => self.float(x),
             Value::Str(s) => self.text(&s),
+            Value::Bool(b) => self.bool(b),
+            Value::Null => self.null(),
             v => {
                 self.separate();
                 self.list(&v);
@@ -375,6 +389,8 @@ impl<W: Write> Sink for CsvSink<W> {
                 Value::Int(x) => self.int(*x),
                 Value::Float(x) => self.float(*x),
                 Value::Str(s) => self.text(s),
+                Value::Bool(b) => self.bool(*b),
+                Value::Null => self.null(),
                 _ => {
                     self.separate();
                     self.list(v);
@@ -502,7 +518,7 @@ impl<W: Write> Sink for JsonSink<W> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::features::{ColumnType, Gate};
+    use crate::features::{Cell, ColumnType, Gate};
     use joyfuljay_testkit::XorShift64;
 
     /// Floats read exactly as ryu (the previous formatter, and serde_json's)
@@ -601,6 +617,9 @@ mod tests {
                 Value::Float(-0.0),
                 Value::Int(i64::MIN),
                 Value::Str("x".into()),
+                Value::Bool(false),
+                Value::Null,
+                Value::Bool(true),
             ],
         ];
         let mut whole = CsvSink::new(Vec::new(), "t");
@@ -614,6 +633,8 @@ mod tests {
                     Value::Int(x) => c.int(*x),
                     Value::Float(x) => c.float(*x),
                     Value::Str(s) => c.text(s),
+                    Value::Bool(x) => Cell::put_into(*x, c),
+                    Value::Null => Cell::put_into(None::<i64>, c),
                     v => c.value(v.clone()),
                 }
             }
@@ -621,9 +642,10 @@ mod tests {
         }
         whole.finish().unwrap();
         cells.finish().unwrap();
-        let a = whole.w.into_inner().unwrap();
-        let b = cells.w.into_inner().unwrap();
-        assert_eq!(String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+        let a = String::from_utf8(whole.w.into_inner().unwrap()).unwrap();
+        let b = String::from_utf8(cells.w.into_inner().unwrap()).unwrap();
+        assert_eq!(a, b);
+        assert!(b.ends_with("\n-0.0,-9223372036854775808,x,false,,true\n"));
     }
 
     /// Integers are written as std writes them, at every digit count.
@@ -649,39 +671,13 @@ mod tests {
         }
     }
 
-    static COLS: [Column; 4] = [
-        Column {
-            name: "a",
-            ty: ColumnType::Int,
-            unit: "",
-            description: "",
-            gate: Gate::ALWAYS,
-            identifies: false,
-        },
-        Column {
-            name: "b",
-            ty: ColumnType::Float,
-            unit: "",
-            description: "",
-            gate: Gate::ALWAYS,
-            identifies: false,
-        },
-        Column {
-            name: "c",
-            ty: ColumnType::Str,
-            unit: "",
-            description: "",
-            gate: Gate::ALWAYS,
-            identifies: false,
-        },
-        Column {
-            name: "d",
-            ty: ColumnType::PairList,
-            unit: "",
-            description: "",
-            gate: Gate::ALWAYS,
-            identifies: false,
-        },
+    static COLS: [Column; 6] = [
+        Column::describe("a", ColumnType::Int, "", Gate::ALWAYS, ""),
+        Column::describe("b", ColumnType::Float, "", Gate::ALWAYS, ""),
+        Column::describe("c", ColumnType::Str, "", Gate::ALWAYS, ""),
+        Column::describe("d", ColumnType::PairList, "", Gate::ALWAYS, ""),
+        Column::describe("e", ColumnType::Bool, "", Gate::ALWAYS, ""),
+        Column::describe("f", ColumnType::Int, "", Gate::ALWAYS, "").or_null(),
     ];
 
     fn row() -> Vec<Value> {
@@ -690,6 +686,8 @@ mod tests {
             Value::Float(2.0),
             Value::Str("x,\"y\"".into()),
             Value::PairList(vec![(52, 0.0), (1500, 0.0012)]),
+            Value::Bool(true),
+            Value::Null,
         ]
     }
 
@@ -708,7 +706,7 @@ mod tests {
         }
         assert_eq!(
             String::from_utf8(out).unwrap(),
-            "a,b,c,d\n-3,2.0,\"x,\"\"y\"\"\",\"[[52,0.0],[1500,0.0012]]\"\n"
+            "a,b,c,d,e,f\n-3,2.0,\"x,\"\"y\"\"\",\"[[52,0.0],[1500,0.0012]]\",true,\n"
         );
     }
 
@@ -727,6 +725,8 @@ mod tests {
         assert_eq!(v[0]["c"], "x,\"y\"");
         assert_eq!(v[1]["d"][1][0], 1500);
         assert_eq!(v[1]["b"].as_f64(), Some(2.0));
+        assert_eq!(v[1]["e"], true);
+        assert!(v[1]["f"].is_null());
 
         let mut out = Vec::new();
         {

@@ -142,4 +142,8 @@ wireshark_tests! {
     imap_cap => "imap.cap",
     tcp_ethereal_trace => "tcp-ethereal-file1.trace",
     ppi_wifi => "http_PPI.cap",
+    tcp_impaired_snaplen => "tcp-impaired.pcap",
+    icmp_mix => "icmp-mix.pcap",
+    tcp_options => "tcp-options.pcap",
+    mptcp_subflows => "mptcp.pcap",
 }
