@@ -9,7 +9,8 @@
 //! - `registry`: [`GROUPS`], the selection of groups for a configuration;
 //! - `row`: [`Column`], [`Gate`], [`Value`], [`RowWriter`];
 //! - `stats`: statistics primitives shared by the groups;
-//! - one file per group (`flow_meta`, `timing`, `size`, `entropy`).
+//! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
+//!   `tcp_window`, `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
@@ -21,6 +22,10 @@ mod registry;
 mod row;
 pub mod size;
 pub mod stats;
+pub mod tcp_fingerprint;
+pub mod tcp_mptcp;
+pub mod tcp_options;
+pub mod tcp_window;
 pub mod timing;
 
 pub use group::{

@@ -3,7 +3,7 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, size, timing};
+use super::{entropy, flow_meta, size, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_window, timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -21,7 +21,16 @@ pub struct GroupDef {
 }
 
 /// The registry: every feature group, in output column order.
-pub static GROUPS: &[&GroupDef] = &[&flow_meta::DEF, &timing::DEF, &size::DEF, &entropy::DEF];
+pub static GROUPS: &[&GroupDef] = &[
+    &flow_meta::DEF,
+    &timing::DEF,
+    &size::DEF,
+    &entropy::DEF,
+    &tcp_window::DEF,
+    &tcp_options::DEF,
+    &tcp_fingerprint::DEF,
+    &tcp_mptcp::DEF,
+];
 
 /// Find a group by id.
 pub fn find(id: &str) -> Option<&'static GroupDef> {
