@@ -8,5 +8,6 @@ mod parallel;
 mod parquet;
 mod readers;
 mod reference;
+mod tcpopts;
 mod tshark;
 mod util;
