@@ -21,7 +21,7 @@ const FLOAT: ColumnType = ColumnType::Float;
 pub const COLUMNS: &[Column] = &[
     Column::describe("tcp_init_win_fwd", INT, "bytes", ALWAYS, "Window field (raw, unscaled) of the initiator's first TCP packet; null if it sent none.").or_null(),
     Column::describe("tcp_init_win_bwd", INT, "bytes", ALWAYS, "Window field (raw) of the responder's first TCP packet; null if it sent none.").or_null(),
-    Column::describe("tcp_win_scale_fwd", INT, "shift", ALWAYS, "Shift count applied to the initiator's windows at the flow's end under Wireshark's rule (window scale from its own option, at most 14; 0 when the handshake turned scaling off); null when unknown (no SYN without window scale, no window scale option seen).").or_null(),
+    Column::describe("tcp_win_scale_fwd", INT, "shift", ALWAYS, "Shift count applied to the initiator's windows at the flow's end, by Wireshark's rule (docs/semantics.md#tcp_window): its own window scale option, at most 14, or 0 when a SYN without the option turned scaling off; null when unknown (neither seen).").or_null(),
     Column::describe("tcp_win_scale_bwd", INT, "shift", ALWAYS, "Shift count applied to the responder's windows at the flow's end, as tcp_win_scale_fwd; null when unknown.").or_null(),
     Column::describe("tcp_win_fwd_min", INT, "bytes", ALWAYS, "Smallest raw window field of the initiator's TCP packets; null if none.").or_null(),
     Column::describe("tcp_win_fwd_max", INT, "bytes", ALWAYS, "Largest raw window field of the initiator's TCP packets; null if none.").or_null(),
