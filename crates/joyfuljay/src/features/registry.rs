@@ -3,7 +3,9 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, size, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_window, timing};
+use super::{
+    entropy, flow_meta, size, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_window, timing,
+};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;

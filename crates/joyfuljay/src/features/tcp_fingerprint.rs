@@ -119,7 +119,11 @@ const _: () = assert!(std::mem::size_of::<FingerprintState>() == 120);
 
 /// The initial TTL of an observed one (see [`INITIAL_TTLS`]).
 pub fn initial_ttl(ttl: u8) -> u8 {
-    INITIAL_TTLS.iter().copied().find(|&t| t >= ttl).unwrap_or(255)
+    INITIAL_TTLS
+        .iter()
+        .copied()
+        .find(|&t| t >= ttl)
+        .unwrap_or(255)
 }
 
 /// The OS hint of a SYN with initial TTL `ittl` and window `window`.

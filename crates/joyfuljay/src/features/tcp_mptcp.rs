@@ -85,10 +85,7 @@ impl FeatureGroup for TcpMptcp {
         out.put(b);
         out.put(i64::from(st.packets));
         out.put(
-            i64::from(detected)
-                | i64::from(f) << 1
-                | i64::from(b) << 2
-                | i64::from(f && b) << 3,
+            i64::from(detected) | i64::from(f) << 1 | i64::from(b) << 2 | i64::from(f && b) << 3,
         );
         out.put(f && b);
     }

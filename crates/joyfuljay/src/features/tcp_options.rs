@@ -42,7 +42,8 @@ pub const COLUMNS: &[Column] = &[
 /// Registry entry.
 pub static DEF: GroupDef = GroupDef {
     id: "tcp_options",
-    summary: "TCP options per direction: MSS, window scale, SACK, timestamps; packets with options.",
+    summary:
+        "TCP options per direction: MSS, window scale, SACK, timestamps; packets with options.",
     columns: COLUMNS,
     build: |_cfg: &Config| -> Arc<dyn Group> { Arc::new(TcpOptionsGroup) },
 };

@@ -45,7 +45,8 @@ pub const COLUMNS: &[Column] = &[
 /// Registry entry.
 pub static DEF: GroupDef = GroupDef {
     id: "tcp_window",
-    summary: "TCP receive windows per direction: initial, min/max/mean, zero windows, changes, scaling.",
+    summary:
+        "TCP receive windows per direction: initial, min/max/mean, zero windows, changes, scaling.",
     columns: COLUMNS,
     build: |_cfg: &Config| -> Arc<dyn Group> { Arc::new(TcpWindow) },
 };

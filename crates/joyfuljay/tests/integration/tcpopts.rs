@@ -36,9 +36,15 @@ const CAPTURES: &[&str] = &[
 
 fn cfg() -> Config {
     Config {
-        features: ["flow_meta", "tcp_window", "tcp_options", "tcp_fingerprint", "tcp_mptcp"]
-            .map(String::from)
-            .to_vec(),
+        features: [
+            "flow_meta",
+            "tcp_window",
+            "tcp_options",
+            "tcp_fingerprint",
+            "tcp_mptcp",
+        ]
+        .map(String::from)
+        .to_vec(),
         terminate_on_fin_rst: false,
         flow_timeout: 1e12,
         ..Config::default()
@@ -80,7 +86,10 @@ fn ours(name: &str) -> Ours {
         }
         let a = end(&cell(&sink, r, "src_ip"), &cell(&sink, r, "src_port"));
         let b = end(&cell(&sink, r, "dst_ip"), &cell(&sink, r, "dst_port"));
-        assert!(rows.insert(key(a, b), (r, a)).is_none(), "{name}: 5-tuple twice");
+        assert!(
+            rows.insert(key(a, b), (r, a)).is_none(),
+            "{name}: 5-tuple twice"
+        );
     }
     Ours { sink, rows }
 }
@@ -102,7 +111,8 @@ fn same(col: &str, got: &str, want: &str) -> bool {
     if got == want {
         return true;
     }
-    let is_float = col.ends_with("_mean") || col.ends_with("_ratio") || col.starts_with("tcp_uptime");
+    let is_float =
+        col.ends_with("_mean") || col.ends_with("_ratio") || col.starts_with("tcp_uptime");
     match (got.parse::<f64>(), want.parse::<f64>()) {
         (Ok(g), Ok(w)) if is_float => (g - w).abs() <= 1e-9 * w.abs(),
         _ => false,
@@ -120,7 +130,13 @@ fn naive_signature(ver: &str, ttl: &str, window: &str, mss: &str, ws: &str, kind
     } else {
         255
     };
-    let dash = |s: &str| if s.is_empty() { "-".to_string() } else { s.to_string() };
+    let dash = |s: &str| {
+        if s.is_empty() {
+            "-".to_string()
+        } else {
+            s.to_string()
+        }
+    };
     let layout: Vec<String> = kinds
         .split('-')
         .filter(|k| !k.is_empty())
@@ -169,19 +185,30 @@ fn compare_with_wireshark(name: &str) -> (usize, usize) {
     let h = |c: &str| t.col(c);
     let mut cells = 0;
     for r in &t.rows {
-        let k = key(end(&r[h("ip_a")], &r[h("port_a")]), end(&r[h("ip_b")], &r[h("port_b")]));
+        let k = key(
+            end(&r[h("ip_a")], &r[h("port_a")]),
+            end(&r[h("ip_b")], &r[h("port_b")]),
+        );
         let &(row, init) = o
             .rows
             .get(&k)
             .unwrap_or_else(|| panic!("{name}: flow {r:?} missing"));
-        assert_eq!(init, end(&r[h("init_ip")], &r[h("init_port")]), "{name}: initiator");
+        assert_eq!(
+            init,
+            end(&r[h("init_ip")], &r[h("init_port")]),
+            "{name}: initiator"
+        );
         let flow = format!("{name} {}:{} - {}:{}", r[0], r[1], r[2], r[3]);
         for (i, col) in t.header.iter().enumerate() {
             if o.sink.get(row, col).is_none() || r[i] == "-" {
                 continue;
             }
             let got = cell(&o.sink, row, col);
-            assert!(same(col, &got, &r[i]), "{flow}: {col} = {got:?}, Wireshark {:?}", r[i]);
+            assert!(
+                same(col, &got, &r[i]),
+                "{flow}: {col} = {got:?}, Wireshark {:?}",
+                r[i]
+            );
             cells += 1;
         }
         for d in ["fwd", "bwd"] {
@@ -201,20 +228,35 @@ fn compare_with_wireshark(name: &str) -> (usize, usize) {
                     naive_hint(f("tcp_fp_D_ttl"), f("tcp_fp_D_window")),
                 )
             };
-            assert_eq!(cell(&o.sink, row, &format!("tcp_fp_{d}")), want_fp, "{flow}: tcp_fp_{d}");
-            assert_eq!(cell(&o.sink, row, &format!("tcp_os_hint_{d}")), want_hint, "{flow}");
+            assert_eq!(
+                cell(&o.sink, row, &format!("tcp_fp_{d}")),
+                want_fp,
+                "{flow}: tcp_fp_{d}"
+            );
+            assert_eq!(
+                cell(&o.sink, row, &format!("tcp_os_hint_{d}")),
+                want_hint,
+                "{flow}"
+            );
             let uptime = cell(&o.sink, row, &format!("tcp_uptime_{d}"));
             match f("tcp_ts_D_first") {
                 "" => assert_eq!(uptime, "", "{flow}"),
                 ts => {
                     let want = ts.parse::<f64>().unwrap() / 100.0 / 3600.0;
-                    assert!(same("tcp_uptime", &uptime, &format!("{want:?}")), "{flow}: {uptime}");
+                    assert!(
+                        same("tcp_uptime", &uptime, &format!("{want:?}")),
+                        "{flow}: {uptime}"
+                    );
                 }
             }
             cells += 3;
         }
     }
-    assert_eq!(o.rows.len(), t.rows.len(), "{name}: TCP flows that Wireshark does not have");
+    assert_eq!(
+        o.rows.len(),
+        t.rows.len(),
+        "{name}: TCP flows that Wireshark does not have"
+    );
     (t.rows.len(), cells)
 }
 
@@ -282,7 +324,8 @@ fn syn_columns_match_the_reference_package() {
                     }
                 };
                 let prefix = format!("t{}_{}_{}_", f("window"), f("mss"), f("ws"));
-                (got.is_empty() && want.is_empty()) || (!got.is_empty() && want.starts_with(&prefix))
+                (got.is_empty() && want.is_empty())
+                    || (!got.is_empty() && want.starts_with(&prefix))
             } else if col.starts_with("tcp_os_hint") {
                 got == *want || (got.is_empty() && want == "unknown")
             } else if col.starts_with("tcp_uptime") {
@@ -290,7 +333,11 @@ fn syn_columns_match_the_reference_package() {
             } else {
                 got == *want || (got.is_empty() && want == "0")
             };
-            assert!(ok, "{name} {}:{}: {col} = {got:?}, reference {want:?}", r[1], r[2]);
+            assert!(
+                ok,
+                "{name} {}:{}: {col} = {got:?}, reference {want:?}",
+                r[1], r[2]
+            );
             compared += 1;
         }
     }

@@ -44,7 +44,11 @@ fn naive_hint(ttl: u8, window: u16) -> &'static str {
 fn os_hint_equals_the_naive_chain() {
     for ttl in 0..=255u8 {
         for w in [0, 5840, 8192, 29200, 64240, 65520, 65535] {
-            assert_eq!(os_hint(initial_ttl(ttl), w), naive_hint(ttl, w), "{ttl} {w}");
+            assert_eq!(
+                os_hint(initial_ttl(ttl), w),
+                naive_hint(ttl, w),
+                "{ttl} {w}"
+            );
         }
     }
     assert_eq!(initial_ttl(0), 64);
@@ -54,15 +58,35 @@ fn os_hint_equals_the_naive_chain() {
 
 #[test]
 fn signatures_by_construction() {
-    let mut syn = seg(Fwd, SYN, 64240, &[&mss(1460), &sok(), &ts(360_000, 0), &[NOP], &ws(7)]);
+    let mut syn = seg(
+        Fwd,
+        SYN,
+        64240,
+        &[&mss(1460), &sok(), &ts(360_000, 0), &[NOP], &ws(7)],
+    );
     syn.ttl = 61;
-    let mut synack = seg(Bwd, SYN | ACK, 8192, &[&mss(1380), &[NOP, NOP], &sok(), &[34, 4, 0, 0], &[NOP]]);
+    let mut synack = seg(
+        Bwd,
+        SYN | ACK,
+        8192,
+        &[&mss(1380), &[NOP, NOP], &sok(), &[34, 4, 0, 0], &[NOP]],
+    );
     synack.ttl = 113;
     synack.v6 = false;
-    let r = row_of(&[syn.clone(), synack.clone(), seg(Bwd, ACK, 1, &[&ts(720_000, 1)])]);
-    assert_eq!(get(&r, "tcp_fp_fwd"), &s("4:64:64240:1460:7:mss,sok,ts,nop,ws"));
+    let r = row_of(&[
+        syn.clone(),
+        synack.clone(),
+        seg(Bwd, ACK, 1, &[&ts(720_000, 1)]),
+    ]);
+    assert_eq!(
+        get(&r, "tcp_fp_fwd"),
+        &s("4:64:64240:1460:7:mss,sok,ts,nop,ws")
+    );
     // EOL padding (one byte) ends the layout.
-    assert_eq!(get(&r, "tcp_fp_bwd"), &s("4:128:8192:1380:-:mss,nop,nop,sok,?34,nop,eol"));
+    assert_eq!(
+        get(&r, "tcp_fp_bwd"),
+        &s("4:128:8192:1380:-:mss,nop,nop,sok,?34,nop,eol")
+    );
     assert_eq!(get(&r, "tcp_os_hint_fwd"), &s("unknown"));
     assert_eq!(get(&r, "tcp_os_hint_bwd"), &s("windows"));
     assert_eq!(get(&r, "tcp_uptime_fwd"), &Value::Float(1.0));
@@ -83,7 +107,14 @@ fn signatures_by_construction() {
     let r = row_of(&[a, again]);
     assert_eq!(get(&r, "tcp_fp_fwd"), &s("6:255:5840:-:-:-"));
     assert_eq!(get(&r, "tcp_os_hint_fwd"), &s("bsd"));
-    for n in ["tcp_fp_bwd", "tcp_os_hint_bwd", "tcp_uptime_fwd", "tcp_uptime_bwd", "tcp_fp_fwd_mss", "tcp_fp_bwd_window"] {
+    for n in [
+        "tcp_fp_bwd",
+        "tcp_os_hint_bwd",
+        "tcp_uptime_fwd",
+        "tcp_uptime_bwd",
+        "tcp_fp_fwd_mss",
+        "tcp_fp_bwd_window",
+    ] {
         assert_eq!(get(&r, n), &null(), "{n}");
     }
 }
@@ -92,7 +123,10 @@ fn signatures_by_construction() {
 fn no_opening_syn_is_null() {
     // A SYN-ACK from the initiator (the capture missed the SYN), a SYN
     // without ACK from the responder: neither is an opening SYN here.
-    let r = row_of(&[seg(Fwd, SYN | ACK, 1, &[&mss(1)]), seg(Bwd, SYN, 1, &[&ts(3600 * 100, 0)])]);
+    let r = row_of(&[
+        seg(Fwd, SYN | ACK, 1, &[&mss(1)]),
+        seg(Bwd, SYN, 1, &[&ts(3600 * 100, 0)]),
+    ]);
     for c in COLUMNS {
         let v = get(&r, c.name);
         if c.name == "tcp_uptime_bwd" {

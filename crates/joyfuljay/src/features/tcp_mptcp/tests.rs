@@ -9,7 +9,14 @@ fn row_of(segs: &[Seg]) -> Vec<Value> {
 
 /// (detected, capable fwd, capable bwd, packets, stat, is_mptcp)
 fn want(d: bool, f: bool, b_: bool, n: i64, stat: i64) -> Vec<Value> {
-    vec![b(d), b(f), b(b_), Value::Int(n), Value::Int(stat), b(f && b_)]
+    vec![
+        b(d),
+        b(f),
+        b(b_),
+        Value::Int(n),
+        Value::Int(stat),
+        b(f && b_),
+    ]
 }
 
 #[test]
@@ -31,12 +38,18 @@ fn mptcp_cases() {
         ),
         // A joined subflow.
         (
-            vec![seg(Fwd, SYN, 1, &[&join]), seg(Bwd, SYN | ACK, 1, &[&mptcp(1, 16)])],
+            vec![
+                seg(Fwd, SYN, 1, &[&join]),
+                seg(Bwd, SYN | ACK, 1, &[&mptcp(1, 16)]),
+            ],
             want(true, true, true, 2, 0xf),
         ),
         // Offered by the client only.
         (
-            vec![seg(Fwd, SYN, 1, &[&cap]), seg(Bwd, SYN | ACK, 1, &[&mss(1460)])],
+            vec![
+                seg(Fwd, SYN, 1, &[&cap]),
+                seg(Bwd, SYN | ACK, 1, &[&mss(1460)]),
+            ],
             want(true, true, false, 1, 0x3),
         ),
         // DSS on a SYN does not make it capable; MPTCP without SYN.
@@ -46,7 +59,10 @@ fn mptcp_cases() {
         ),
         // No MPTCP; an MPTCP option too short to hold a subtype.
         (
-            vec![seg(Fwd, SYN, 1, &[&[30, 2, NOP, NOP]]), seg(Bwd, SYN | ACK, 1, &[])],
+            vec![
+                seg(Fwd, SYN, 1, &[&[30, 2, NOP, NOP]]),
+                seg(Bwd, SYN | ACK, 1, &[]),
+            ],
             want(false, false, false, 0, 0),
         ),
         (vec![], want(false, false, false, 0, 0)),

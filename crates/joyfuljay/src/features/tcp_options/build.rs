@@ -72,7 +72,7 @@ pub(crate) fn seg(dir: Direction, flags: u8, window: u16, opts: &[&[u8]]) -> Seg
 pub(crate) fn frame(s: &Seg) -> Vec<u8> {
     let mut opts = s.opts.clone();
     if s.raw_doff.is_none() {
-        while opts.len() % 4 != 0 {
+        while !opts.len().is_multiple_of(4) {
             opts.push(0);
         }
     }

@@ -1,7 +1,7 @@
 use super::build::*;
 use super::*;
-use crate::flow::Direction::{Bwd, Fwd};
 use crate::features::Value;
+use crate::flow::Direction::{Bwd, Fwd};
 use crate::packet::TcpDetails;
 
 /// `walk` over a complete options area `raw`: what it reports and the
@@ -118,10 +118,30 @@ fn row_of(segs: &[Seg]) -> Vec<Value> {
 #[test]
 fn a_handshake_with_timestamps_and_sack() {
     let segs = [
-        seg(Fwd, SYN, 64240, &[&mss(1460), &sok(), &ts(100, 0), &[NOP], &ws(7)]),
-        seg(Bwd, SYN | ACK, 65160, &[&mss(1400), &sok(), &ts(5000, 100), &[NOP], &ws(8)]),
+        seg(
+            Fwd,
+            SYN,
+            64240,
+            &[&mss(1460), &sok(), &ts(100, 0), &[NOP], &ws(7)],
+        ),
+        seg(
+            Bwd,
+            SYN | ACK,
+            65160,
+            &[&mss(1400), &sok(), &ts(5000, 100), &[NOP], &ws(8)],
+        ),
         seg(Fwd, ACK, 502, &[&[NOP, NOP], &ts(101, 5000)]),
-        seg(Bwd, ACK, 500, &[&[NOP, NOP], &ts(5001, 101), &[NOP, NOP], &sack(&[(1, 2), (3, 4)])]),
+        seg(
+            Bwd,
+            ACK,
+            500,
+            &[
+                &[NOP, NOP],
+                &ts(5001, 101),
+                &[NOP, NOP],
+                &sack(&[(1, 2), (3, 4)]),
+            ],
+        ),
         seg(Fwd, ACK, 502, &[&[NOP, NOP], &ts(99, 5001)]),
         seg(Fwd, ACK, 502, &[]),
     ];
@@ -160,10 +180,14 @@ fn nothing_seen_is_null() {
         let r = row_of(&segs);
         for (c, v) in COLUMNS.iter().zip(&r) {
             let want = match c.name {
-                "tcp_sack_permitted_fwd" | "tcp_sack_permitted_bwd" | "tcp_ts_fwd_present"
+                "tcp_sack_permitted_fwd"
+                | "tcp_sack_permitted_bwd"
+                | "tcp_ts_fwd_present"
                 | "tcp_ts_bwd_present" => b(false),
                 "tcp_sack_blocks_total" | "tcp_options_bitmap" => Value::Int(0),
-                "tcp_options_pkt_count" => Value::Int(segs.iter().filter(|s| !s.opts.is_empty()).count() as i64),
+                "tcp_options_pkt_count" => {
+                    Value::Int(segs.iter().filter(|s| !s.opts.is_empty()).count() as i64)
+                }
                 _ => null(),
             };
             assert_eq!(*v, want, "{}", c.name);
@@ -177,7 +201,9 @@ fn udp_packets_are_ignored() {
     let st = g.new_state();
     let mut st2 = st;
     // A UDP datagram whose payload looks like TCP options.
-    let mut f = vec![0x45, 0, 0, 40, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2];
+    let mut f = vec![
+        0x45, 0, 0, 40, 0, 1, 0, 0, 64, 17, 0, 0, 10, 0, 0, 1, 10, 0, 0, 2,
+    ];
     f.extend([0, 53, 0, 53, 0, 20, 0, 0]);
     f.extend([2, 4, 5, 0xb4, 1, 1, 1, 1, 1, 1, 1, 1]);
     let d = crate::decode::decode(101, &f, f.len() as u32).unwrap();

@@ -36,7 +36,10 @@ fn both_syns_with_window_scale() {
         ("tcp_win_scale_bwd", Value::Int(8)),
         ("tcp_win_fwd_min", Value::Int(400)),
         ("tcp_win_fwd_max", Value::Int(64240)),
-        ("tcp_win_fwd_mean", Value::Float((64240 + 502 + 502 + 510 + 400) as f64 / 5.0)),
+        (
+            "tcp_win_fwd_mean",
+            Value::Float((64240 + 502 + 502 + 510 + 400) as f64 / 5.0),
+        ),
         ("tcp_win_fwd_zero_count", Value::Int(0)),
         ("tcp_win_bwd_min", Value::Int(0)),
         ("tcp_win_bwd_max", Value::Int(65160)),
@@ -68,32 +71,96 @@ fn window_scale_rule() {
     };
     let data = |d: Direction| seg(d, ACK, 100, &[]);
     // (packets, scale fwd, scale bwd, scaled max fwd, scaled max bwd)
-    let cases: Vec<(Vec<Seg>, Option<i64>, Option<i64>, i64, i64)> = vec![
+    type Case = (Vec<Seg>, Option<i64>, Option<i64>, i64, i64);
+    let cases: Vec<Case> = vec![
         // Only the SYN offers scaling: off both ways.
-        (vec![syn(Fwd, SYN, Some(7)), syn(Bwd, SYN | ACK, None), data(Fwd), data(Bwd)], Some(0), Some(0), 1000, 1000),
+        (
+            vec![
+                syn(Fwd, SYN, Some(7)),
+                syn(Bwd, SYN | ACK, None),
+                data(Fwd),
+                data(Bwd),
+            ],
+            Some(0),
+            Some(0),
+            1000,
+            1000,
+        ),
         // Only the SYN-ACK: off both ways.
-        (vec![syn(Fwd, SYN, None), syn(Bwd, SYN | ACK, Some(2)), data(Fwd), data(Bwd)], Some(0), Some(0), 1000, 1000),
+        (
+            vec![
+                syn(Fwd, SYN, None),
+                syn(Bwd, SYN | ACK, Some(2)),
+                data(Fwd),
+                data(Bwd),
+            ],
+            Some(0),
+            Some(0),
+            1000,
+            1000,
+        ),
         // No handshake: unknown, windows raw.
         (vec![data(Fwd), data(Bwd)], None, None, 100, 100),
         // The capture starts at the SYN-ACK (its sender is the initiator):
         // its own shift applies to its later windows, the other side's is
         // unknown.
-        (vec![syn(Fwd, SYN | ACK, Some(6)), data(Bwd), seg(Fwd, ACK, 1024, &[])], Some(6), None, 65536, 100),
+        (
+            vec![
+                syn(Fwd, SYN | ACK, Some(6)),
+                data(Bwd),
+                seg(Fwd, ACK, 1024, &[]),
+            ],
+            Some(6),
+            None,
+            65536,
+            100,
+        ),
         // Shifts above 14 count as 14.
-        (vec![syn(Fwd, SYN, Some(15)), syn(Bwd, SYN | ACK, Some(20)), data(Fwd), data(Bwd)], Some(14), Some(14), 100 << 14, 100 << 14),
+        (
+            vec![
+                syn(Fwd, SYN, Some(15)),
+                syn(Bwd, SYN | ACK, Some(20)),
+                data(Fwd),
+                data(Bwd),
+            ],
+            Some(14),
+            Some(14),
+            100 << 14,
+            100 << 14,
+        ),
         // A SYN without reply: its scale stays as offered.
-        (vec![syn(Fwd, SYN, Some(5)), syn(Fwd, SYN, Some(5))], Some(5), None, 1000, 0),
+        (
+            vec![syn(Fwd, SYN, Some(5)), syn(Fwd, SYN, Some(5))],
+            Some(5),
+            None,
+            1000,
+            0,
+        ),
         // Window scale outside a SYN sets the sender's shift from the next
         // packet on (Wireshark does the same).
-        (vec![seg(Fwd, ACK, 100, &[&[NOP], &ws(4)]), data(Fwd)], Some(4), None, 1600, 0),
+        (
+            vec![seg(Fwd, ACK, 100, &[&[NOP], &ws(4)]), data(Fwd)],
+            Some(4),
+            None,
+            1600,
+            0,
+        ),
     ];
     for (i, (segs, sf, sb, mf, mb)) in cases.iter().enumerate() {
         let r = row_of(segs);
         assert_eq!(get(&r, "tcp_win_scale_fwd"), &oi(*sf), "case {i}");
         assert_eq!(get(&r, "tcp_win_scale_bwd"), &oi(*sb), "case {i}");
-        assert_eq!(get(&r, "tcp_scaled_win_fwd_max"), &oi(Some(*mf)), "case {i}");
+        assert_eq!(
+            get(&r, "tcp_scaled_win_fwd_max"),
+            &oi(Some(*mf)),
+            "case {i}"
+        );
         let has_bwd = segs.iter().any(|s| s.dir == Bwd);
-        assert_eq!(get(&r, "tcp_scaled_win_bwd_max"), &oi(has_bwd.then_some(*mb)), "case {i}");
+        assert_eq!(
+            get(&r, "tcp_scaled_win_bwd_max"),
+            &oi(has_bwd.then_some(*mb)),
+            "case {i}"
+        );
     }
 }
 
@@ -114,15 +181,32 @@ fn random_windows_against_lists() {
         let r = row_of(&segs);
         let mut zeros = 0;
         for (d, name) in [(Fwd, "fwd"), (Bwd, "bwd")] {
-            let w: Vec<i64> = segs.iter().filter(|s| s.dir == d).map(|s| i64::from(s.window)).collect();
+            let w: Vec<i64> = segs
+                .iter()
+                .filter(|s| s.dir == d)
+                .map(|s| i64::from(s.window))
+                .collect();
             let first = w.first().copied();
             assert_eq!(get(&r, &format!("tcp_init_win_{name}")), &oi(first));
-            assert_eq!(get(&r, &format!("tcp_win_{name}_min")), &oi(w.iter().min().copied()));
-            assert_eq!(get(&r, &format!("tcp_win_{name}_max")), &oi(w.iter().max().copied()));
-            assert_eq!(get(&r, &format!("tcp_scaled_win_{name}_max")), &oi(w.iter().max().copied()));
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_min")),
+                &oi(w.iter().min().copied())
+            );
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_max")),
+                &oi(w.iter().max().copied())
+            );
+            assert_eq!(
+                get(&r, &format!("tcp_scaled_win_{name}_max")),
+                &oi(w.iter().max().copied())
+            );
             match get(&r, &format!("tcp_win_{name}_mean")) {
                 Value::Float(m) => {
-                    assert!(close(*m, w.iter().sum::<i64>() as f64 / w.len() as f64, 1e-12))
+                    assert!(close(
+                        *m,
+                        w.iter().sum::<i64>() as f64 / w.len() as f64,
+                        1e-12
+                    ))
                 }
                 v => assert!(w.is_empty() && *v == null(), "{v:?}"),
             }
@@ -130,10 +214,22 @@ fn random_windows_against_lists() {
             zeros += z;
             let up = w.windows(2).filter(|p| p[1] > p[0]).count() as i64;
             let down = w.windows(2).filter(|p| p[1] < p[0]).count() as i64;
-            assert_eq!(get(&r, &format!("tcp_win_{name}_zero_count")), &Value::Int(z));
-            assert_eq!(get(&r, &format!("tcp_win_{name}_up_count")), &Value::Int(up));
-            assert_eq!(get(&r, &format!("tcp_win_{name}_down_count")), &Value::Int(down));
-            assert_eq!(get(&r, &format!("tcp_win_{name}_change_count")), &Value::Int(up + down));
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_zero_count")),
+                &Value::Int(z)
+            );
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_up_count")),
+                &Value::Int(up)
+            );
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_down_count")),
+                &Value::Int(down)
+            );
+            assert_eq!(
+                get(&r, &format!("tcp_win_{name}_change_count")),
+                &Value::Int(up + down)
+            );
             // Without a SYN the scale stays unknown.
             assert_eq!(get(&r, &format!("tcp_win_scale_{name}")), &null());
         }
