@@ -16,7 +16,8 @@
 //!   [`super::tcp_options::walk`] (up to and including the first EOL),
 //!   comma-separated: `eol`, `nop`, `mss`, `ws`, `sok` (SACK permitted),
 //!   `sack`, `ts`, `mptcp`, any other kind as `?N` (decimal); `-` when the
-//!   SYN has no options.
+//!   SYN has no options. At most [`MAX_LAYOUT_KINDS`] kinds are listed; a
+//!   longer list (only possible with runs of NOPs) ends with `,+`.
 
 use super::tcp_options::walk;
 use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
@@ -29,6 +30,9 @@ use std::sync::Arc;
 /// Initial TTLs: an observed TTL (hop limit) is taken to have started at
 /// the smallest of these at or above it.
 pub const INITIAL_TTLS: [u8; 3] = [64, 128, 255];
+
+/// Option kinds a signature's layout lists at most (then `+`).
+pub const MAX_LAYOUT_KINDS: usize = 16;
 
 /// TCP timestamp clock rate assumed by the uptime estimate (ticks per
 /// second).
@@ -51,7 +55,7 @@ const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `tcp_fingerprint` columns, in output order (the reference package's names).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_fp_fwd", STR, "", ALWAYS, "Signature ver:ittl:window:mss:ws:layout of the initiator's first SYN without ACK (docs/semantics.md#tcp_fingerprint), e.g. 4:64:64240:1460:7:mss,sok,ts,nop,ws; null if none.").or_null(),
+    Column::describe("tcp_fp_fwd", STR, "", ALWAYS, "Signature ver:ittl:window:mss:ws:layout of the initiator's first SYN without ACK (docs/semantics.md#tcp_fingerprint; initial TTL from INITIAL_TTLS = 64, 128, 255; layout at most MAX_LAYOUT_KINDS = 16 option kinds, then +), e.g. 4:64:64240:1460:7:mss,sok,ts,nop,ws; null if none.").or_null(),
     Column::describe("tcp_fp_bwd", STR, "", ALWAYS, "The same signature of the responder's first SYN-ACK; null if none.").or_null(),
     Column::describe("tcp_os_hint_fwd", STR, "", ALWAYS, "OS hint from the initiator's SYN: first match in OS_HINTS on (initial TTL from INITIAL_TTLS = 64, 128, 255; window): linux (64; 29200, 65535), linux-old (64; 5840), windows (128; 65535, 8192), windows-10 (128; 65520), bsd (255), else unknown; null without a SYN.").or_null(),
     Column::describe("tcp_os_hint_bwd", STR, "", ALWAYS, "OS hint from the responder's SYN-ACK, as tcp_os_hint_fwd; null without a SYN-ACK.").or_null(),
@@ -77,20 +81,19 @@ pub static DEF: GroupDef = GroupDef {
 
 struct TcpFingerprint;
 
-/// Most option kinds a signature lists: 40 option bytes, one byte each.
-const MAX_KINDS: usize = 40;
-
-/// What a signature needs of one SYN. 52 bytes.
+/// What a signature needs of one SYN. 28 bytes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) struct Syn {
+    /// The first `MAX_LAYOUT_KINDS` option kinds.
+    kinds: [u8; MAX_LAYOUT_KINDS],
     window: u16,
     mss: Option<u16>,
     ws: Option<u8>,
     ttl: u8,
     v6: bool,
     seen: bool,
+    /// Option kinds read (all of them, not only those kept).
     nkinds: u8,
-    kinds: [u8; MAX_KINDS],
 }
 
 impl Default for Syn {
@@ -103,19 +106,19 @@ impl Default for Syn {
             v6: false,
             seen: false,
             nkinds: 0,
-            kinds: [0; MAX_KINDS],
+            kinds: [0; MAX_LAYOUT_KINDS],
         }
     }
 }
 
-/// Per-flow state: each side's opening SYN and first TSval. 120 bytes.
+/// Per-flow state: each side's opening SYN and first TSval. 72 bytes.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub(crate) struct FingerprintState {
     syn: [Syn; 2],
     ts_first: [Option<u32>; 2],
 }
 
-const _: () = assert!(std::mem::size_of::<FingerprintState>() == 120);
+const _: () = assert!(std::mem::size_of::<FingerprintState>() == 72);
 
 /// The initial TTL of an observed one (see [`INITIAL_TTLS`]).
 pub fn initial_ttl(ttl: u8) -> u8 {
@@ -162,7 +165,7 @@ impl Syn {
             opt(self.mss.map(u32::from)),
             opt(self.ws.map(u32::from)),
         );
-        let kinds = &self.kinds[..usize::from(self.nkinds)];
+        let kinds = &self.kinds[..usize::from(self.nkinds).min(MAX_LAYOUT_KINDS)];
         if kinds.is_empty() {
             s.push('-');
         }
@@ -176,6 +179,9 @@ impl Syn {
                     let _ = write!(s, "?{k}");
                 }
             }
+        }
+        if usize::from(self.nkinds) > MAX_LAYOUT_KINDS {
+            s.push_str(",+");
         }
         s
     }
@@ -220,10 +226,10 @@ impl FeatureGroup for TcpFingerprint {
             s.v6 = pkt.decoded.v6;
             let (kinds, n) = (&mut s.kinds, &mut s.nkinds);
             let o = walk(&tcp, |k| {
-                if usize::from(*n) < MAX_KINDS {
-                    kinds[usize::from(*n)] = k;
-                    *n += 1;
+                if let Some(slot) = kinds.get_mut(usize::from(*n)) {
+                    *slot = k;
                 }
+                *n = n.saturating_add(1);
             });
             s.mss = o.mss;
             s.ws = o.ws;

@@ -157,6 +157,8 @@ fn naive_signature(ver: &str, ttl: &str, window: &str, mss: &str, ws: &str, kind
         .collect();
     let layout = if layout.is_empty() {
         "-".to_string()
+    } else if layout.len() > 16 {
+        format!("{},+", layout[..16].join(","))
     } else {
         layout.join(",")
     };

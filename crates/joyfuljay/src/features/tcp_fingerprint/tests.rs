@@ -120,6 +120,25 @@ fn signatures_by_construction() {
 }
 
 #[test]
+fn long_layouts_are_cut() {
+    // 16 kinds fit (14 NOPs, MSS, one EOL of padding); 17 and 37 do not.
+    for (nops, want) in [
+        (14, format!("{}mss,eol", "nop,".repeat(14))),
+        (16, format!("{}+", "nop,".repeat(16))),
+        (36, format!("{}+", "nop,".repeat(16))),
+    ] {
+        let mut opts = vec![NOP; nops];
+        opts.extend(mss(1460));
+        let r = row_of(&[seg(Fwd, SYN, 1, &[&opts])]);
+        assert_eq!(
+            get(&r, "tcp_fp_fwd"),
+            &s(&format!("4:64:1:1460:-:{want}")),
+            "{nops}"
+        );
+    }
+}
+
+#[test]
 fn no_opening_syn_is_null() {
     // A SYN-ACK from the initiator (the capture missed the SYN), a SYN
     // without ACK from the responder: neither is an opening SYN here.
@@ -139,5 +158,5 @@ fn no_opening_syn_is_null() {
 
 #[test]
 fn state_size() {
-    assert_eq!(std::mem::size_of::<FingerprintState>(), 120);
+    assert_eq!(std::mem::size_of::<FingerprintState>(), 72);
 }
