@@ -2,12 +2,15 @@
 
 mod docs;
 mod flows;
+mod header_groups;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod readers;
 mod reference;
+mod reference_ip;
 mod tcpopts;
 mod tshark;
+mod tshark_ip;
 mod util;
