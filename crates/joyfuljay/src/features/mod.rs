@@ -11,7 +11,8 @@
 //! - `stats`: statistics primitives shared by the groups;
 //! - `sets`: small exact sets for distinct-value counts;
 //! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
-//!   `ip_extended`, `ipv6_options`, `mac`, `icmp`).
+//!   `ip_extended`, `ipv6_options`, `mac`, `icmp`, `tcp_window`,
+//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
@@ -30,8 +31,12 @@ pub mod size;
 pub mod stats;
 pub mod tcp;
 pub mod tcp_analysis;
+pub mod tcp_fingerprint;
+pub mod tcp_mptcp;
+pub mod tcp_options;
 pub mod tcp_rtt;
 pub mod tcp_sequence;
+pub mod tcp_window;
 pub mod timing;
 
 pub use group::{

@@ -4,8 +4,8 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, tcp, tcp_rtt, tcp_sequence,
-    timing,
+    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, tcp, tcp_fingerprint,
+    tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -30,7 +30,11 @@ pub static GROUPS: &[&GroupDef] = &[
     &size::DEF,
     &tcp::DEF,
     &tcp_sequence::DEF,
+    &tcp_window::DEF,
+    &tcp_options::DEF,
     &tcp_rtt::DEF,
+    &tcp_fingerprint::DEF,
+    &tcp_mptcp::DEF,
     &ip_extended::DEF,
     &ipv6_options::DEF,
     &mac::DEF,

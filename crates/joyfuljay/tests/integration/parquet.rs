@@ -157,7 +157,12 @@ fn parquet_holds_the_csv_rows_of_real_captures() {
         assert!(!rows.is_empty(), "{name}");
         // Booleans and nulls went through (the header groups have both).
         assert!(rows.iter().flatten().any(|v| *v == Value::Null), "{name}");
-        assert!(rows.iter().flatten().any(|v| matches!(v, Value::Bool(true))), "{name}");
+        assert!(
+            rows.iter()
+                .flatten()
+                .any(|v| matches!(v, Value::Bool(true))),
+            "{name}"
+        );
         assert_eq!(from_parquet, csv, "{name}");
     }
     // Several files into one file.
