@@ -454,7 +454,6 @@ mod tests {
                 | (Value::IntList(_), ColumnType::IntList)
                 | (Value::FloatList(_), ColumnType::FloatList)
                 | (Value::PairList(_), ColumnType::PairList)
-                | (Value::Null, _)
         )
     }
 
