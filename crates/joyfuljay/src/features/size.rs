@@ -395,14 +395,14 @@ impl Size {
                 out.put(ext(h.first()));
                 out.put(ext(h.last()));
             }
-            out.put(hist_median(h, st.len[d].n));
+            out.put_with(|| hist_median(h, st.len[d].n));
         }
         out.put(i64::from(st.payload_min));
         out.put(i64::from(st.payload_max));
         for d in 0..2 {
             let s = st.dir.as_ref().map_or(Sums::default(), |ds| ds.payload[d]);
-            out.put(s.mean());
-            out.put(s.std());
+            out.put_with(|| s.mean());
+            out.put_with(|| s.std());
         }
         let with_payload = st.with_payload[0] + st.with_payload[1];
         out.put(with_payload);

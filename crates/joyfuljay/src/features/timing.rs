@@ -582,7 +582,7 @@ impl Timing {
                 Some(o) if n > 0 => {
                     out.put(secs(o.min[d] as f64));
                     out.put(secs(o.max[d] as f64));
-                    out.put(o.quant[d].percentiles([0.5], n, o.min[d], o.max[d])[0]);
+                    out.put_with(|| o.quant[d].percentiles([0.5], n, o.min[d], o.max[d])[0]);
                 }
                 _ => {
                     out.put(0.0);
@@ -592,7 +592,7 @@ impl Timing {
             }
         }
         for d in &st.dir {
-            out.put(div_or_zero(secs(d.std_us()), secs(d.mean_us())));
+            out.put_with(|| div_or_zero(secs(d.std_us()), secs(d.mean_us())));
         }
         out.put(st.max_burst);
         out.put(st.gaps);
