@@ -117,10 +117,10 @@ impl Size {
             hist: SmallVec::new(),
             len: [Sums::default(); 2],
             payload: Sums::default(),
-            payload_min: 0,
+            payload_min: u32::MAX,
             payload_max: 0,
             with_payload: [0; 2],
-            l7_min: [0; 2],
+            l7_min: [u32::MAX; 2],
             l7_max: [0; 2],
             dir: None,
             seq: Vec::new(),
@@ -189,13 +189,14 @@ pub struct SizeState {
     len: [Sums; 2],
     /// Payload length sums, both directions.
     payload: Sums,
-    /// Smallest and largest payload length (meaningful with packets).
+    /// Smallest and largest payload length (`u32::MAX` and 0 before the
+    /// first packet).
     payload_min: u32,
     payload_max: u32,
     /// Packets with payload per direction.
     with_payload: [u64; 2],
     /// Smallest and largest payload length of the packets with payload,
-    /// per direction (meaningful when `with_payload[d]` > 0).
+    /// per direction (`u32::MAX` and 0 before the first).
     l7_min: [u32; 2],
     l7_max: [u32; 2],
     /// Per-direction length histograms and payload sums, only with
@@ -208,6 +209,7 @@ pub struct SizeState {
 /// Histogram of lengths: `(length, count)` sorted by length.
 type Hist = SmallVec<[(u32, u64); 2]>;
 
+#[inline]
 fn hist_add(h: &mut Hist, l: u32) {
     match h.binary_search_by_key(&l, |e| e.0) {
         Ok(i) => h[i].1 += 1,
@@ -263,23 +265,13 @@ impl FeatureGroup for Size {
         hist_add(&mut st.hist, l);
         let d = pkt.dir as usize;
         let p = pkt.payload_len();
-        if st.len[0].n + st.len[1].n == 0 {
-            st.payload_min = p;
-            st.payload_max = p;
-        } else {
-            st.payload_min = st.payload_min.min(p);
-            st.payload_max = st.payload_max.max(p);
-        }
+        st.payload_min = st.payload_min.min(p);
+        st.payload_max = st.payload_max.max(p);
         st.len[d].push(l);
         st.payload.push(p);
         if p > 0 {
-            if st.with_payload[d] == 0 {
-                st.l7_min[d] = p;
-                st.l7_max[d] = p;
-            } else {
-                st.l7_min[d] = st.l7_min[d].min(p);
-                st.l7_max[d] = st.l7_max[d].max(p);
-            }
+            st.l7_min[d] = st.l7_min[d].min(p);
+            st.l7_max[d] = st.l7_max[d].max(p);
             st.with_payload[d] += 1;
         }
         if self.split {
@@ -397,7 +389,7 @@ impl Size {
             }
             out.put_with(|| hist_median(h, st.len[d].n));
         }
-        out.put(i64::from(st.payload_min));
+        out.put(if n == 0 { 0 } else { i64::from(st.payload_min) });
         out.put(i64::from(st.payload_max));
         for d in 0..2 {
             let s = st.dir.as_ref().map_or(Sums::default(), |ds| ds.payload[d]);
