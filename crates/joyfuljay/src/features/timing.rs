@@ -390,7 +390,7 @@ pub struct TimingState {
     iat: Moments,
     quant: Quantiles,
     /// IATs of at least the burst threshold: count, exact sum and the
-    /// largest (µs; meaningful when `gaps` > 0).
+    /// largest (µs; 0 while there is none).
     gaps: u64,
     gap_sum_us: i128,
     max_gap_us: i64,
@@ -466,11 +466,8 @@ impl FeatureGroup for Timing {
             st.iat.push(iat);
             st.quant.push(iat);
             if iat as f64 >= self.threshold_us {
-                st.max_gap_us = if st.gaps == 0 {
-                    iat
-                } else {
-                    st.max_gap_us.max(iat)
-                };
+                // Gaps are positive (the threshold is), so 0 is a floor.
+                st.max_gap_us = st.max_gap_us.max(iat);
                 st.gaps += 1;
                 st.gap_sum_us += i128::from(iat);
                 st.burst_len = 1;
@@ -596,11 +593,7 @@ impl Timing {
         }
         out.put(st.max_burst);
         out.put(st.gaps);
-        out.put(if st.gaps == 0 {
-            0.0
-        } else {
-            secs(st.max_gap_us as f64)
-        });
+        out.put(secs(st.max_gap_us as f64));
         out.put(
             st.last_dir_us[1].map(|_| secs(st.first_bwd_us.saturating_sub(flow.first_us) as f64)),
         );
