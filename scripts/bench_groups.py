@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
-"""What extra feature groups cost: flow_meta alone against flow_meta,timing,size.
+"""What extra feature groups cost: flow_meta alone against other group sets.
 
 Runs `jj extract -j1 -o /dev/null` on a flow-dense capture (made with
 `jj-gen --mix dense`: mostly 2–4-packet UDP exchanges between many hosts, a
 TCP share, a few long flows), several times each, and prints the medians of
-wall time, CPU time (user + sys) and peak RSS, with the ratios of the three
-groups to flow_meta alone measured in the same run. `--baseline JJ` adds
+wall time, CPU time (user + sys) and peak RSS, with the ratio of each set to flow_meta alone measured in the same run
+(default sets: flow_meta,timing,size; JJ-CORE without tls; every header
+group; `--sets` chooses others, `;`-separated). `--baseline JJ` adds
 another jj binary (e.g. a build of an earlier commit) side by side.
 
     python3 scripts/bench_groups.py                       # writes bench/results/
@@ -23,7 +24,10 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-SETS = ["flow_meta", "flow_meta,timing,size"]
+HEADER_GROUPS = ("tcp,tcp_sequence,tcp_window,tcp_options,tcp_rtt,tcp_fingerprint,"
+                 "tcp_mptcp,ip_extended,ipv6_options,mac,icmp")
+DEFAULT_SETS = ["flow_meta", "flow_meta,timing,size", "flow_meta,timing,size,tcp",
+                "flow_meta," + HEADER_GROUPS]
 
 
 def build():
@@ -62,7 +66,9 @@ def main():
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--baseline", help="another jj binary to run side by side")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/results")
+    ap.add_argument("--sets", help="group sets to compare, ';'-separated (first: the base)")
     a = ap.parse_args()
+    sets = a.sets.split(";") if a.sets else DEFAULT_SETS
 
     jj, gen = build()
     capture = os.path.join(ROOT, "target", f"dense-{a.packets}-{a.flows}.pcap")
@@ -73,7 +79,7 @@ def main():
     rows = {}
     for _ in range(a.runs):  # interleaved, so drift hits every variant alike
         for name, b in bins:
-            for g in SETS:
+            for g in sets:
                 rows.setdefault((name, g), []).append(run_once(b, capture, g))
     lines = [f"# Feature-group cost, {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
              f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
@@ -92,11 +98,13 @@ def main():
                      f"{a.packets / wall / 1e6:.2f} M | {peak:.0f} |")
     lines.append("")
     for name, _ in bins:
-        one, three = med[(name, SETS[0])], med[(name, SETS[1])]
-        lines.append(f"- {name}: three groups / flow_meta alone = {three[0] / one[0]:.2f}× wall, "
-                     f"{three[1] / one[1]:.2f}× cpu, {three[2] / one[2]:.2f}× peak RSS")
+        one = med[(name, sets[0])]
+        for g in sets[1:]:
+            m = med[(name, g)]
+            lines.append(f"- {name}: {g} / {sets[0]} = {m[0] / one[0]:.2f}× wall, "
+                         f"{m[1] / one[1]:.2f}× cpu, {m[2] / one[2]:.2f}× peak RSS")
     if a.baseline:
-        for g in SETS:
+        for g in sets:
             lines.append(f"- {g}: jj / baseline = {med[('jj', g)][1] / med[('baseline', g)][1]:.2f}× cpu, "
                          f"{med[('jj', g)][2] / med[('baseline', g)][2]:.2f}× peak RSS")
     text = "\n".join(lines) + "\n"

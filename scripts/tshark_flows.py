@@ -223,7 +223,12 @@ def transport_ports(fr: Frame, proto: int, pos: int, st: Stats):
     return sp, dp, occ
 
 
-def process(frames, st: Stats):
+def process(frames, st: Stats, on_frame=None):
+    """Aggregate frames per flow. ``on_frame(fr, key, src, sport, pos)``, when
+    given, is called for every frame counted, with its flow key, its source
+    address and port (None for a later fragment) and the index in
+    ``fr.protocols`` of the layer after the outer IP header and its
+    extension headers (None for a later fragment)."""
     flows: dict[tuple, Flow] = {}
     frag_map: dict[tuple, tuple] = {}  # (ver, src, dst, proto, id) -> flow key
 
@@ -355,6 +360,11 @@ def process(frames, st: Stats):
                         f"protocol {proto} header; payload counted as 0")
                 payload = 0
         flows.setdefault(key, Flow()).add(nbytes, payload, t_us)
+        if on_frame is not None:
+            if later_frag:
+                on_frame(fr, key, src, None, None)
+            else:
+                on_frame(fr, key, src, sport, pos)
     return flows
 
 

@@ -69,6 +69,13 @@ class Config:
     Args:
         features: feature groups (``"flow_meta"``, ``"timing"``, ``"size"``, ``"entropy"``,
             or ``"all"``, the default), a list or a comma-separated string.
+        profile: a named set of groups added to ``features``:
+            ``"JJ-CORE"``, ``"JJ-EXTENDED"`` or ``"JJ-EXPERIMENTAL"``
+            (``None``). With a profile, ``features`` left at ``"all"`` adds
+            nothing.
+        specific_features: keep only these columns (a list or a
+            comma-separated string; ``None`` keeps all). Alone, only the
+            groups owning them run.
         flow_timeout: idle timeout in seconds (60): a later packet starts a
             new flow.
         active_timeout: a flow lasting longer than this many seconds ends

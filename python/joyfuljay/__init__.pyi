@@ -27,6 +27,8 @@ class Config:
     ``TypeError``)."""
 
     features: List[str]
+    profile: Optional[str]
+    specific_features: Optional[List[str]]
     flow_timeout: float
     active_timeout: Optional[float]
     terminate_on_fin_rst: bool
@@ -47,6 +49,8 @@ class Config:
         self,
         features: Optional[Features] = None,
         *,
+        profile: Optional[str] = None,
+        specific_features: Optional[Features] = None,
         flow_timeout: float = 60.0,
         active_timeout: Optional[float] = None,
         terminate_on_fin_rst: bool = True,

@@ -113,7 +113,7 @@ def test_config_repr_is_readable_and_evaluates_back():
 def test_config_dict_round_trip_and_pickle():
     c = jj.Config(features=["flow_meta", "size"], anonymization_salt="s", flow_timeout=12.5, active_timeout=3)
     d = c.to_dict()
-    assert list(d)[:2] == ["features", "flow_timeout"]
+    assert list(d)[:4] == ["features", "profile", "specific_features", "flow_timeout"]
     assert jj.Config.from_dict(d) == c
     assert jj.Config.from_dict({"include_flow_id": True}).include_flow_id is True
     assert pickle.loads(pickle.dumps(c)) == c
@@ -323,3 +323,19 @@ def test_console_script_is_the_cli(tmp_path):
     assert usage.returncode == 2 and "--bogus" in usage.stderr
     assert run_jj("extract", str(tmp_path / "missing.pcap"), check=False).returncode == 1
     assert "parquet" in run_jj("extract", "--help").stdout
+
+
+def test_specific_features_and_profile():
+    full = jj.extract(capture("http.cap"), features="flow_meta,timing")
+    some = jj.extract(capture("http.cap"), specific_features=["iat_mean", "src_ip"])
+    assert list(some.columns) == ["src_ip", "iat_mean"]
+    assert some["iat_mean"].tolist() == full["iat_mean"].tolist()
+    cfg = jj.Config(specific_features="duration, total_bytes")
+    assert cfg.specific_features == ["duration", "total_bytes"]
+    with pytest.raises(ValueError, match="'iat_mean'.*'timing'"):
+        jj.Config(features="size", specific_features=["iat_mean"])
+    with pytest.raises(ValueError, match="JJ-NOPE"):
+        jj.Config(profile="JJ-NOPE")
+    core = jj.extract(capture("http.cap"), profile="JJ-CORE")
+    assert "iat_mean" in core.columns and "pkt_len_mean" in core.columns
+    assert "payload_entropy_mean" not in core.columns

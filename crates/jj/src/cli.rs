@@ -32,6 +32,11 @@ pub enum Command {
     Extract(ExtractArgs),
     /// List every feature: group, column, type, unit and meaning.
     Features(FeaturesArgs),
+    /// Export the feature schema (JSON, CSV or Markdown).
+    #[command(
+        after_help = "EXAMPLES:\n  jj schema -f json -o schema.json\n  jj schema -f csv -o schema.csv\n  jj schema -f markdown -o FEATURES.md\n  jj schema --group tls -f json"
+    )]
+    Schema(SchemaArgs),
     /// Summarise capture files: format, link types, packets, bytes, time span.
     Info(InfoArgs),
 }
@@ -56,6 +61,18 @@ pub struct ExtractArgs {
     /// Feature groups, comma-separated or repeated (default: all).
     #[arg(long = "features", value_name = "GROUPS")]
     pub features: Vec<String>,
+
+    /// A named set of groups: JJ-CORE (flow_meta, timing, size, tcp, tls),
+    /// JJ-EXTENDED or JJ-EXPERIMENTAL (`jj features --profiles`); taken
+    /// together with --features.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profile: Option<String>,
+
+    /// Keep only these columns (comma-separated or repeated; names as `jj
+    /// features` lists them). Without --features, only the groups owning
+    /// them are computed.
+    #[arg(long = "feature", value_name = "NAME")]
+    pub feature: Vec<String>,
 
     /// Configuration file (JSON, TOML or YAML) with the same keys as the Python Config.
     #[arg(short = 'c', long = "config", value_name = "FILE")]
@@ -149,6 +166,34 @@ pub struct FeaturesArgs {
     /// Print the Markdown reference (docs/features.md).
     #[arg(long = "markdown")]
     pub markdown: bool,
+    /// Only these groups (comma-separated or repeated).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub group: Vec<String>,
+    /// Only the groups of this profile.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profile: Option<String>,
+    /// List the profiles and their groups instead.
+    #[arg(long = "profiles", conflicts_with_all = ["json", "markdown", "group", "profile"])]
+    pub profiles: bool,
+}
+
+/// Formats of `jj schema`.
+pub const SCHEMA_FORMATS: [&str; 3] = ["json", "csv", "markdown"];
+
+#[derive(Args, Debug)]
+pub struct SchemaArgs {
+    /// Output file (default: standard output); written atomically.
+    #[arg(short = 'o', long = "output", value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Format.
+    #[arg(short = 'f', long = "format", value_name = "FORMAT", default_value = "json", value_parser = SCHEMA_FORMATS)]
+    pub format: String,
+    /// Only these groups (comma-separated or repeated).
+    #[arg(long = "group", value_name = "GROUP")]
+    pub group: Vec<String>,
+    /// Only the groups of this profile.
+    #[arg(long = "profile", value_name = "NAME")]
+    pub profile: Option<String>,
 }
 
 #[derive(Args, Debug)]

@@ -25,6 +25,17 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
             .flat_map(|f| joyfuljay::config::split_features(f))
             .collect();
     }
+    if let Some(p) = &a.profile {
+        cfg.profile = Some(p.clone());
+    }
+    if !a.feature.is_empty() {
+        cfg.specific_features = Some(
+            a.feature
+                .iter()
+                .flat_map(|f| joyfuljay::config::split_features(f))
+                .collect(),
+        );
+    }
     if let Some(t) = a.timeout {
         cfg.flow_timeout = t;
     }

@@ -78,6 +78,7 @@ fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
     match args.command {
         cli::Command::Extract(a) => extract::run(a),
         cli::Command::Features(a) => report::features(a),
+        cli::Command::Schema(a) => report::schema(a),
         cli::Command::Info(a) => report::info(a),
     }
 }

@@ -1,9 +1,10 @@
-//! `jj features` and `jj info`.
+//! `jj features`, `jj schema` and `jj info`.
 
-use crate::cli::{FeaturesArgs, InfoArgs};
+use crate::cli::{FeaturesArgs, InfoArgs, SchemaArgs};
 use joyfuljay::decode::LinkType;
-use joyfuljay::features::GROUPS;
+use joyfuljay::features::{GROUPS, PROFILES};
 use joyfuljay::info::capture_info;
+use joyfuljay::schema;
 use std::io::Write;
 use std::process::ExitCode;
 
@@ -11,16 +12,34 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
     // Written with `?`, not `println!`: a closed pipe (`| head`) is an error
     // that main treats as success, never a panic.
     let mut out = std::io::stdout().lock();
-    if a.json {
+    let groups = schema::groups_for(&a.group, a.profile.as_deref())?;
+    if a.profiles {
+        for (id, meaning, members) in PROFILES {
+            let built: Vec<&str> = members
+                .iter()
+                .copied()
+                .filter(|m| GROUPS.iter().any(|d| d.id == *m))
+                .collect();
+            let planned: Vec<&str> = members
+                .iter()
+                .copied()
+                .filter(|m| !built.contains(m))
+                .collect();
+            writeln!(out, "{id} — {meaning}: {}", built.join(", "))?;
+            if !planned.is_empty() {
+                writeln!(out, "  (not built yet: {})", planned.join(", "))?;
+            }
+        }
+    } else if a.json {
         writeln!(
             out,
             "{}",
-            serde_json::to_string_pretty(&joyfuljay::schema::features_json())?
+            serde_json::to_string_pretty(&schema::features_json_for(&groups))?
         )?;
     } else if a.markdown {
-        write!(out, "{}", joyfuljay::schema::features_markdown())?;
+        write!(out, "{}", schema::features_markdown_for(&groups))?;
     } else {
-        for d in GROUPS {
+        for d in groups {
             writeln!(out, "{} — {}", d.id, d.summary)?;
             let w = d.columns.iter().map(|c| c.name.len()).max().unwrap_or(0);
             for c in d.columns {
@@ -43,6 +62,27 @@ pub fn features(a: FeaturesArgs) -> anyhow::Result<ExitCode> {
                 )?;
             }
             writeln!(out)?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+pub fn schema(a: SchemaArgs) -> anyhow::Result<ExitCode> {
+    let groups = schema::groups_for(&a.group, a.profile.as_deref())?;
+    let text = match a.format.as_str() {
+        "json" => serde_json::to_string_pretty(&schema::schema_json(&groups))? + "\n",
+        "csv" => schema::schema_csv(&groups),
+        _ => schema::features_markdown_for(&groups),
+    };
+    match a.output.as_deref() {
+        None => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(p) if p.as_os_str() == "-" => std::io::stdout().lock().write_all(text.as_bytes())?,
+        Some(p) => {
+            let file = joyfuljay::output::OutputFile::create(p)?;
+            file.writer()?
+                .write_all(text.as_bytes())
+                .map_err(|e| anyhow::anyhow!("{}: {e}", p.display()))?;
+            file.commit()?;
         }
     }
     Ok(ExitCode::SUCCESS)

@@ -1507,3 +1507,170 @@ fn dash_output_is_standard_output() {
     // No file named "-" was written.
     assert!(std::fs::read_dir(dir.path()).unwrap().next().is_none());
 }
+
+// ------------------------------------------- profiles, single columns, schema
+
+/// `--feature` keeps exactly the named columns, in output order, with the
+/// values of a full run; without `--features` only their groups run.
+#[test]
+fn feature_keeps_only_the_named_columns() {
+    let full = jj()
+        .args(["extract", "-q", "--features", "flow_meta,timing"])
+        .arg(capture("http.cap"))
+        .output()
+        .unwrap();
+    assert_ok(&full);
+    let full = Table::parse(&full.stdout);
+    let o = jj()
+        .args([
+            "extract",
+            "-q",
+            "--feature",
+            "iat_mean,src_ip",
+            "--feature",
+            "duration",
+        ])
+        .arg(capture("http.cap"))
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let t = Table::parse(&o.stdout);
+    assert_eq!(t.header, ["src_ip", "duration", "iat_mean"]);
+    assert_eq!(
+        t.project(&["src_ip", "duration", "iat_mean"]),
+        full.project(&["src_ip", "duration", "iat_mean"])
+    );
+    // A column of a group left out, an unknown column: one-line usage errors.
+    let o = run([
+        "extract".as_ref(),
+        "--features".as_ref(),
+        "size".as_ref(),
+        "--feature".as_ref(),
+        "iat_mean".as_ref(),
+        capture("http.cap").as_os_str(),
+    ]);
+    let e = assert_error(&o, 2);
+    assert!(e.contains("'iat_mean'") && e.contains("'timing'"), "{e}");
+    let o = run([
+        "extract".as_ref(),
+        "--feature".as_ref(),
+        "nope_col".as_ref(),
+        capture("http.cap").as_os_str(),
+    ]);
+    let e = assert_error(&o, 2);
+    assert!(e.contains("nope_col"), "{e}");
+}
+
+/// `--profile JJ-CORE` selects its groups (those built), with `--features`
+/// adding to it; the columns are those of `--features` with the same groups.
+#[test]
+fn profile_selects_its_groups() {
+    let features = run(["features", "--json", "--profile", "JJ-CORE"]);
+    assert_ok(&features);
+    let v: serde_json::Value = serde_json::from_slice(&features.stdout).unwrap();
+    let groups: Vec<String> = v["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["group"].as_str().unwrap().to_string())
+        .collect();
+    assert!(groups.contains(&"flow_meta".to_string()) && !groups.contains(&"entropy".to_string()));
+    let header = |args: &[&str]| {
+        let o = jj()
+            .args(["extract", "-q"])
+            .args(args)
+            .arg(capture("dns.cap"))
+            .output()
+            .unwrap();
+        assert_ok(&o);
+        Table::parse(&o.stdout).header
+    };
+    let by_profile = header(&["--profile", "JJ-CORE"]);
+    assert_eq!(by_profile, header(&["--features", &groups.join(",")]));
+    let mut with_entropy = groups.clone();
+    with_entropy.push("entropy".into());
+    assert_eq!(
+        header(&["--profile", "JJ-CORE", "--features", "entropy"]),
+        header(&["--features", &with_entropy.join(",")])
+    );
+    let o = run([
+        "extract".as_ref(),
+        "--profile".as_ref(),
+        "JJ-FAST".as_ref(),
+        capture("dns.cap").as_os_str(),
+    ]);
+    let e = assert_error(&o, 2);
+    assert!(e.contains("JJ-FAST") && e.contains("JJ-CORE"), "{e}");
+}
+
+/// `jj schema` in its three formats describes the same columns as `jj
+/// features --json`, filtered by `--group`; `-o` writes a file.
+#[test]
+fn schema_exports_the_registry() {
+    let reg = run(["features", "--json"]);
+    assert_ok(&reg);
+    let reg: serde_json::Value = serde_json::from_slice(&reg.stdout).unwrap();
+    let mut cols = Vec::new();
+    for g in reg["groups"].as_array().unwrap() {
+        for c in g["columns"].as_array().unwrap() {
+            cols.push((g["group"].as_str().unwrap().to_string(), c.clone()));
+        }
+    }
+    let o = run(["schema"]);
+    assert_ok(&o);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let feats = v["features"].as_array().unwrap();
+    assert_eq!(feats.len(), cols.len());
+    for (f, (g, c)) in feats.iter().zip(&cols) {
+        assert_eq!(f["name"], c["name"]);
+        assert_eq!(f["group"].as_str(), Some(g.as_str()));
+        assert_eq!(f["nullable"], c["nullable"]);
+        assert_eq!(f["description"], c["description"]);
+        let want_ty = if c["type"] == "str" {
+            "string".into()
+        } else {
+            c["type"].clone()
+        };
+        assert_eq!(f["type"], want_ty);
+        let unit = c["unit"].as_str().unwrap();
+        assert_eq!(
+            f["unit"],
+            if unit.is_empty() {
+                serde_json::Value::Null
+            } else {
+                unit.into()
+            }
+        );
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let csv_path = dir.path().join("schema.csv");
+    let o = run([
+        "schema".as_ref(),
+        "-f".as_ref(),
+        "csv".as_ref(),
+        "--group".as_ref(),
+        "size".as_ref(),
+        "-o".as_ref(),
+        csv_path.as_os_str(),
+    ]);
+    assert_ok(&o);
+    let t = Table::read(&csv_path);
+    let size: Vec<&(String, serde_json::Value)> =
+        cols.iter().filter(|(g, _)| g == "size").collect();
+    assert_eq!(t.rows.len(), size.len());
+    assert!(t.column("group").iter().all(|g| g == "size"));
+    let names: Vec<String> = size
+        .iter()
+        .map(|(_, c)| c["name"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(t.column("name"), names);
+    let md = run(["schema", "-f", "markdown", "--group", "timing"]);
+    assert_ok(&md);
+    let md = stdout(&md);
+    assert!(md.contains("### `timing`") && !md.contains("### `size`"));
+    let e = assert_error(&run(["schema", "--group", "bogus"]), 2);
+    assert!(e.contains("'bogus'") && e.contains("flow_meta"), "{e}");
+    let o = run(["features", "--group", "size"]);
+    assert_ok(&o);
+    assert!(stdout(&o).starts_with("size — "));
+}

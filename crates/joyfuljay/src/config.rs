@@ -12,6 +12,16 @@ pub struct Config {
     /// Feature groups to compute, in this order (`"all"` selects every group).
     #[serde(deserialize_with = "string_or_list")]
     pub features: Vec<String>,
+    /// A named set of groups (`JJ-CORE`, `JJ-EXTENDED`, `JJ-EXPERIMENTAL`),
+    /// taken together with `features`; with a profile, `features` left at
+    /// its default (`all`) adds nothing.
+    pub profile: Option<String>,
+    /// Keep only these columns (names as `jj features` lists them), in
+    /// output order. Each must belong to a selected group and be switched
+    /// on; with `features` left at its default, only the groups owning
+    /// them are computed.
+    #[serde(deserialize_with = "opt_string_or_list")]
+    pub specific_features: Option<Vec<String>>,
     /// Idle timeout in seconds: a packet arriving later than this after the
     /// flow's last packet starts a new flow.
     pub flow_timeout: f64,
@@ -51,6 +61,8 @@ impl Default for Config {
     fn default() -> Self {
         Config {
             features: vec!["all".to_string()],
+            profile: None,
+            specific_features: None,
             flow_timeout: 60.0,
             active_timeout: None,
             terminate_on_fin_rst: true,
@@ -83,6 +95,22 @@ fn string_or_list<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Vec<St
     })
 }
 
+fn opt_string_or_list<'de, D: Deserializer<'de>>(
+    d: D,
+) -> std::result::Result<Option<Vec<String>>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OneOrMany {
+        One(String),
+        Many(Vec<String>),
+    }
+    Ok(match Option::<OneOrMany>::deserialize(d)? {
+        None => None,
+        Some(OneOrMany::One(s)) => Some(split_features(&s)),
+        Some(OneOrMany::Many(v)) => Some(v),
+    })
+}
+
 /// Split a comma-separated feature list (`"flow_meta, timing"`).
 pub fn split_features(s: &str) -> Vec<String> {
     s.split(',')
@@ -95,6 +123,8 @@ pub fn split_features(s: &str) -> Vec<String> {
 /// The names of every configuration key, in declaration order.
 pub const KEYS: &[&str] = &[
     "features",
+    "profile",
+    "specific_features",
     "flow_timeout",
     "active_timeout",
     "terminate_on_fin_rst",
@@ -147,6 +177,11 @@ impl Config {
             ));
         }
         Ok(())
+    }
+
+    /// Whether `features` is left at its default (`["all"]`).
+    pub fn features_default(&self) -> bool {
+        self.features.len() == 1 && self.features[0] == "all"
     }
 
     /// Idle timeout in microseconds.

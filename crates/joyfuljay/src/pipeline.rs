@@ -274,7 +274,7 @@ impl Pipeline {
             let mask: Vec<bool> = def
                 .columns
                 .iter()
-                .map(|c| c.gate.enabled(&config))
+                .map(|c| features::keeps(&config, c))
                 .collect();
             columns.extend(
                 def.columns

@@ -9,7 +9,9 @@
 //! - `registry`: [`GROUPS`], the selection of groups for a configuration;
 //! - `row`: [`Column`], [`Gate`], [`Value`], [`RowWriter`];
 //! - `stats`: statistics primitives shared by the groups;
-//! - one file per group (`flow_meta`, `timing`, `size`, `entropy`).
+//! - `sets`: small exact sets for distinct-value counts;
+//! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
+//!   `ip_extended`, `ipv6_options`, `mac`, `icmp`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
@@ -17,8 +19,13 @@
 pub mod entropy;
 pub mod flow_meta;
 mod group;
+pub mod icmp;
+pub mod ip_extended;
+pub mod ipv6_options;
+pub mod mac;
 mod registry;
 mod row;
+pub mod sets;
 pub mod size;
 pub mod stats;
 pub mod timing;
@@ -26,7 +33,10 @@ pub mod timing;
 pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,
 };
-pub use registry::{find, load_config, select, valid_groups, validate, GroupDef, GROUPS};
+pub use registry::{
+    find, group_of_column, keeps, load_config, profile_of, select, valid_groups, validate,
+    GroupDef, GROUPS, PROFILES,
+};
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
 #[cfg(test)]

@@ -3,7 +3,7 @@
 
 use super::group::Group;
 use super::row::Column;
-use super::{entropy, flow_meta, size, timing};
+use super::{entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, timing};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use std::sync::Arc;
@@ -21,7 +21,82 @@ pub struct GroupDef {
 }
 
 /// The registry: every feature group, in output column order.
-pub static GROUPS: &[&GroupDef] = &[&flow_meta::DEF, &timing::DEF, &size::DEF, &entropy::DEF];
+pub static GROUPS: &[&GroupDef] = &[
+    &flow_meta::DEF,
+    &timing::DEF,
+    &size::DEF,
+    &entropy::DEF,
+    &ip_extended::DEF,
+    &ipv6_options::DEF,
+    &mac::DEF,
+    &icmp::DEF,
+];
+
+/// The named sets of groups (`profile`), as the reference's profiles
+/// split its groups: id, meaning, member groups (a member not built yet
+/// is left out of the selection).
+pub static PROFILES: &[(&str, &str, &[&str])] = &[
+    (
+        "JJ-CORE",
+        "stable, commonly used groups",
+        &["flow_meta", "timing", "size", "tcp", "tls"],
+    ),
+    (
+        "JJ-EXTENDED",
+        "further protocol and header analysis",
+        &[
+            "dns",
+            "ssh",
+            "quic",
+            "http2",
+            "entropy",
+            "tcp_rtt",
+            "tcp_options",
+            "tcp_sequence",
+            "tcp_window",
+            "ip_extended",
+        ],
+    ),
+    (
+        "JJ-EXPERIMENTAL",
+        "specialised and experimental groups",
+        &[
+            "fingerprint",
+            "tcp_fingerprint",
+            "padding",
+            "connection",
+            "mac",
+            "tcp_mptcp",
+            "ipv6_options",
+            "icmp",
+        ],
+    ),
+];
+
+/// The profile a group belongs to.
+pub fn profile_of(id: &str) -> Option<&'static str> {
+    PROFILES
+        .iter()
+        .find(|(_, _, m)| m.contains(&id))
+        .map(|(p, _, _)| *p)
+}
+
+/// The group owning the column `name`, if any.
+pub fn group_of_column(name: &str) -> Option<(&'static GroupDef, &'static Column)> {
+    GROUPS
+        .iter()
+        .find_map(|d| d.columns.iter().find(|c| c.name == name).map(|c| (*d, c)))
+}
+
+/// Whether the run keeps column `c`: its option is on and, with
+/// `specific_features`, it is one of them.
+pub fn keeps(cfg: &Config, c: &Column) -> bool {
+    c.gate.enabled(cfg)
+        && cfg
+            .specific_features
+            .as_ref()
+            .is_none_or(|l| l.iter().any(|n| n == c.name))
+}
 
 /// Find a group by id.
 pub fn find(id: &str) -> Option<&'static GroupDef> {
@@ -35,29 +110,79 @@ pub fn valid_groups() -> Vec<&'static str> {
     v
 }
 
-/// The groups `cfg` selects, in output order (registry order), `all`
-/// expanded, duplicates removed; an unknown or empty selection is an error
-/// naming the valid groups.
+/// The groups `cfg` selects, in output order (registry order): the
+/// `features` (`all` expanded) and the `profile`'s groups together,
+/// duplicates removed. With `specific_features` and `features` at its
+/// default, the groups owning those columns. Unknown names, an empty
+/// selection, and a specific column that is not selected or switched off
+/// are errors naming what is valid.
 pub fn select(cfg: &Config) -> Result<Vec<&'static GroupDef>> {
-    if cfg.features.is_empty() {
+    let mut wanted: Vec<&str> = Vec::new();
+    let mut all = false;
+    let from_features =
+        !(cfg.features_default() && (cfg.profile.is_some() || cfg.specific_features.is_some()));
+    if from_features {
+        for f in &cfg.features {
+            if f == "all" {
+                all = true;
+            } else if find(f).is_none() {
+                return Err(Error::Config(format!(
+                    "features: unknown feature group '{f}'; valid groups: {}",
+                    valid_groups().join(", ")
+                )));
+            } else {
+                wanted.push(f);
+            }
+        }
+    }
+    if let Some(p) = &cfg.profile {
+        let Some((_, _, members)) = PROFILES.iter().find(|(id, _, _)| id == p) else {
+            return Err(Error::Config(format!(
+                "profile: unknown profile '{p}'; valid profiles: {}",
+                PROFILES.iter().map(|p| p.0).collect::<Vec<_>>().join(", ")
+            )));
+        };
+        wanted.extend(members.iter().copied());
+    }
+    if let Some(names) = &cfg.specific_features {
+        if names.is_empty() {
+            return Err(Error::Config(
+                "specific_features: empty list; name at least one column (jj features lists them)"
+                    .to_string(),
+            ));
+        }
+        for n in names {
+            let Some((d, c)) = group_of_column(n) else {
+                return Err(Error::Config(format!(
+                    "specific_features: unknown column '{n}'; `jj features` lists every column"
+                )));
+            };
+            if !from_features && cfg.profile.is_none() {
+                wanted.push(d.id);
+            } else if !(all || wanted.contains(&d.id)) {
+                return Err(Error::Config(format!(
+                    "specific_features: column '{n}' belongs to group '{}', which is not selected",
+                    d.id
+                )));
+            }
+            if !c.gate.enabled(cfg) {
+                return Err(Error::Config(format!(
+                    "specific_features: column '{n}' is switched off; it needs {}",
+                    c.gate.option().unwrap_or("its option")
+                )));
+            }
+        }
+    }
+    if !all && wanted.is_empty() {
         return Err(Error::Config(format!(
             "features: no feature group selected; valid groups: {}",
             valid_groups().join(", ")
         )));
     }
-    for f in &cfg.features {
-        if f != "all" && find(f).is_none() {
-            return Err(Error::Config(format!(
-                "features: unknown feature group '{f}'; valid groups: {}",
-                valid_groups().join(", ")
-            )));
-        }
-    }
-    let all = cfg.features.iter().any(|f| f == "all");
     Ok(GROUPS
         .iter()
         .copied()
-        .filter(|d| all || cfg.features.iter().any(|f| f == d.id))
+        .filter(|d| all || wanted.contains(&d.id))
         .collect())
 }
 
@@ -104,5 +229,93 @@ mod tests {
         assert_eq!(ids, ["flow_meta", "size"]);
         let all = select(&Config::default()).unwrap();
         assert_eq!(all.len(), GROUPS.len());
+    }
+
+    fn ids(c: &Config) -> Vec<&'static str> {
+        select(c).unwrap().iter().map(|d| d.id).collect()
+    }
+
+    #[test]
+    fn every_group_is_in_exactly_one_profile() {
+        for d in GROUPS {
+            let n = PROFILES.iter().filter(|p| p.2.contains(&d.id)).count();
+            assert_eq!(n, 1, "{} is in {n} profiles", d.id);
+        }
+        let mut seen = std::collections::HashSet::new();
+        for (_, _, m) in PROFILES {
+            for g in *m {
+                assert!(seen.insert(g), "{g} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn profile_and_features_take_the_union() {
+        let core = Config {
+            profile: Some("JJ-CORE".into()),
+            ..Config::default()
+        };
+        let want: Vec<&str> = GROUPS
+            .iter()
+            .map(|d| d.id)
+            .filter(|id| PROFILES[0].2.contains(id))
+            .collect();
+        assert_eq!(ids(&core), want);
+        assert!(!want.contains(&"entropy") && want.contains(&"timing"));
+        let both = Config {
+            features: vec!["entropy".into()],
+            ..core.clone()
+        };
+        let mut want2 = want.clone();
+        want2.push("entropy");
+        assert_eq!(ids(&both), want2);
+        let e = select(&Config {
+            profile: Some("JJ-NOPE".into()),
+            ..Config::default()
+        })
+        .err()
+        .unwrap()
+        .to_string();
+        assert!(e.contains("JJ-NOPE") && e.contains("JJ-EXTENDED"), "{e}");
+    }
+
+    #[test]
+    fn specific_features_pick_their_groups_and_columns() {
+        let c = Config {
+            specific_features: Some(vec!["iat_mean".into(), "src_ip".into()]),
+            ..Config::default()
+        };
+        assert_eq!(ids(&c), ["flow_meta", "timing"]);
+        let kept: Vec<&str> = select(&c)
+            .unwrap()
+            .iter()
+            .flat_map(|d| d.columns.iter())
+            .filter(|col| keeps(&c, col))
+            .map(|col| col.name)
+            .collect();
+        assert_eq!(kept, ["src_ip", "iat_mean"]);
+        // Not selected, unknown, switched off: errors that say so.
+        let not_sel = Config {
+            features: vec!["size".into()],
+            ..c.clone()
+        };
+        let e = select(&not_sel).err().unwrap().to_string();
+        assert!(e.contains("'iat_mean'") && e.contains("'timing'"), "{e}");
+        let unknown = Config {
+            specific_features: Some(vec!["ja9_hash".into()]),
+            ..Config::default()
+        };
+        let e = select(&unknown).err().unwrap().to_string();
+        assert!(e.contains("unknown column 'ja9_hash'"), "{e}");
+        let off = Config {
+            specific_features: Some(vec!["flow_id".into()]),
+            ..Config::default()
+        };
+        let e = select(&off).err().unwrap().to_string();
+        assert!(e.contains("include_flow_id"), "{e}");
+        let c: Config =
+            Config::from_str_as(r#"{"specific_features": "duration, total_bytes"}"#, "json")
+                .unwrap();
+        assert_eq!(ids(&c), ["flow_meta"]);
     }
 }

@@ -471,6 +471,21 @@ pub struct Macs {
     pub dst: Option<[u8; 6]>,
 }
 
+/// The link layer's protocol type and 802.1Q tags, from [`PacketView::link`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LinkDetails {
+    /// The EtherType field of the link header as written: the Ethernet type
+    /// (0x8100 or 0x88a8 for a tagged frame), or the Linux cooked capture's
+    /// protocol type. `None` when the Ethernet field is an 802.3 length
+    /// (below 0x0600).
+    pub ether_type: Option<u16>,
+    /// VLAN identifier (the low 12 bits of the tag control field) of the
+    /// outermost 802.1Q / 802.1ad tag; `None` for an untagged frame.
+    pub vlan_id: Option<u16>,
+    /// Number of VLAN tags the decoder walked.
+    pub vlan_tags: u8,
+}
+
 impl<'a> PacketView<'a> {
     /// `n` captured bytes at `off`, if the frame holds them.
     #[inline]
@@ -619,15 +634,12 @@ impl<'a> PacketView<'a> {
         })
     }
 
-    /// The link-layer addresses: Ethernet (also behind PPI), 802.11 data
-    /// frames (also behind radiotap or PPI; source and destination as
-    /// Wireshark's `wlan.sa` and `wlan.da` for every To DS / From DS
-    /// combination), and Linux cooked captures v1 and v2 (source only, when
-    /// the address is 6 bytes long). `None` for other link types or when
-    /// the capture does not hold the addresses.
-    pub fn macs(&self) -> Option<Macs> {
+    /// Where the link header starts and which one it is (after a radiotap
+    /// or PPI header).
+    #[inline]
+    fn link_start(&self) -> Option<(Layer, usize)> {
         let mut layers = self.decoded.stack.layers();
-        let (link, off) = match layers.next()? {
+        Some(match layers.next()? {
             Layer::Radiotap | Layer::Ppi => {
                 let h = self.bytes_at(0, 4)?;
                 (
@@ -636,7 +648,67 @@ impl<'a> PacketView<'a> {
                 )
             }
             l => (l, 0),
+        })
+    }
+
+    /// The link header's EtherType and the VLAN tags after it: Ethernet
+    /// (also behind PPI) and Linux cooked captures v1 and v2. `None` for
+    /// other link types (802.11, raw IP, BSD loopback, PPP) or when the
+    /// capture does not hold the fields. Tags are read where the decoder
+    /// found them (an 802.3 LLC/SNAP header before a tag is stepped over).
+    pub fn link(&self) -> Option<LinkDetails> {
+        let (link, off) = self.link_start()?;
+        // Offset of the EtherType field, and of what follows it.
+        let (at, mut pos) = match link {
+            Layer::Eth => (off + 12, off + 14),
+            Layer::Sll => (off + 14, off + 16),
+            Layer::Sll2 => (off, off + 20),
+            _ => return None,
         };
+        let first = be16(self.bytes_at(at, 2)?, 0);
+        let tags = self
+            .decoded
+            .stack
+            .layers()
+            .filter(|l| *l == Layer::Vlan)
+            .count();
+        let mut et = first;
+        let mut vlan_id = None;
+        let mut seen = 0u8;
+        while usize::from(seen) < tags {
+            match et {
+                0x8100 | 0x88a8 | 0x9100 | 0x9200 => {
+                    let t = self.bytes_at(pos, 4)?;
+                    if seen == 0 {
+                        vlan_id = Some(be16(t, 0) & 0x0fff);
+                    }
+                    et = be16(t, 2);
+                    pos += 4;
+                    seen += 1;
+                }
+                n if n < 0x0600 => {
+                    let llc = self.bytes_at(pos, 8)?;
+                    et = be16(llc, 6);
+                    pos += 8;
+                }
+                _ => break,
+            }
+        }
+        Some(LinkDetails {
+            ether_type: (link != Layer::Eth || first >= 0x0600).then_some(first),
+            vlan_id,
+            vlan_tags: seen,
+        })
+    }
+
+    /// The link-layer addresses: Ethernet (also behind PPI), 802.11 data
+    /// frames (also behind radiotap or PPI; source and destination as
+    /// Wireshark's `wlan.sa` and `wlan.da` for every To DS / From DS
+    /// combination), and Linux cooked captures v1 and v2 (source only, when
+    /// the address is 6 bytes long). `None` for other link types or when
+    /// the capture does not hold the addresses.
+    pub fn macs(&self) -> Option<Macs> {
+        let (link, off) = self.link_start()?;
         match link {
             Layer::Eth => {
                 let h = self.bytes_at(off, 12)?;

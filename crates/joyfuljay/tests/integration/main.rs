@@ -2,11 +2,14 @@
 
 mod docs;
 mod flows;
+mod header_groups;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod readers;
 mod reference;
+mod reference_ip;
 mod tshark;
+mod tshark_ip;
 mod util;

@@ -190,6 +190,32 @@ fn compare_sliced(d: &Decoded, v: &PacketView, p: &SlicedPacket) {
         Some(other) => panic!("unexpected link {other:?}"),
     };
     assert_eq!(v.macs(), macs);
+    // EtherType of the link header and the outermost VLAN tag.
+    let tags: Vec<u16> = p
+        .link_exts
+        .iter()
+        .filter_map(|e| match e {
+            LinkExtSlice::Vlan(t) => Some(t.vlan_identifier().value()),
+            _ => None,
+        })
+        .collect();
+    let ether_type = match &p.link {
+        Some(LinkSlice::Ethernet2(e)) => Some(e.ether_type().0),
+        Some(LinkSlice::LinuxSll(s)) => match s.protocol_type() {
+            etherparse::LinuxSllProtocolType::EtherType(t) => Some(t.0),
+            _ => panic!("unexpected SLL protocol type"),
+        },
+        _ => None,
+    };
+    let link = v.link();
+    assert_eq!(link.map(|l| l.ether_type), ether_type.map(Some));
+    if p.link.is_some() {
+        let l = link.unwrap();
+        assert_eq!(l.vlan_id, tags.first().copied());
+        assert_eq!(usize::from(l.vlan_tags), tags.len());
+    } else {
+        assert_eq!(link, None);
+    }
     let vlans = p
         .link_exts
         .iter()
@@ -906,9 +932,17 @@ fn vlan_tagged_ethernet() {
         .double_vlan(VlanId::try_new(7).unwrap(), VlanId::try_new(8).unwrap())
         .ipv6(SRC6, DST6, 6)
         .tcp(1, 2, 3, 4);
-    for (f, l3) in [(build!(one, 20), 18), (build!(two, 20), 22)] {
+    for (f, l3, outer, et, n) in [
+        (build!(one, 20), 18, 100, 0x8100, 1),
+        (build!(two, 20), 22, 7, 0x88a8, 2),
+    ] {
         let d = compare(1, &f);
         assert_eq!(d.l3_off, l3);
+        let l = view(&d, &f).link().unwrap();
+        assert_eq!(
+            (l.vlan_id, l.ether_type, l.vlan_tags),
+            (Some(outer), Some(et), n)
+        );
         let m = view(&d, &f).macs().unwrap();
         assert_eq!((m.src, m.dst), (SRC_MAC, Some(DST_MAC)));
         check_prefixes(1, &f);
@@ -940,6 +974,12 @@ fn linux_cooked_captures() {
     let d = dec(276, &f);
     let m = view(&d, &f).macs().unwrap();
     assert_eq!((m.src, m.dst), ([2, 0, 0, 0, 0, 1], None));
+    // Its protocol type (bytes 0–1) is the EtherType; no tags.
+    let l = view(&d, &f).link().unwrap();
+    assert_eq!(
+        (l.ether_type, l.vlan_id, l.vlan_tags),
+        (Some(0x0800), None, 0)
+    );
     let mut g = f.clone();
     g[11] = 8;
     assert_eq!(view(&d, &g).macs(), None);
@@ -1125,6 +1165,7 @@ fn touch_all(v: &PacketView) -> usize {
         n += o.kinds().len() + o.sack().len();
     }
     n += usize::from(v.icmp().is_some()) + usize::from(v.macs().is_some());
+    n += usize::from(v.link().is_some());
     n + v.payload().len()
 }
 
