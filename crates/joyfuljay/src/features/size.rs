@@ -699,6 +699,46 @@ mod tests {
             get(&DEF, &row, "pkt_len_sequence_bwd"),
             &Value::IntList(vec![1500, 1500, 40, 1000])
         );
+        // The reference code's columns, by hand.
+        assert_eq!(i(&row, "pkt_len_fwd_min"), 52);
+        assert_eq!(i(&row, "pkt_len_fwd_max"), 60);
+        assert_eq!(f(&row, "pkt_len_fwd_median"), 52.0);
+        assert_eq!(i(&row, "pkt_len_bwd_min"), 40);
+        assert_eq!(i(&row, "pkt_len_bwd_max"), 1500);
+        // Bwd sorted 40, 1000, 1500, 1500: rank 1.5 gives 1250.
+        assert_eq!(f(&row, "pkt_len_bwd_median"), 1250.0);
+        assert_eq!(i(&row, "payload_len_min"), 0);
+        assert_eq!(i(&row, "payload_len_max"), 1448);
+        assert_eq!(f(&row, "payload_len_fwd_mean"), 0.0);
+        assert_eq!(f(&row, "payload_len_bwd_mean"), 961.0);
+        assert_eq!(i(&row, "packets_with_payload"), 3);
+        assert_eq!(i(&row, "packets_with_payload_fwd"), 0);
+        assert_eq!(i(&row, "packets_with_payload_bwd"), 3);
+        assert_eq!(f(&row, "header_only_ratio"), 4.0 / 7.0);
+        // 52 and 1500 twice each.
+        assert_eq!(f(&row, "dominant_pkt_ratio"), 2.0 / 7.0);
+        assert_eq!(i(&row, "l7_bytes_fwd"), 0);
+        assert_eq!(i(&row, "l7_bytes_bwd"), 3844);
+        assert_eq!(get(&DEF, &row, "l7_pkt_min_fwd"), &Value::Null);
+        assert_eq!(get(&DEF, &row, "l7_pkt_max_fwd"), &Value::Null);
+        assert_eq!(i(&row, "l7_pkt_min_bwd"), 948);
+        assert_eq!(i(&row, "l7_pkt_max_bwd"), 1448);
+        assert_eq!(f(&row, "pkt_asymmetry"), -1.0 / 7.0);
+        assert_eq!(f(&row, "byte_asymmetry"), -3876.0 / 4204.0);
+        let v = f(&row, "pkt_len_std");
+        assert!(close(f(&row, "pkt_len_variance"), v * v, 1e-12));
+    }
+
+    #[test]
+    fn one_direction_has_nulls_for_the_other() {
+        let row = check(&pkts_of(&[(Fwd, 60, 8), (Fwd, 52, 0)]), &full_cfg(50));
+        assert_eq!(get(&DEF, &row, "pkt_len_bwd_min"), &Value::Null);
+        assert_eq!(get(&DEF, &row, "pkt_len_bwd_max"), &Value::Null);
+        assert_eq!(f(&row, "pkt_len_bwd_median"), 0.0);
+        assert_eq!(i(&row, "l7_pkt_min_fwd"), 8);
+        assert_eq!(get(&DEF, &row, "l7_pkt_min_bwd"), &Value::Null);
+        assert_eq!(f(&row, "pkt_asymmetry"), 1.0);
+        assert_eq!(f(&row, "byte_asymmetry"), 1.0);
     }
 
     #[test]

@@ -794,6 +794,7 @@ mod tests {
             assert_eq!(f(&row, c.name), want, "{}", c.name);
         }
         assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(i(&row, "max_burst_packets"), 1);
         assert_eq!(get(&DEF, &row, "iat_sequence"), &Value::FloatList(vec![]));
         assert_eq!(get(&DEF, &row, "splt"), &Value::PairList(vec![(60, 0.0)]));
     }
@@ -813,6 +814,13 @@ mod tests {
         assert_eq!(f(&row, "burst_mean_size"), 2.0);
         assert_eq!(f(&row, "burst_mean_duration"), 0.0015);
         assert_eq!(f(&row, "iat_mean_fwd"), 0.0);
+        assert_eq!(f(&row, "first_response_time"), 0.0015);
+        assert_eq!(f(&row, "iat_sum"), 0.0015);
+        assert_eq!(i(&row, "max_burst_packets"), 2);
+        // One direction only: nothing to report.
+        let one_way = [obs(T0, Fwd, 60, 0), obs(T0 + 1500, Fwd, 60, 0)];
+        let one_way_row = check(&one_way, &full_cfg(50));
+        assert_eq!(get(&DEF, &one_way_row, "first_response_time"), &Value::Null);
         assert_eq!(
             get(&DEF, &row, "splt"),
             &Value::PairList(vec![(60, 0.0), (1500, 0.0015)])
@@ -862,6 +870,29 @@ mod tests {
         assert_eq!(f(&row, "iat_min"), 0.001);
         assert_eq!(f(&row, "iat_max"), 0.195);
 
+        // The reference code's columns, by hand. Largest burst 3 packets;
+        // 3 gaps, the largest 195 ms; the first Bwd packet at 10 ms; IATs
+        // sum to 351 ms; p99 at rank 0.99·6 = 5.94: 80 + 0.94·115 = 188.1.
+        assert_eq!(i(&row, "max_burst_packets"), 3);
+        assert_eq!(i(&row, "idle_count"), 3);
+        assert_eq!(f(&row, "max_idle_duration"), 0.195);
+        assert_eq!(f(&row, "first_response_time"), 0.010);
+        assert!(close(f(&row, "iat_sum"), 0.351, 1e-12));
+        assert!(close(f(&row, "iat_p99"), 0.1881, 1e-12));
+        // Fwd at 0, 20, 105, 350 ms: IATs 20, 85, 245. Bwd at 10, 100, 300,
+        // 351: IATs 90, 200, 51.
+        assert_eq!(f(&row, "iat_fwd_min"), 0.020);
+        assert_eq!(f(&row, "iat_fwd_max"), 0.245);
+        assert_eq!(f(&row, "iat_fwd_median"), 0.085);
+        assert_eq!(f(&row, "iat_bwd_min"), 0.051);
+        assert_eq!(f(&row, "iat_bwd_max"), 0.200);
+        assert_eq!(f(&row, "iat_bwd_median"), 0.090);
+        let m = 350.0 / 3.0;
+        let sd = (((20.0 - m) * (20.0 - m) + (85.0 - m) * (85.0 - m) + (245.0 - m) * (245.0 - m))
+            / 3.0f64)
+            .sqrt();
+        assert!(close(f(&row, "burstiness_index_fwd"), sd / m, 1e-12));
+
         // A threshold above every IAT: one burst spanning the flow.
         let cfg = Config {
             burst_threshold_ms: 1000.0,
@@ -869,6 +900,9 @@ mod tests {
         };
         let row = check(&pkts, &cfg);
         assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(i(&row, "max_burst_packets"), 8);
+        assert_eq!(i(&row, "idle_count"), 0);
+        assert_eq!(f(&row, "max_idle_duration"), 0.0);
         assert_eq!(f(&row, "burst_mean_size"), 8.0);
         assert!(close(f(&row, "burst_mean_duration"), 0.351, 1e-12));
         assert_eq!(f(&row, "inter_burst_gap_mean"), 0.0);
