@@ -48,6 +48,9 @@ pub use registry::{
 };
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
+#[cfg(test)]
+mod reference_check;
+
 /// Helpers for feature-group tests: packets, flows and rows built by hand.
 #[cfg(test)]
 pub(crate) mod testutil {
@@ -236,6 +239,17 @@ pub(crate) mod testutil {
     /// Compare two full rows of `def` column by column: integers exactly,
     /// floats within a relative 1e-9; columns named in `skip` are left out.
     pub(crate) fn assert_row(def: &GroupDef, got: &[Value], want: &[Value], skip: &[&str]) {
+        assert_row_ctx(def, got, want, skip, "");
+    }
+
+    /// [`assert_row`], naming `ctx` in a failure.
+    pub(crate) fn assert_row_ctx(
+        def: &GroupDef,
+        got: &[Value],
+        want: &[Value],
+        skip: &[&str],
+        ctx: &str,
+    ) {
         assert_eq!(got.len(), want.len());
         for ((c, g), w) in def.columns.iter().zip(got).zip(want) {
             if skip.contains(&c.name) {
@@ -254,8 +268,177 @@ pub(crate) mod testutil {
                 }
                 (a, b) => a == b,
             };
-            assert!(ok, "{}.{}: got {g:?}, want {w:?}", def.id, c.name);
+            assert!(ok, "{ctx} {}.{}: got {g:?}, want {w:?}", def.id, c.name);
         }
+    }
+
+    /// A flow of a capture read the naive way (see [`capture_flows`]):
+    /// initiator address and port, responder address and port, protocol,
+    /// packets in capture order.
+    pub(crate) type NaiveFlow = (String, u16, String, u16, u8, Vec<PacketObs>);
+
+    /// The shared captures the naive comparisons run on (those of
+    /// testdata/expected/tshark).
+    pub(crate) const CAPTURES: &[&str] = &[
+        "http.cap",
+        "dns.cap",
+        "v6-http.cap",
+        "vlan.cap",
+        "mpls-basic.cap",
+        "teardrop.cap",
+        "sctp.cap",
+        "Obsolete_Packets.cap",
+        "pim-reg.cap",
+        "RawPacketIPv6Tunnel-UK6x.cap",
+        "sample.pcap",
+        "imap.cap",
+        "tcp-ethereal-file1.trace",
+        "http_PPI.cap",
+    ];
+
+    /// The path of shared capture `name`.
+    pub(crate) fn capture_path(name: &str) -> std::path::PathBuf {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../testdata/captures")
+            .join(name)
+    }
+
+    fn addr_text(a: u128, v6: bool) -> String {
+        if v6 {
+            std::net::Ipv6Addr::from(a).to_string()
+        } else {
+            std::net::Ipv4Addr::from(a as u32).to_string()
+        }
+    }
+
+    /// The flows of a capture, read without the flow table: every frame
+    /// decoded on its own, packets grouped by 5-tuple (either direction) in
+    /// capture order, the first packet's sender the initiator; each 5-tuple
+    /// one flow (as with no TCP close and an infinite timeout). 5-tuples
+    /// with an IP fragment are left out (later fragments carry no ports; the
+    /// flow table joins them by fragment id).
+    pub(crate) fn capture_flows(path: &std::path::Path) -> Vec<NaiveFlow> {
+        use crate::decode::decode;
+        use std::collections::HashMap;
+        type Key = (u128, u16, u128, u16, u8, bool);
+        let mut order: Vec<Key> = Vec::new();
+        let mut flows: HashMap<Key, (Vec<PacketObs>, bool)> = HashMap::new();
+        crate::capture::CaptureReader::open(path)
+            .unwrap()
+            .for_each(
+                |frame| {
+                    let Ok(d) = decode(frame.link_type, frame.data, frame.orig_len) else {
+                        return true;
+                    };
+                    let fwd = (d.src, d.sport, d.dst, d.dport, d.proto, d.v6);
+                    let bwd = (d.dst, d.dport, d.src, d.sport, d.proto, d.v6);
+                    let (key, dir) = if flows.contains_key(&bwd) && !flows.contains_key(&fwd) {
+                        (bwd, Direction::Bwd)
+                    } else {
+                        (fwd, Direction::Fwd)
+                    };
+                    let e = flows.entry(key).or_insert_with(|| {
+                        order.push(key);
+                        (Vec::new(), false)
+                    });
+                    e.1 |= d.fragment != Fragment::None;
+                    e.0.push(PacketObs {
+                        ts_us: frame.ts_us,
+                        dir,
+                        ip_len: d.ip_len,
+                        payload_len: d.payload_len,
+                        tcp_flags: d.tcp_flags,
+                    });
+                    true
+                },
+                || {},
+            )
+            .unwrap();
+        order
+            .into_iter()
+            .filter_map(|k| {
+                let (pkts, fragmented) = flows.remove(&k).unwrap();
+                (!fragmented).then(|| {
+                    (
+                        addr_text(k.0, k.5),
+                        k.1,
+                        addr_text(k.2, k.5),
+                        k.3,
+                        k.4,
+                        pkts,
+                    )
+                })
+            })
+            .collect()
+    }
+
+    /// Run `def` (with flow_meta) over every shared capture under `cfg`,
+    /// each 5-tuple one flow, and compare every flow's row with `naive`
+    /// computed from [`capture_flows`]; `skip(flow)` names the columns left
+    /// out for that flow. Returns the number of flows compared.
+    pub(crate) fn compare_on_captures(
+        def: &GroupDef,
+        cfg: &Config,
+        naive: impl Fn(&[PacketObs], &Config) -> Vec<Value>,
+        skip: impl Fn(&[PacketObs]) -> Vec<&'static str>,
+    ) -> usize {
+        let cfg = Config {
+            features: vec!["flow_meta".into(), def.id.into()],
+            terminate_on_fin_rst: false,
+            flow_timeout: 1e12,
+            ..cfg.clone()
+        };
+        let mut compared = 0;
+        for name in CAPTURES {
+            let path = capture_path(name);
+            let flows = capture_flows(&path);
+            let p = crate::Pipeline::new(cfg.clone()).unwrap();
+            let mut sink = crate::output::VecSink::default();
+            p.run(
+                std::slice::from_ref(&path),
+                &mut sink,
+                &mut crate::pipeline::Quiet,
+            )
+            .unwrap();
+            for (src, sport, dst, dport, proto, pkts) in &flows {
+                let rows: Vec<usize> = (0..sink.rows.len())
+                    .filter(|&i| {
+                        sink.get(i, "src_ip") == Some(&Value::Str(src.clone()))
+                            && sink.get(i, "dst_ip") == Some(&Value::Str(dst.clone()))
+                            && sink.get(i, "src_port") == Some(&Value::Int(i64::from(*sport)))
+                            && sink.get(i, "dst_port") == Some(&Value::Int(i64::from(*dport)))
+                            && sink.get(i, "protocol") == Some(&Value::Int(i64::from(*proto)))
+                    })
+                    .collect();
+                let what = format!("{name}: {src}:{sport} -> {dst}:{dport}/{proto}");
+                assert_eq!(rows.len(), 1, "{what}");
+                let i = rows[0];
+                assert_eq!(
+                    sink.get(i, "total_packets"),
+                    Some(&Value::Int(pkts.len() as i64)),
+                    "{what}"
+                );
+                let want = naive(pkts, &cfg);
+                // Columns the configuration leaves out are not compared.
+                let got: Vec<Value> = def
+                    .columns
+                    .iter()
+                    .zip(&want)
+                    .map(|(c, w)| {
+                        if c.gate.enabled(&cfg) {
+                            sink.get(i, c.name).unwrap().clone()
+                        } else {
+                            assert!(sink.get(i, c.name).is_none());
+                            w.clone()
+                        }
+                    })
+                    .collect();
+                let skipped = skip(pkts);
+                assert_row_ctx(def, &got, &want, &skipped, &what);
+                compared += 1;
+            }
+        }
+        compared
     }
 
     // The testkit's SplitMix64, under the name the feature tests use.

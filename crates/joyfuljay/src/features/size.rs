@@ -51,6 +51,33 @@ pub const COLUMNS: &[Column] = &[
     Column::describe("pkt_len_sequence", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length packets, in capture order, unsigned and unpadded."),
     Column::describe("pkt_len_sequence_fwd", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length initiator-to-responder packets."),
     Column::describe("pkt_len_sequence_bwd", IntList, "bytes", RAW_SEQUENCES, "IP-level lengths of the first max_sequence_length responder-to-initiator packets."),
+    // The reference code's columns that the page lacks (names rule 2).
+    Column::describe("pkt_len_fwd_min", Int, "bytes", BIDIRECTIONAL_SPLIT, "Smallest IP-level length of initiator-to-responder packets."),
+    Column::describe("pkt_len_fwd_max", Int, "bytes", BIDIRECTIONAL_SPLIT, "Largest IP-level length of initiator-to-responder packets."),
+    Column::describe("pkt_len_fwd_median", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Median IP-level length of initiator-to-responder packets, linear interpolation."),
+    Column::describe("pkt_len_bwd_min", Int, "bytes", BIDIRECTIONAL_SPLIT, "Smallest IP-level length of responder-to-initiator packets; null without such packets.").or_null(),
+    Column::describe("pkt_len_bwd_max", Int, "bytes", BIDIRECTIONAL_SPLIT, "Largest IP-level length of responder-to-initiator packets; null without such packets.").or_null(),
+    Column::describe("pkt_len_bwd_median", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Median IP-level length of responder-to-initiator packets, linear interpolation (0 without such packets)."),
+    Column::describe("payload_len_min", Int, "bytes", ALWAYS, "Smallest per-packet payload length (0 when a packet has none)."),
+    Column::describe("payload_len_max", Int, "bytes", ALWAYS, "Largest per-packet payload length."),
+    Column::describe("payload_len_fwd_mean", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean payload length of initiator-to-responder packets."),
+    Column::describe("payload_len_fwd_std", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Population standard deviation of the initiator-to-responder payload lengths."),
+    Column::describe("payload_len_bwd_mean", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean payload length of responder-to-initiator packets (0 without such packets)."),
+    Column::describe("payload_len_bwd_std", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Population standard deviation of the responder-to-initiator payload lengths."),
+    Column::describe("packets_with_payload", Int, "packets", ALWAYS, "Packets with a payload length above 0."),
+    Column::describe("packets_with_payload_fwd", Int, "packets", ALWAYS, "Initiator-to-responder packets with a payload length above 0."),
+    Column::describe("packets_with_payload_bwd", Int, "packets", ALWAYS, "Responder-to-initiator packets with a payload length above 0."),
+    Column::describe("header_only_ratio", FLOAT, "", ALWAYS, "Share of the flow's packets without payload."),
+    Column::describe("pkt_len_variance", FLOAT, "bytes^2", ALWAYS, "Population variance (ddof 0) of the IP-level packet lengths (pkt_len_std squared)."),
+    Column::describe("dominant_pkt_ratio", FLOAT, "", ALWAYS, "Share of the flow's packets whose IP-level length is the most frequent one (pkt_len_mode)."),
+    Column::describe("l7_bytes_fwd", Int, "bytes", ALWAYS, "Payload bytes from initiator to responder (equals payload_bytes_fwd)."),
+    Column::describe("l7_bytes_bwd", Int, "bytes", ALWAYS, "Payload bytes from responder to initiator (equals payload_bytes_bwd)."),
+    Column::describe("l7_pkt_min_fwd", Int, "bytes", ALWAYS, "Smallest payload length of initiator-to-responder packets with payload; null without such packets.").or_null(),
+    Column::describe("l7_pkt_max_fwd", Int, "bytes", ALWAYS, "Largest payload length of initiator-to-responder packets; null without packets with payload.").or_null(),
+    Column::describe("l7_pkt_min_bwd", Int, "bytes", ALWAYS, "Smallest payload length of responder-to-initiator packets with payload; null without such packets.").or_null(),
+    Column::describe("l7_pkt_max_bwd", Int, "bytes", ALWAYS, "Largest payload length of responder-to-initiator packets; null without packets with payload.").or_null(),
+    Column::describe("pkt_asymmetry", FLOAT, "", ALWAYS, "(packets_fwd - packets_bwd) / (packets_fwd + packets_bwd)."),
+    Column::describe("byte_asymmetry", FLOAT, "", ALWAYS, "(bytes_fwd - bytes_bwd) / (bytes_fwd + bytes_bwd), IP-level bytes (0 without bytes)."),
 ];
 
 /// Registry entry.
@@ -71,6 +98,7 @@ impl Size {
         Size {
             max_seq: cfg.max_sequence_length,
             keep_raw: cfg.include_raw_sequences,
+            split: cfg.bidirectional_split,
         }
     }
 }
@@ -79,6 +107,8 @@ impl Size {
 pub(crate) struct Size {
     max_seq: usize,
     keep_raw: bool,
+    /// `bidirectional_split`: keep per-direction histograms and payload sums.
+    split: bool,
 }
 
 impl Size {
@@ -87,6 +117,12 @@ impl Size {
             hist: SmallVec::new(),
             len: [Sums::default(); 2],
             payload: Sums::default(),
+            payload_min: u32::MAX,
+            payload_max: 0,
+            with_payload: [0; 2],
+            l7_min: [u32::MAX; 2],
+            l7_max: [0; 2],
+            dir: None,
             seq: Vec::new(),
             seq_dir: [Vec::new(), Vec::new()],
         }
@@ -125,6 +161,11 @@ impl Sums {
     /// numerator in exact integers (it fits for any flow under 2^46
     /// packets; beyond, the same formula in floating point).
     fn std(&self) -> f64 {
+        self.var().sqrt()
+    }
+
+    /// Population variance (nΣx² − (Σx)²) / n² (0 without values).
+    fn var(&self) -> f64 {
         if self.n == 0 {
             return 0.0;
         }
@@ -134,7 +175,7 @@ impl Sums {
             (Some(a), Some(b)) => a.saturating_sub(b) as f64,
             _ => (nf * self.s2 as f64 - (self.s1 as f64).powi(2)).max(0.0),
         };
-        (num / (nf * nf)).sqrt()
+        num / (nf * nf)
     }
 }
 
@@ -143,13 +184,65 @@ impl Sums {
 /// configuration asks for, each at most `max_sequence_length` long.
 pub struct SizeState {
     /// Sparse histogram of IP-level lengths, sorted by length.
-    hist: SmallVec<[(u32, u64); 2]>,
+    hist: Hist,
     /// IP-level length sums per direction.
     len: [Sums; 2],
     /// Payload length sums, both directions.
     payload: Sums,
+    /// Smallest and largest payload length (`u32::MAX` and 0 before the
+    /// first packet).
+    payload_min: u32,
+    payload_max: u32,
+    /// Packets with payload per direction.
+    with_payload: [u64; 2],
+    /// Smallest and largest payload length of the packets with payload,
+    /// per direction (`u32::MAX` and 0 before the first).
+    l7_min: [u32; 2],
+    l7_max: [u32; 2],
+    /// Per-direction length histograms and payload sums, only with
+    /// `bidirectional_split` (allocated at the first packet).
+    dir: Option<Box<DirSizes>>,
     seq: Vec<u32>,
     seq_dir: [Vec<u32>; 2],
+}
+
+/// Histogram of lengths: `(length, count)` sorted by length.
+type Hist = SmallVec<[(u32, u64); 2]>;
+
+#[inline]
+fn hist_add(h: &mut Hist, l: u32) {
+    match h.binary_search_by_key(&l, |e| e.0) {
+        Ok(i) => h[i].1 += 1,
+        Err(i) => h.insert(i, (l, 1)),
+    }
+}
+
+/// The length of 0-based rank `k` in `h` (`k` < its count).
+fn hist_kth(h: &[(u32, u64)], mut k: u64) -> u32 {
+    for &(len, c) in h {
+        if k < c {
+            return len;
+        }
+        k -= c;
+    }
+    h.last().map_or(0, |e| e.0)
+}
+
+/// Median of the lengths in `h` (`n` of them), linear interpolation; 0
+/// without values.
+fn hist_median(h: &[(u32, u64)], n: u64) -> f64 {
+    if n == 0 {
+        return 0.0;
+    }
+    let (lo, hi, t) = linear_ranks(n, 0.5);
+    lerp(f64::from(hist_kth(h, lo)), f64::from(hist_kth(h, hi)), t)
+}
+
+/// What `bidirectional_split` adds per direction: the length histogram and
+/// the payload sums.
+struct DirSizes {
+    hist: [Hist; 2],
+    payload: [Sums; 2],
 }
 
 impl FeatureGroup for Size {
@@ -169,13 +262,28 @@ impl FeatureGroup for Size {
 
     fn update(&self, st: &mut SizeState, pkt: &PacketView<'_>) {
         let l = pkt.ip_len();
-        match st.hist.binary_search_by_key(&l, |e| e.0) {
-            Ok(i) => st.hist[i].1 += 1,
-            Err(i) => st.hist.insert(i, (l, 1)),
-        }
+        hist_add(&mut st.hist, l);
         let d = pkt.dir as usize;
+        let p = pkt.payload_len();
+        st.payload_min = st.payload_min.min(p);
+        st.payload_max = st.payload_max.max(p);
         st.len[d].push(l);
-        st.payload.push(pkt.payload_len());
+        st.payload.push(p);
+        if p > 0 {
+            st.l7_min[d] = st.l7_min[d].min(p);
+            st.l7_max[d] = st.l7_max[d].max(p);
+            st.with_payload[d] += 1;
+        }
+        if self.split {
+            let ds = st.dir.get_or_insert_with(|| {
+                Box::new(DirSizes {
+                    hist: [SmallVec::new(), SmallVec::new()],
+                    payload: [Sums::default(); 2],
+                })
+            });
+            hist_add(&mut ds.hist[d], l);
+            ds.payload[d].push(p);
+        }
         if self.keep_raw {
             if st.seq.len() < self.max_seq {
                 st.seq.push(l);
@@ -193,14 +301,8 @@ impl FeatureGroup for Size {
 
 impl SizeState {
     /// The length of 0-based rank `k` (`k` < number of packets).
-    fn kth(&self, mut k: u64) -> u32 {
-        for &(len, c) in &self.hist {
-            if k < c {
-                return len;
-            }
-            k -= c;
-        }
-        self.hist.last().map_or(0, |e| e.0)
+    fn kth(&self, k: u64) -> u32 {
+        hist_kth(&self.hist, k)
     }
 
     /// The most frequent length, the smallest on ties (0 without packets).
@@ -273,13 +375,53 @@ impl Size {
         out.put_with(|| int_list(&st.seq));
         out.put_with(|| int_list(&st.seq_dir[0]));
         out.put_with(|| int_list(&st.seq_dir[1]));
+
+        for d in 0..2 {
+            let h: &[(u32, u64)] = st.dir.as_ref().map_or(&[], |ds| &ds.hist[d]);
+            let ext = |e: Option<&(u32, u64)>| e.map(|e| i64::from(e.0));
+            if d == 0 {
+                // The initiator always sent the first packet.
+                out.put(ext(h.first()).unwrap_or(0));
+                out.put(ext(h.last()).unwrap_or(0));
+            } else {
+                out.put(ext(h.first()));
+                out.put(ext(h.last()));
+            }
+            out.put_with(|| hist_median(h, st.len[d].n));
+        }
+        out.put(if n == 0 { 0 } else { i64::from(st.payload_min) });
+        out.put(i64::from(st.payload_max));
+        for d in 0..2 {
+            let s = st.dir.as_ref().map_or(Sums::default(), |ds| ds.payload[d]);
+            out.put_with(|| s.mean());
+            out.put_with(|| s.std());
+        }
+        let with_payload = st.with_payload[0] + st.with_payload[1];
+        out.put(with_payload);
+        out.put(st.with_payload[0]);
+        out.put(st.with_payload[1]);
+        out.put(div_or_zero((n - with_payload) as f64, n as f64));
+        out.put(all.var());
+        let top = st.hist.iter().map(|e| e.1).max().unwrap_or(0);
+        out.put(div_or_zero(top as f64, n as f64));
+        out.put(flow.payload[0]);
+        out.put(flow.payload[1]);
+        for d in 0..2 {
+            let has = st.with_payload[d] > 0;
+            out.put(has.then(|| i64::from(st.l7_min[d])));
+            out.put(has.then(|| i64::from(st.l7_max[d])));
+        }
+        let asym = |a: u64, b: u64| div_or_zero(a as f64 - b as f64, (a + b) as f64);
+        out.put(asym(flow.packets[0], flow.packets[1]));
+        out.put(asym(flow.bytes[0], flow.bytes[1]));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{
-        assert_row, close, feed, get, kurt, mean, obs, pct, pstd, row_of, skew, PacketObs, SplitMix,
+        assert_row, close, compare_on_captures, feed, get, kurt, mean, obs, pct, pstd, row_of,
+        skew, PacketObs, SplitMix,
     };
     use super::*;
     use crate::flow::Direction::{self, Bwd, Fwd};
@@ -298,6 +440,14 @@ mod tests {
                 .collect()
         };
         let (fwd, bwd) = (of(Fwd), of(Bwd));
+        let pay_of = |d: Direction| -> Vec<f64> {
+            pkts.iter()
+                .filter(|p| p.dir == d)
+                .map(|p| f64::from(p.payload_len))
+                .collect()
+        };
+        let l7_of =
+            |d: Direction| -> Vec<f64> { pay_of(d).into_iter().filter(|&x| x > 0.0).collect() };
         let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
         for p in pkts {
             *counts.entry(p.ip_len).or_default() += 1;
@@ -350,7 +500,62 @@ mod tests {
             seq(None),
             seq(Some(Fwd)),
             seq(Some(Bwd)),
+            // The reference code's extra columns.
+            int_or(extreme(&fwd, f64::min), Value::Int(0)),
+            int_or(extreme(&fwd, f64::max), Value::Int(0)),
+            Value::Float(pct(&fwd, 0.5)),
+            int_or(extreme(&bwd, f64::min), Value::Null),
+            int_or(extreme(&bwd, f64::max), Value::Null),
+            Value::Float(pct(&bwd, 0.5)),
+            int_or(extreme(&pay, f64::min), Value::Int(0)),
+            int_or(extreme(&pay, f64::max), Value::Int(0)),
+            Value::Float(mean(&pay_of(Fwd))),
+            Value::Float(pstd(&pay_of(Fwd))),
+            Value::Float(mean(&pay_of(Bwd))),
+            Value::Float(pstd(&pay_of(Bwd))),
+            Value::Int(nonzero(&pay) as i64),
+            Value::Int(nonzero(&pay_of(Fwd)) as i64),
+            Value::Int(nonzero(&pay_of(Bwd)) as i64),
+            Value::Float(if pkts.is_empty() {
+                0.0
+            } else {
+                (pkts.len() - nonzero(&pay)) as f64 / pkts.len() as f64
+            }),
+            Value::Float(sd * sd),
+            Value::Float(if pkts.is_empty() {
+                0.0
+            } else {
+                top as f64 / pkts.len() as f64
+            }),
+            Value::Int(pay_of(Fwd).iter().sum::<f64>() as i64),
+            Value::Int(pay_of(Bwd).iter().sum::<f64>() as i64),
+            int_or(extreme(&l7_of(Fwd), f64::min), Value::Null),
+            int_or(extreme(&l7_of(Fwd), f64::max), Value::Null),
+            int_or(extreme(&l7_of(Bwd), f64::min), Value::Null),
+            int_or(extreme(&l7_of(Bwd), f64::max), Value::Null),
+            Value::Float(asym(fwd.len() as f64, bwd.len() as f64)),
+            Value::Float(asym(fwd.iter().sum(), bwd.iter().sum())),
         ]
+    }
+
+    fn extreme(v: &[f64], f: fn(f64, f64) -> f64) -> Option<f64> {
+        v.iter().copied().reduce(f)
+    }
+
+    fn int_or(v: Option<f64>, none: Value) -> Value {
+        v.map_or(none, |x| Value::Int(x as i64))
+    }
+
+    fn nonzero(v: &[f64]) -> usize {
+        v.iter().filter(|&&x| x > 0.0).count()
+    }
+
+    fn asym(a: f64, b: f64) -> f64 {
+        if a + b == 0.0 {
+            0.0
+        } else {
+            (a - b) / (a + b)
+        }
     }
 
     fn full_cfg(max_seq: usize) -> Config {
@@ -393,10 +598,10 @@ mod tests {
     #[test]
     fn no_packets_give_zeros() {
         let row = check(&[], &full_cfg(50));
-        assert!(row
-            .iter()
-            .all(|v| matches!(v, Value::Float(0.0) | Value::Int(0))
-                || matches!(v, Value::IntList(l) if l.is_empty())));
+        assert!(row.iter().all(
+            |v| matches!(v, Value::Float(0.0) | Value::Int(0) | Value::Null)
+                || matches!(v, Value::IntList(l) if l.is_empty())
+        ));
     }
 
     #[test]
@@ -494,6 +699,46 @@ mod tests {
             get(&DEF, &row, "pkt_len_sequence_bwd"),
             &Value::IntList(vec![1500, 1500, 40, 1000])
         );
+        // The reference code's columns, by hand.
+        assert_eq!(i(&row, "pkt_len_fwd_min"), 52);
+        assert_eq!(i(&row, "pkt_len_fwd_max"), 60);
+        assert_eq!(f(&row, "pkt_len_fwd_median"), 52.0);
+        assert_eq!(i(&row, "pkt_len_bwd_min"), 40);
+        assert_eq!(i(&row, "pkt_len_bwd_max"), 1500);
+        // Bwd sorted 40, 1000, 1500, 1500: rank 1.5 gives 1250.
+        assert_eq!(f(&row, "pkt_len_bwd_median"), 1250.0);
+        assert_eq!(i(&row, "payload_len_min"), 0);
+        assert_eq!(i(&row, "payload_len_max"), 1448);
+        assert_eq!(f(&row, "payload_len_fwd_mean"), 0.0);
+        assert_eq!(f(&row, "payload_len_bwd_mean"), 961.0);
+        assert_eq!(i(&row, "packets_with_payload"), 3);
+        assert_eq!(i(&row, "packets_with_payload_fwd"), 0);
+        assert_eq!(i(&row, "packets_with_payload_bwd"), 3);
+        assert_eq!(f(&row, "header_only_ratio"), 4.0 / 7.0);
+        // 52 and 1500 twice each.
+        assert_eq!(f(&row, "dominant_pkt_ratio"), 2.0 / 7.0);
+        assert_eq!(i(&row, "l7_bytes_fwd"), 0);
+        assert_eq!(i(&row, "l7_bytes_bwd"), 3844);
+        assert_eq!(get(&DEF, &row, "l7_pkt_min_fwd"), &Value::Null);
+        assert_eq!(get(&DEF, &row, "l7_pkt_max_fwd"), &Value::Null);
+        assert_eq!(i(&row, "l7_pkt_min_bwd"), 948);
+        assert_eq!(i(&row, "l7_pkt_max_bwd"), 1448);
+        assert_eq!(f(&row, "pkt_asymmetry"), -1.0 / 7.0);
+        assert_eq!(f(&row, "byte_asymmetry"), -3876.0 / 4204.0);
+        let v = f(&row, "pkt_len_std");
+        assert!(close(f(&row, "pkt_len_variance"), v * v, 1e-12));
+    }
+
+    #[test]
+    fn one_direction_has_nulls_for_the_other() {
+        let row = check(&pkts_of(&[(Fwd, 60, 8), (Fwd, 52, 0)]), &full_cfg(50));
+        assert_eq!(get(&DEF, &row, "pkt_len_bwd_min"), &Value::Null);
+        assert_eq!(get(&DEF, &row, "pkt_len_bwd_max"), &Value::Null);
+        assert_eq!(f(&row, "pkt_len_bwd_median"), 0.0);
+        assert_eq!(i(&row, "l7_pkt_min_fwd"), 8);
+        assert_eq!(get(&DEF, &row, "l7_pkt_min_bwd"), &Value::Null);
+        assert_eq!(f(&row, "pkt_asymmetry"), 1.0);
+        assert_eq!(f(&row, "byte_asymmetry"), 1.0);
     }
 
     #[test]
@@ -529,10 +774,7 @@ mod tests {
             })
             .collect();
         check(&pkts, &full_cfg(50));
-        let ext = Size {
-            max_seq: 50,
-            keep_raw: false,
-        };
+        let ext = Size::from_config(&Config::default());
         let st = feed(&ext, &pkts);
         assert!(st.hist.len() <= 1501 && st.seq.is_empty());
     }
@@ -542,6 +784,18 @@ mod tests {
         // Largest IPv6 lengths (65535 + 40): sums of squares stay exact.
         let pkts = pkts_of(&[(Fwd, 65_575, 65_535), (Bwd, 40, 0), (Fwd, 65_575, 65_535)]);
         check(&pkts, &full_cfg(50));
+    }
+
+    /// Every flow of the shared captures (each 5-tuple one flow) equals
+    /// the naive reference over its packets read straight from the file,
+    /// with the default options and with every option on.
+    #[test]
+    fn shared_captures_match_the_naive_reference() {
+        let mut n = 0;
+        for cfg in [Config::default(), full_cfg(50)] {
+            n += compare_on_captures(&DEF, &cfg, naive, |_| Vec::new());
+        }
+        assert!(n >= 2 * 400, "{n} flows");
     }
 
     // numpy 2.4.6 / scipy 1.17.1 on the lengths of `matches_numpy_and_scipy`.

@@ -67,6 +67,21 @@ pub const COLUMNS: &[Column] = &[
     Column::describe("iat_sequence_fwd", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length times between consecutive initiator-to-responder packets."),
     Column::describe("iat_sequence_bwd", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
     Column::describe("splt", PairList, "(bytes, s)", SPLT, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
+    // The reference code's columns that the page lacks (names rule 2).
+    Column::describe("iat_sum", FLOAT, "s", ALWAYS, "Sum of the inter-arrival times: last minus first packet timestamp in capture order (0 with fewer than 2 packets)."),
+    Column::describe("iat_p99", FLOAT, "s", ALWAYS, "99th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::describe("iat_fwd_min", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Smallest time between consecutive initiator-to-responder packets (0 with fewer than 2)."),
+    Column::describe("iat_fwd_max", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Largest time between consecutive initiator-to-responder packets (0 with fewer than 2)."),
+    Column::describe("iat_fwd_median", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Median of the times between consecutive initiator-to-responder packets, linear interpolation; from the sketch (within 1 %) past 1024."),
+    Column::describe("iat_bwd_min", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Smallest time between consecutive responder-to-initiator packets (0 with fewer than 2)."),
+    Column::describe("iat_bwd_max", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Largest time between consecutive responder-to-initiator packets (0 with fewer than 2)."),
+    Column::describe("iat_bwd_median", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Median of the times between consecutive responder-to-initiator packets, linear interpolation; from the sketch (within 1 %) past 1024."),
+    Column::describe("burstiness_index_fwd", FLOAT, "", BIDIRECTIONAL_SPLIT, "Coefficient of variation iat_std_fwd / iat_mean_fwd (0 when the mean is 0)."),
+    Column::describe("burstiness_index_bwd", FLOAT, "", BIDIRECTIONAL_SPLIT, "Coefficient of variation iat_std_bwd / iat_mean_bwd (0 when the mean is 0)."),
+    Column::describe("max_burst_packets", Int, "packets", ALWAYS, "Packets in the largest burst (0 without packets)."),
+    Column::describe("idle_count", Int, "gaps", ALWAYS, "Idle periods: inter-arrival times of at least burst_threshold_ms (burst_count - 1 for a flow with packets)."),
+    Column::describe("max_idle_duration", FLOAT, "s", ALWAYS, "Largest inter-arrival time of at least burst_threshold_ms (0 if none)."),
+    Column::describe("first_response_time", FLOAT, "s", ALWAYS, "Time from the flow's first packet to the first responder-to-initiator packet; null when the responder sent nothing.").or_null(),
 ];
 
 /// Registry entry.
@@ -90,6 +105,7 @@ impl Timing {
             max_seq: cfg.max_sequence_length,
             keep_raw: cfg.include_raw_sequences,
             keep_splt: cfg.include_splt,
+            split: cfg.bidirectional_split,
         }
     }
 }
@@ -101,6 +117,8 @@ pub(crate) struct Timing {
     max_seq: usize,
     keep_raw: bool,
     keep_splt: bool,
+    /// `bidirectional_split`: keep the per-direction order statistics.
+    split: bool,
 }
 
 impl Timing {
@@ -113,7 +131,12 @@ impl Timing {
             quant: Quantiles::Exact(SmallVec::new()),
             gaps: 0,
             gap_sum_us: 0,
+            max_gap_us: 0,
+            burst_len: 0,
+            max_burst: 0,
+            first_bwd_us: 0,
             dir: [MeanStd::default(); 2],
+            dir_order: None,
             seq: Vec::new(),
             seq_dir: [Vec::new(), Vec::new()],
             splt: Vec::new(),
@@ -221,10 +244,10 @@ impl Quantiles {
         }
     }
 
-    /// The percentiles of [`QUANTILES`] in seconds, given the exact count,
+    /// The percentiles `qs` (fractions) in seconds, given the exact count,
     /// min and max (µs); zeros without values.
-    fn percentiles(&self, n: u64, min: i64, max: i64) -> [f64; 5] {
-        let mut out = [0.0; 5];
+    fn percentiles<const N: usize>(&self, qs: [f64; N], n: u64, min: i64, max: i64) -> [f64; N] {
+        let mut out = [0.0; N];
         if n == 0 {
             return out;
         }
@@ -233,7 +256,7 @@ impl Quantiles {
                 let mut sorted = v.clone();
                 sorted.sort_unstable();
                 let at = |k: u64| secs(sorted[k as usize] as f64);
-                for (o, q) in out.iter_mut().zip(QUANTILES) {
+                for (o, q) in out.iter_mut().zip(qs) {
                     let (lo, hi, t) = linear_ranks(n, q);
                     *o = lerp(at(lo), at(hi), t);
                 }
@@ -242,7 +265,7 @@ impl Quantiles {
                 // Clamping to the exact range never moves an estimate away
                 // from the true order statistic, which lies in that range.
                 let at = |k: u64| secs(s.value_at_rank(k).clamp(min as f64, max as f64));
-                for (o, q) in out.iter_mut().zip(QUANTILES) {
+                for (o, q) in out.iter_mut().zip(qs) {
                     let (lo, hi, t) = linear_ranks(n, q);
                     *o = lerp(at(lo), at(hi), t);
                 }
@@ -366,16 +389,58 @@ pub struct TimingState {
     /// All IATs (µs).
     iat: Moments,
     quant: Quantiles,
-    /// IATs of at least the burst threshold: count and exact sum (µs).
+    /// IATs of at least the burst threshold: count, exact sum and the
+    /// largest (µs; 0 while there is none).
     gaps: u64,
     gap_sum_us: i128,
+    max_gap_us: i64,
+    /// Packets in the current burst and in the largest so far.
+    burst_len: u64,
+    max_burst: u64,
+    /// Timestamp of the first responder packet (meaningful once
+    /// `last_dir_us[1]` is set).
+    first_bwd_us: i64,
     /// Per-direction IATs (µs).
     dir: [MeanStd; 2],
+    /// Per-direction min, max and percentile store, only with
+    /// `bidirectional_split` (allocated at the first per-direction IAT).
+    dir_order: Option<Box<DirOrder>>,
     seq: Vec<i64>,
     seq_dir: [Vec<i64>; 2],
     /// (IP length, IAT µs) of the first packets.
     splt: Vec<(u32, i64)>,
 }
+
+/// Order statistics of the per-direction IATs (µs): min, max and the
+/// values behind the median, as for all IATs.
+struct DirOrder {
+    min: [i64; 2],
+    max: [i64; 2],
+    quant: [Quantiles; 2],
+}
+
+impl DirOrder {
+    fn push(&mut self, d: usize, n_before: u64, iat: i64) {
+        if n_before == 0 {
+            self.min[d] = iat;
+            self.max[d] = iat;
+        } else {
+            self.min[d] = self.min[d].min(iat);
+            self.max[d] = self.max[d].max(iat);
+        }
+        self.quant[d].push(iat);
+    }
+}
+
+/// The percentiles of [`QUANTILES`] and p99.
+const IAT_QUANTILES: [f64; 6] = [
+    QUANTILES[0],
+    QUANTILES[1],
+    QUANTILES[2],
+    QUANTILES[3],
+    QUANTILES[4],
+    0.99,
+];
 
 impl FeatureGroup for Timing {
     type State = TimingState;
@@ -401,31 +466,56 @@ impl FeatureGroup for Timing {
             st.iat.push(iat);
             st.quant.push(iat);
             if iat as f64 >= self.threshold_us {
+                // Gaps are positive (the threshold is), so 0 is a floor.
+                st.max_gap_us = st.max_gap_us.max(iat);
                 st.gaps += 1;
                 st.gap_sum_us += i128::from(iat);
+                st.burst_len = 1;
+            } else {
+                st.burst_len += 1;
             }
             if self.keep_raw && st.seq.len() < self.max_seq {
                 st.seq.push(iat);
             }
+        } else {
+            st.burst_len = 1;
         }
+        st.max_burst = st.max_burst.max(st.burst_len);
         if self.keep_splt && st.splt.len() < self.max_seq {
             st.splt.push((pkt.ip_len(), iat.unwrap_or(0)));
         }
         let d = pkt.dir as usize;
         if let Some(prev) = st.last_dir_us[d] {
             let iat = pkt.ts_us.saturating_sub(prev);
+            if self.split {
+                let n_before = st.dir[d].n;
+                st.dir_order
+                    .get_or_insert_with(|| {
+                        Box::new(DirOrder {
+                            min: [0; 2],
+                            max: [0; 2],
+                            quant: [
+                                Quantiles::Exact(SmallVec::new()),
+                                Quantiles::Exact(SmallVec::new()),
+                            ],
+                        })
+                    })
+                    .push(d, n_before, iat);
+            }
             st.dir[d].push(iat);
             if self.keep_raw && st.seq_dir[d].len() < self.max_seq {
                 st.seq_dir[d].push(iat);
             }
+        } else if d == 1 {
+            st.first_bwd_us = pkt.ts_us;
         }
         st.last_dir_us[d] = Some(pkt.ts_us);
         st.last_us = pkt.ts_us;
         st.packets += 1;
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &TimingState, out: &mut RowWriter<'_>) {
-        self.write_row(st, out);
+    fn write(&self, flow: &FlowView<'_>, st: &TimingState, out: &mut RowWriter<'_>) {
+        self.write_row(flow, st, out);
     }
 }
 
@@ -434,7 +524,7 @@ fn seconds_list(v: &[i64]) -> Value {
 }
 
 impl Timing {
-    fn write_row(&self, st: &TimingState, out: &mut RowWriter<'_>) {
+    fn write_row(&self, flow: &FlowView<'_>, st: &TimingState, out: &mut RowWriter<'_>) {
         let m = &st.iat;
         let b = &m.base;
         let mean = secs(b.mean_us());
@@ -443,7 +533,7 @@ impl Timing {
         out.put(std);
         out.put(secs(m.min as f64));
         out.put(secs(m.max as f64));
-        let p = st.quant.percentiles(b.n, m.min, m.max);
+        let p = st.quant.percentiles(IAT_QUANTILES, b.n, m.min, m.max);
         out.put(p[1]);
         out.put(p[0]);
         out.put(p[2]);
@@ -480,13 +570,41 @@ impl Timing {
                     .collect(),
             )
         });
+
+        out.put(secs(b.sum as f64));
+        out.put(p[5]);
+        for d in 0..2 {
+            let n = st.dir[d].n;
+            match &st.dir_order {
+                Some(o) if n > 0 => {
+                    out.put(secs(o.min[d] as f64));
+                    out.put(secs(o.max[d] as f64));
+                    out.put_with(|| o.quant[d].percentiles([0.5], n, o.min[d], o.max[d])[0]);
+                }
+                _ => {
+                    out.put(0.0);
+                    out.put(0.0);
+                    out.put(0.0);
+                }
+            }
+        }
+        for d in &st.dir {
+            out.put_with(|| div_or_zero(secs(d.std_us()), secs(d.mean_us())));
+        }
+        out.put(st.max_burst);
+        out.put(st.gaps);
+        out.put(secs(st.max_gap_us as f64));
+        out.put(
+            st.last_dir_us[1].map(|_| secs(st.first_bwd_us.saturating_sub(flow.first_us) as f64)),
+        );
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::super::testutil::{
-        assert_row, close, feed, get, kurt, mean, obs, pct, pstd, row_of, skew, PacketObs, SplitMix,
+        assert_row, close, compare_on_captures, feed, get, kurt, mean, obs, pct, pstd, row_of,
+        skew, PacketObs, SplitMix,
     };
     use super::*;
     use crate::flow::Direction::{Bwd, Fwd};
@@ -571,7 +689,43 @@ mod tests {
             first(&fwd),
             first(&bwd),
             Value::PairList(splt),
+            // The reference code's extra columns.
+            Value::Float(us.iter().sum::<f64>() / 1e6),
+            Value::Float(pct(&iat, 0.99)),
+            Value::Float(lo(&fwd)),
+            Value::Float(hi(&fwd)),
+            Value::Float(pct(&fwd, 0.5)),
+            Value::Float(lo(&bwd)),
+            Value::Float(hi(&bwd)),
+            Value::Float(pct(&bwd, 0.5)),
+            Value::Float(cv(&fwd)),
+            Value::Float(cv(&bwd)),
+            Value::Int(sizes.iter().map(|&x| x as i64).max().unwrap_or(0)),
+            Value::Int(gaps.len() as i64),
+            Value::Float(hi(&gaps)),
+            match pkts.iter().find(|p| p.dir == Bwd) {
+                Some(p) => Value::Float((p.ts_us - ts[0]) as f64 / 1e6),
+                None => Value::Null,
+            },
         ]
+    }
+
+    /// Smallest and largest value, 0 for none; coefficient of variation.
+    fn lo(v: &[f64]) -> f64 {
+        v.iter().copied().reduce(f64::min).unwrap_or(0.0)
+    }
+
+    fn hi(v: &[f64]) -> f64 {
+        v.iter().copied().reduce(f64::max).unwrap_or(0.0)
+    }
+
+    fn cv(v: &[f64]) -> f64 {
+        let m = mean(v);
+        if m == 0.0 {
+            0.0
+        } else {
+            pstd(v) / m
+        }
     }
 
     fn full_cfg(max_seq: usize) -> Config {
@@ -630,7 +784,8 @@ mod tests {
     fn one_packet() {
         let pkts = [obs(T0, Fwd, 60, 0)];
         let row = check(&pkts, &full_cfg(50));
-        for c in COLUMNS.iter().filter(|c| c.ty == FLOAT) {
+        assert_eq!(get(&DEF, &row, "first_response_time"), &Value::Null);
+        for c in COLUMNS.iter().filter(|c| c.ty == FLOAT && !c.nullable) {
             let want = if c.name == "burst_mean_size" {
                 1.0
             } else {
@@ -639,6 +794,7 @@ mod tests {
             assert_eq!(f(&row, c.name), want, "{}", c.name);
         }
         assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(i(&row, "max_burst_packets"), 1);
         assert_eq!(get(&DEF, &row, "iat_sequence"), &Value::FloatList(vec![]));
         assert_eq!(get(&DEF, &row, "splt"), &Value::PairList(vec![(60, 0.0)]));
     }
@@ -658,6 +814,13 @@ mod tests {
         assert_eq!(f(&row, "burst_mean_size"), 2.0);
         assert_eq!(f(&row, "burst_mean_duration"), 0.0015);
         assert_eq!(f(&row, "iat_mean_fwd"), 0.0);
+        assert_eq!(f(&row, "first_response_time"), 0.0015);
+        assert_eq!(f(&row, "iat_sum"), 0.0015);
+        assert_eq!(i(&row, "max_burst_packets"), 2);
+        // One direction only: nothing to report.
+        let one_way = [obs(T0, Fwd, 60, 0), obs(T0 + 1500, Fwd, 60, 0)];
+        let one_way_row = check(&one_way, &full_cfg(50));
+        assert_eq!(get(&DEF, &one_way_row, "first_response_time"), &Value::Null);
         assert_eq!(
             get(&DEF, &row, "splt"),
             &Value::PairList(vec![(60, 0.0), (1500, 0.0015)])
@@ -707,6 +870,29 @@ mod tests {
         assert_eq!(f(&row, "iat_min"), 0.001);
         assert_eq!(f(&row, "iat_max"), 0.195);
 
+        // The reference code's columns, by hand. Largest burst 3 packets;
+        // 3 gaps, the largest 195 ms; the first Bwd packet at 10 ms; IATs
+        // sum to 351 ms; p99 at rank 0.99·6 = 5.94: 80 + 0.94·115 = 188.1.
+        assert_eq!(i(&row, "max_burst_packets"), 3);
+        assert_eq!(i(&row, "idle_count"), 3);
+        assert_eq!(f(&row, "max_idle_duration"), 0.195);
+        assert_eq!(f(&row, "first_response_time"), 0.010);
+        assert!(close(f(&row, "iat_sum"), 0.351, 1e-12));
+        assert!(close(f(&row, "iat_p99"), 0.1881, 1e-12));
+        // Fwd at 0, 20, 105, 350 ms: IATs 20, 85, 245. Bwd at 10, 100, 300,
+        // 351: IATs 90, 200, 51.
+        assert_eq!(f(&row, "iat_fwd_min"), 0.020);
+        assert_eq!(f(&row, "iat_fwd_max"), 0.245);
+        assert_eq!(f(&row, "iat_fwd_median"), 0.085);
+        assert_eq!(f(&row, "iat_bwd_min"), 0.051);
+        assert_eq!(f(&row, "iat_bwd_max"), 0.200);
+        assert_eq!(f(&row, "iat_bwd_median"), 0.090);
+        let m = 350.0 / 3.0;
+        let sd = (((20.0 - m) * (20.0 - m) + (85.0 - m) * (85.0 - m) + (245.0 - m) * (245.0 - m))
+            / 3.0f64)
+            .sqrt();
+        assert!(close(f(&row, "burstiness_index_fwd"), sd / m, 1e-12));
+
         // A threshold above every IAT: one burst spanning the flow.
         let cfg = Config {
             burst_threshold_ms: 1000.0,
@@ -714,6 +900,9 @@ mod tests {
         };
         let row = check(&pkts, &cfg);
         assert_eq!(i(&row, "burst_count"), 1);
+        assert_eq!(i(&row, "max_burst_packets"), 8);
+        assert_eq!(i(&row, "idle_count"), 0);
+        assert_eq!(f(&row, "max_idle_duration"), 0.0);
         assert_eq!(f(&row, "burst_mean_size"), 8.0);
         assert!(close(f(&row, "burst_mean_duration"), 0.351, 1e-12));
         assert_eq!(f(&row, "inter_burst_gap_mean"), 0.0);
@@ -803,14 +992,28 @@ mod tests {
         assert_eq!(i(&row, "burst_count"), 2);
     }
 
-    fn stateful(pkts: &[PacketObs], cfg: &Config) -> TimingState {
-        let t = Timing {
-            threshold_us: cfg.burst_threshold_ms * 1000.0,
-            max_seq: cfg.max_sequence_length,
-            keep_raw: cfg.include_raw_sequences,
-            keep_splt: cfg.include_splt,
+    /// Every flow of the shared captures (each 5-tuple one flow) equals
+    /// the naive reference over its packets read straight from the file,
+    /// with the default options and with every option on. Percentiles of
+    /// flows past the exact limit come from the sketch (tested above).
+    #[test]
+    fn shared_captures_match_the_naive_reference() {
+        let sketched = |pkts: &[PacketObs]| {
+            if pkts.len() > EXACT_IATS + 1 {
+                sketched()
+            } else {
+                Vec::new()
+            }
         };
-        feed(&t, pkts)
+        let mut n = 0;
+        for cfg in [Config::default(), full_cfg(50)] {
+            n += compare_on_captures(&DEF, &cfg, naive, sketched);
+        }
+        assert!(n >= 2 * 400, "{n} flows");
+    }
+
+    fn stateful(pkts: &[PacketObs], cfg: &Config) -> TimingState {
+        feed(&Timing::from_config(cfg), pkts)
     }
 
     /// Packets whose IATs come from a seeded PRNG: 5 % zeros, the rest
@@ -836,13 +1039,22 @@ mod tests {
         pkts
     }
 
-    const PCTS: [(&str, f64); 5] = [
+    const PCTS: [(&str, f64); 6] = [
         ("iat_p25", 0.25),
         ("iat_median", 0.5),
         ("iat_p75", 0.75),
         ("iat_p90", 0.9),
         ("iat_p95", 0.95),
+        ("iat_p99", 0.99),
     ];
+
+    /// The per-direction medians (from their own sketches past the limit).
+    const DIR_MEDIANS: [&str; 2] = ["iat_fwd_median", "iat_bwd_median"];
+
+    /// Percentile columns, which come from sketches past the limit.
+    fn sketched() -> Vec<&'static str> {
+        PCTS.iter().map(|p| p.0).chain(DIR_MEDIANS).collect()
+    }
 
     /// The sorted IATs and the neighbours numpy interpolates between.
     fn neighbours(sorted: &[f64], q: f64) -> (f64, f64) {
@@ -861,7 +1073,7 @@ mod tests {
         // One more: the sketch, everything else still exact.
         let pkts = random_flow(EXACT_IATS + 1, 7, false);
         let row = row_of(&DEF, &cfg, &pkts);
-        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        let skip = sketched();
         assert_row(&DEF, &row, &naive(&pkts, &cfg), &skip);
         assert!(matches!(stateful(&pkts, &cfg).quant, Quantiles::Sketch(_)));
     }
@@ -872,10 +1084,10 @@ mod tests {
         let pkts = random_flow(200_000, 0x5EED, false);
         let row = row_of(&DEF, &cfg, &pkts);
         let want = naive(&pkts, &cfg);
-        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        let skip = sketched();
         // Moments, min, max, bursts, per-direction and sequences: exact.
         assert_row(&DEF, &row, &want, &skip);
-        for (name, _) in PCTS {
+        for name in PCTS.iter().map(|p| p.0).chain(DIR_MEDIANS) {
             let (got, exact) = (f(&row, name), f(&want, name));
             assert!(
                 (got - exact).abs() <= SKETCH_ALPHA * exact.abs() * (1.0 + 1e-9) + 1e-12,
@@ -899,7 +1111,7 @@ mod tests {
         let pkts = random_flow(20_000, 99, true);
         let row = row_of(&DEF, &cfg, &pkts);
         let want = naive(&pkts, &cfg);
-        let skip: Vec<&str> = PCTS.iter().map(|p| p.0).collect();
+        let skip = sketched();
         assert_row(&DEF, &row, &want, &skip);
         let ts: Vec<i64> = pkts.iter().map(|p| p.ts_us).collect();
         let mut sorted = diffs(&ts);
