@@ -67,8 +67,12 @@ class Config:
     ``TypeError``.
 
     Args:
-        features: feature groups (``"flow_meta"``, ``"timing"``, ``"size"``, ``"entropy"``,
-            or ``"all"``, the default), a list or a comma-separated string.
+        features: feature groups (``"all"``, the default, or any of
+            ``flow_meta``, ``timing``, ``size``, ``tcp``, ``tcp_sequence``,
+            ``tcp_window``, ``tcp_options``, ``tcp_rtt``,
+            ``tcp_fingerprint``, ``tcp_mptcp``, ``ip_extended``,
+            ``ipv6_options``, ``mac``, ``icmp``, ``entropy``: see
+            ``jj features``), a list or a comma-separated string.
         profile: a named set of groups added to ``features``:
             ``"JJ-CORE"``, ``"JJ-EXTENDED"`` or ``"JJ-EXPERIMENTAL"``
             (``None``). With a profile, ``features`` left at ``"all"`` adds
@@ -393,13 +397,15 @@ def extract(
 
 def features() -> List[Dict[str, Any]]:
     """The schema: one dict per column that any configuration can produce,
-    in output order, with its ``group``, ``name``, ``type`` (``int``,
-    ``float``, ``str``, ``list[int]``, ...), ``unit``, ``description``,
-    ``option`` (the option that adds it, or ``None``) and
-    ``identifies_flow``. ``pandas.DataFrame(jj.features())`` makes a table.
+    in output order, with its ``group``, ``profile``, ``name``, ``type``
+    (``int``, ``float``, ``str``, ``bool``, ``list[int]``, ...),
+    ``nullable`` (whether a flow may have nothing to report: a null),
+    ``unit``, ``description``, ``option`` (the option that adds it, or
+    ``None``) and ``identifies_flow``. ``pandas.DataFrame(jj.features())``
+    makes a table.
     """
     out = []
     for g in _native.features_json()["groups"]:
         for c in g["columns"]:
-            out.append({"group": g["group"], **c})
+            out.append({"group": g["group"], "profile": g["profile"], **c})
     return out

@@ -273,6 +273,17 @@ def test_features_is_the_schema():
     assert by_name["duration"]["type"] == "float" and by_name["duration"]["unit"] == "s"
     assert by_name["flow_id"]["option"] == "include_flow_id"
     assert by_name["src_ip"]["identifies_flow"] is True
+    assert by_name["tcp_initial_window"]["nullable"] is True and by_name["duration"]["nullable"] is False
+    assert by_name["tcp_handshake_complete"]["type"] == "bool"
+    assert by_name["tcp_syn_count"]["profile"] == "JJ-CORE"
+    # The DataFrame's dtypes follow the schema: bool, Int64 where nullable.
+    df = jj.extract(capture("tcp-options.pcap"), features="tcp,tcp_options,icmp")
+    for name in df.columns:
+        c = by_name[name]
+        if c["type"] == "bool" and not c["nullable"]:
+            assert df[name].dtype == bool, name
+        elif c["type"] == "int":
+            assert str(df[name].dtype) == ("Int64" if c["nullable"] else "int64"), name
     # Every column of a full run is described, in the same order.
     full = jj.Pipeline(jj.Config(include_flow_id=True, include_raw_sequences=True, include_splt=True,
                                  bidirectional_split=True)).columns
@@ -309,6 +320,13 @@ def test_stubs_and_docstrings_cover_the_public_api():
         assert getattr(jj.Pipeline, m).__doc__, m
     for m in ["to_dict", "from_dict", "from_file"]:
         assert getattr(jj.Config, m).__doc__, m
+    # Config's docstring names every group and every key of the registry.
+    groups = {f["group"] for f in jj.features()}
+    assert len(groups) >= 15
+    for g in groups:
+        assert f"``{g}``" in jj.Config.__doc__, g
+    for k in jj.Config().to_dict():
+        assert f"{k}:" in jj.Config.__doc__, k
 
 
 # ------------------------------------------------------------------ console script

@@ -275,9 +275,13 @@ fn push_csv_field(out: &mut Vec<u8>, s: &[u8]) {
 
 /// Comma-separated values, RFC 4180 quoting, a header line; list columns as
 /// JSON arrays in the cell.
+///
+/// Cells are written straight into the output buffer (no line buffer copied
+/// into a `BufWriter`); the buffer goes to the writer whole once it holds
+/// [`BUF`] bytes, always at the end of a row.
 pub struct CsvSink<W: Write> {
-    w: BufWriter<W>,
-    line: Vec<u8>,
+    w: W,
+    buf: Vec<u8>,
     scratch: Vec<u8>,
     fb: FloatFmt,
     target: String,
@@ -289,8 +293,8 @@ impl<W: Write> CsvSink<W> {
     /// A CSV writer; `target` names the destination in error messages.
     pub fn new(w: W, target: &str) -> Self {
         CsvSink {
-            w: BufWriter::with_capacity(BUF, w),
-            line: Vec::with_capacity(1024),
+            w,
+            buf: Vec::with_capacity(BUF + 64 * 1024),
             scratch: Vec::new(),
             fb: FloatFmt::default(),
             target: target.to_string(),
@@ -301,7 +305,7 @@ impl<W: Write> CsvSink<W> {
     #[inline]
     fn separate(&mut self) {
         if self.cells > 0 {
-            self.line.push(b',');
+            self.buf.push(b',');
         }
         self.cells += 1;
     }
@@ -309,7 +313,24 @@ impl<W: Write> CsvSink<W> {
     fn list(&mut self, v: &Value) {
         self.scratch.clear();
         push_list(&mut self.scratch, v, &mut self.fb);
-        push_csv_field(&mut self.line, &self.scratch);
+        push_csv_field(&mut self.buf, &self.scratch);
+    }
+
+    /// Hand the buffered rows to the writer.
+    fn drain(&mut self) -> Result<()> {
+        let r = self.w.write_all(&self.buf);
+        self.buf.clear();
+        r.map_err(|e| io_err(&self.target, e))
+    }
+
+    /// End a line; pass the buffer on when it is full.
+    #[inline]
+    fn end_line(&mut self) -> Result<()> {
+        self.buf.push(b'\n');
+        if self.buf.len() >= BUF {
+            self.drain()?;
+        }
+        Ok(())
     }
 }
 
@@ -320,24 +341,24 @@ impl<W: Write> Cells for CsvSink<W> {
     #[inline]
     fn int(&mut self, v: i64) {
         self.separate();
-        push_int(&mut self.line, v);
+        push_int(&mut self.buf, v);
     }
     #[inline]
     fn float(&mut self, v: f64) {
         self.separate();
         if v.is_finite() {
-            push_float(&mut self.line, v, &mut self.fb);
+            push_float(&mut self.buf, v, &mut self.fb);
         }
     }
     #[inline]
     fn text(&mut self, s: &str) {
         self.separate();
-        push_csv_field(&mut self.line, s.as_bytes());
+        push_csv_field(&mut self.buf, s.as_bytes());
     }
     #[inline]
     fn bool(&mut self, v: bool) {
         self.separate();
-        self.line
+        self.buf
             .extend_from_slice(if v { b"true" } else { b"false" });
     }
     #[inline]
@@ -362,17 +383,13 @@ impl<W: Write> Cells for CsvSink<W> {
 impl<W: Write> DirectRows for CsvSink<W> {
     #[inline]
     fn start_row(&mut self) -> &mut dyn Cells {
-        self.line.clear();
         self.cells = 0;
         self
     }
 
     #[inline]
     fn end_row(&mut self) -> Result<()> {
-        self.line.push(b'\n');
-        self.w
-            .write_all(&self.line)
-            .map_err(|e| io_err(&self.target, e))
+        self.end_line()
     }
 }
 
@@ -382,21 +399,16 @@ impl<W: Write> Sink for CsvSink<W> {
     }
 
     fn begin(&mut self, columns: &[&'static Column]) -> Result<()> {
-        self.line.clear();
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
-                self.line.push(b',');
+                self.buf.push(b',');
             }
-            push_csv_field(&mut self.line, c.name.as_bytes());
+            push_csv_field(&mut self.buf, c.name.as_bytes());
         }
-        self.line.push(b'\n');
-        self.w
-            .write_all(&self.line)
-            .map_err(|e| io_err(&self.target, e))
+        self.end_line()
     }
 
     fn row(&mut self, values: &[Value]) -> Result<()> {
-        self.line.clear();
         self.cells = 0;
         for v in values {
             match v {
@@ -411,10 +423,11 @@ impl<W: Write> Sink for CsvSink<W> {
                 }
             }
         }
-        self.end_row()
+        self.end_line()
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.drain()?;
         self.w.flush().map_err(|e| io_err(&self.target, e))
     }
 }
@@ -656,8 +669,8 @@ mod tests {
         }
         whole.finish().unwrap();
         cells.finish().unwrap();
-        let a = String::from_utf8(whole.w.into_inner().unwrap()).unwrap();
-        let b = String::from_utf8(cells.w.into_inner().unwrap()).unwrap();
+        let a = String::from_utf8(whole.w).unwrap();
+        let b = String::from_utf8(cells.w).unwrap();
         assert_eq!(a, b);
         assert!(b.ends_with("\n-0.0,-9223372036854775808,x,false,,true\n"));
     }
