@@ -100,14 +100,24 @@ def doc_dir(tmp_path, monkeypatch):
 
 
 def csv_frame(path: Path, columns_types: dict):
-    """Read `jj extract -f csv` output with the dtypes of the schema: ints as
-    int64, floats as float64 (read back exactly), strings as strings, list
-    columns parsed from their JSON text."""
+    """Read `jj extract -f csv` output with the dtypes of the schema
+    (`jj.features()` types, `|None` appended for nullable columns): ints as
+    int64 (pandas' nullable Int64 when nullable: an empty cell is <NA>),
+    floats as float64 (read back exactly; empty is NaN), booleans from
+    `true`/`false` (nullable: pandas' boolean), strings as strings (None
+    when a nullable cell is empty), list columns parsed from their JSON
+    text."""
     import pandas as pd
 
     dtypes = {}
     for name, ty in columns_types.items():
-        dtypes[name] = {"int": "int64", "float": "float64"}.get(ty, object)
+        base = ty.removesuffix("|None")
+        if ty == "int":
+            dtypes[name] = "int64"
+        elif base == "float":
+            dtypes[name] = "float64"
+        else:
+            dtypes[name] = object
     # pandas < 3 parses floats exactly only when asked to.
     exact = {"float_precision": "round_trip"} if int(pd.__version__.split(".")[0]) < 3 else {}
     df = pd.read_csv(
@@ -115,11 +125,21 @@ def csv_frame(path: Path, columns_types: dict):
         dtype=dtypes,
         **exact,
         keep_default_na=False,
-        na_values={n: [""] for n, t in columns_types.items() if t == "float"},
+        na_values={n: [""] for n, t in columns_types.items() if t.startswith("float")},
     )
     for name, ty in columns_types.items():
-        if ty.startswith("list"):
-            df[name] = df[name].map(json.loads)
+        if name not in df.columns:
+            continue
+        base, nullable = ty.removesuffix("|None"), ty.endswith("|None")
+        if base.startswith("list"):
+            df[name] = df[name].map(lambda v: None if v == "" else json.loads(v))
+        elif base == "bool":
+            cells = [{"true": True, "false": False, "": None}[v] for v in df[name]]
+            df[name] = pd.array(cells, dtype="boolean") if nullable else pd.Series(cells, dtype=bool)
+        elif base == "int" and nullable:
+            df[name] = pd.array([None if v == "" else int(v) for v in df[name]], dtype="Int64")
+        elif base == "str" and nullable:
+            df[name] = [None if v == "" else v for v in df[name]]
     return df
 
 
@@ -127,4 +147,4 @@ def csv_frame(path: Path, columns_types: dict):
 def schema_types():
     import joyfuljay as jj
 
-    return {c["name"]: c["type"] for c in jj.features()}
+    return {c["name"]: c["type"] + ("|None" if c["nullable"] else "") for c in jj.features()}

@@ -380,4 +380,4 @@ def test_booleans_and_nulls_have_pandas_dtypes():
     # Arrow keeps the nulls and the boolean type.
     t = jj.extract(capture("http.cap"), features="tcp", output_format="arrow")
     assert t.schema.field("tcp_handshake_complete").type == pa.bool_()
-    assert t.column("tcp_initial_window").null_count == int(udp.sum())
+    assert t.column("tcp_initial_window").null_count == int(df["tcp_initial_window"].isna().sum()) >= 1

@@ -62,9 +62,17 @@ def assert_same(df: pd.DataFrame, csv: pd.DataFrame, types: dict) -> None:
     assert len(df) == len(csv)
     for name in df.columns:
         ty, got, want = types[name], df[name], csv[name]
-        if ty == "int":
+        nullable, ty = ty.endswith("|None"), ty.removesuffix("|None")
+        if ty == "int" and not nullable:
             assert got.dtype == np.int64, name
             assert np.array_equal(got.to_numpy(), want.to_numpy()), name
+        elif ty == "int":
+            assert str(got.dtype) == "Int64", (name, got.dtype)
+            assert got.isna().tolist() == want.isna().tolist(), name
+            assert got.fillna(0).astype("int64").tolist() == want.fillna(0).astype("int64").tolist(), name
+        elif ty == "bool":
+            assert str(got.dtype) == ("boolean" if nullable else "bool"), (name, got.dtype)
+            assert got.astype(object).tolist() == want.astype(object).tolist(), name
         elif ty == "float":
             assert got.dtype == np.float64, name
             a, b = got.to_numpy(), want.to_numpy()
@@ -73,7 +81,7 @@ def assert_same(df: pd.DataFrame, csv: pd.DataFrame, types: dict) -> None:
             assert a.tobytes() == b.tobytes() or np.isnan(a).any(), name
         elif ty == "str":
             assert got.dtype == object or isinstance(got.dtype, pd.StringDtype), (name, got.dtype)
-            assert got.tolist() == want.tolist(), name
+            assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want], name
         elif ty == "list[(int, float)]":
             assert [as_pairs(c) for c in got] == [[tuple(p) for p in c] for c in want], name
         else:  # list[int], list[float]
@@ -135,11 +143,13 @@ def test_parquet_equals_csv(tmp_path, schema_types, name):
     types = {f.name: f.type for f in table.schema}
     for name_, ty in schema_types.items():
         if name_ in types:
-            want = {"int": pa.int64(), "float": pa.float64(), "str": pa.string()}.get(ty)
+            want = {"int": pa.int64(), "float": pa.float64(), "str": pa.string(),
+                    "bool": pa.bool_()}.get(ty.removesuffix("|None"))
             if want is not None:
                 assert types[name_] == want, name_
-    assert_same(table.to_pandas(), csv, schema_types)
-    assert_same(pd.read_parquet(tmp_path / "flows.parquet"), csv, schema_types)
+    # Converted as the package converts (nullable ints as Int64, booleans as bool).
+    assert_same(jj._to_pandas(table), csv, schema_types)
+    assert_same(jj._to_pandas(pq.read_table(tmp_path / "flows.parquet")), csv, schema_types)
 
 
 def test_parquet_without_flows_has_the_schema(tmp_path):
