@@ -11,7 +11,7 @@
 //! package: `docs/semantics.md#icmp`.
 
 use super::sets::SmallSet;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::{IcmpDetails, PacketView};
 use smallvec::SmallVec;
@@ -46,37 +46,27 @@ fn kind(m: &IcmpDetails) -> i64 {
     }
 }
 
-const ALWAYS: Gate = Gate::ALWAYS;
 use ColumnType::{Bool, Float, Int};
-
-const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    Column::describe(name, ty, unit, ALWAYS, d)
-}
-
-/// A nullable column.
-const fn n(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    c(name, ty, unit, d).or_null()
-}
 
 /// The `icmp` columns, in output order.
 #[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
-    c("icmp_packet_count", Int, "packets", "Packets with an ICMP or ICMPv6 header."),
-    c("icmp_echo_request_count", Int, "packets", "Echo requests (ICMP type 8, ICMPv6 128)."),
-    c("icmp_echo_reply_count", Int, "packets", "Echo replies (ICMP type 0, ICMPv6 129)."),
-    c("icmp_dest_unreachable_count", Int, "packets", "Destination unreachable messages (ICMP type 3, ICMPv6 1)."),
-    c("icmp_time_exceeded_count", Int, "packets", "Time exceeded messages (ICMP type 11, ICMPv6 3)."),
-    c("icmp_unique_type_codes", Int, "", "Distinct (type, code) pairs."),
-    n("icmp_dominant_type", Int, "", "The most frequent message type (the earliest seen among equally frequent ones); null without ICMP packets."),
-    n("icmp_dominant_type_count", Int, "packets", "Packets of icmp_dominant_type; null without ICMP packets."),
-    n("icmp_echo_success_ratio", Float, "", "icmp_echo_reply_count / icmp_echo_request_count; null without echo requests."),
-    c("icmp_unique_ids", Int, "", "Distinct identifiers of echo requests and replies."),
-    n("icmp_seq_min", Int, "", "Smallest sequence number of echo requests and replies; null without them."),
-    n("icmp_seq_max", Int, "", "Largest sequence number of echo requests and replies; null without them."),
-    n("icmp_seq_gaps", Int, "", "Echo requests whose sequence number is neither equal to nor 1 more than (mod 65536) that of the previous echo request, when both carry the same identifier; null without echo requests."),
-    c("icmp_stat", Int, "", "Bitmap of the message kinds seen: 1 echo request, 2 echo reply, 4 destination unreachable, 8 time exceeded, 16 redirect (ICMP 5, ICMPv6 137), 32 any other type."),
-    c("icmp_ratio", Float, "", "icmp_packet_count / packets of the flow."),
-    c("is_icmp_only", Bool, "", "True when every packet of the flow has an ICMP or ICMPv6 header."),
+    Column::always("icmp_packet_count", Int, "packets", "Packets with an ICMP or ICMPv6 header."),
+    Column::always("icmp_echo_request_count", Int, "packets", "Echo requests (ICMP type 8, ICMPv6 128)."),
+    Column::always("icmp_echo_reply_count", Int, "packets", "Echo replies (ICMP type 0, ICMPv6 129)."),
+    Column::always("icmp_dest_unreachable_count", Int, "packets", "Destination unreachable messages (ICMP type 3, ICMPv6 1)."),
+    Column::always("icmp_time_exceeded_count", Int, "packets", "Time exceeded messages (ICMP type 11, ICMPv6 3)."),
+    Column::always("icmp_unique_type_codes", Int, "", "Distinct (type, code) pairs."),
+    Column::nullable("icmp_dominant_type", Int, "", "The most frequent message type (the earliest seen among equally frequent ones); null without ICMP packets."),
+    Column::nullable("icmp_dominant_type_count", Int, "packets", "Packets of icmp_dominant_type; null without ICMP packets."),
+    Column::nullable("icmp_echo_success_ratio", Float, "", "icmp_echo_reply_count / icmp_echo_request_count; null without echo requests."),
+    Column::always("icmp_unique_ids", Int, "", "Distinct identifiers of echo requests and replies."),
+    Column::nullable("icmp_seq_min", Int, "", "Smallest sequence number of echo requests and replies; null without them."),
+    Column::nullable("icmp_seq_max", Int, "", "Largest sequence number of echo requests and replies; null without them."),
+    Column::nullable("icmp_seq_gaps", Int, "", "Echo requests whose sequence number is neither equal to nor 1 more than (mod 65536) that of the previous echo request, when both carry the same identifier; null without echo requests."),
+    Column::always("icmp_stat", Int, "", "Bitmap of the message kinds seen: 1 echo request, 2 echo reply, 4 destination unreachable, 8 time exceeded, 16 redirect (ICMP 5, ICMPv6 137), 32 any other type."),
+    Column::always("icmp_ratio", Float, "", "icmp_packet_count / packets of the flow."),
+    Column::always("is_icmp_only", Bool, "", "True when every packet of the flow has an ICMP or ICMPv6 header."),
 ];
 
 /// Registry entry.

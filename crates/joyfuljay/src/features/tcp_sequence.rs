@@ -8,35 +8,34 @@
 //! sequence analysis plus counters, no list).
 
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::ACK;
 use crate::packet::PacketView;
 use std::sync::Arc;
 
 use ColumnType::Int;
-const ALWAYS: Gate = Gate::ALWAYS;
 
 /// The `tcp_sequence` columns, in output order (the reference code's,
 /// without its `tcp_retrans_ratio`, which is `tcp`'s column of that name).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_isn_fwd", Int, "", ALWAYS, "Sequence number (raw) of the initiator's first TCP packet (null if none).").or_null(),
-    Column::describe("tcp_isn_bwd", Int, "", ALWAYS, "Sequence number (raw) of the responder's first TCP packet (null if none).").or_null(),
-    Column::describe("tcp_seq_fwd_bytes_sent", Int, "bytes", ALWAYS, "TCP payload bytes of the initiator's packets that Wireshark's analysis does not flag as a retransmission of any kind."),
-    Column::describe("tcp_seq_fwd_retrans", Int, "packets", ALWAYS, "Initiator packets flagged retransmission, fast retransmission or spurious retransmission."),
-    Column::describe("tcp_seq_fwd_gaps", Int, "packets", ALWAYS, "Initiator packets starting beyond the next expected sequence number (Wireshark's previous segment not captured)."),
-    Column::describe("tcp_seq_fwd_ooo", Int, "packets", ALWAYS, "Initiator packets flagged out-of-order."),
-    Column::describe("tcp_seq_bwd_bytes_sent", Int, "bytes", ALWAYS, "TCP payload bytes of the responder's packets not flagged as a retransmission of any kind."),
-    Column::describe("tcp_seq_bwd_retrans", Int, "packets", ALWAYS, "Responder packets flagged retransmission, fast retransmission or spurious retransmission."),
-    Column::describe("tcp_seq_bwd_gaps", Int, "packets", ALWAYS, "Responder packets starting beyond the next expected sequence number."),
-    Column::describe("tcp_seq_bwd_ooo", Int, "packets", ALWAYS, "Responder packets flagged out-of-order."),
-    Column::describe("tcp_ack_fwd_count", Int, "packets", ALWAYS, "Initiator packets with ACK set."),
-    Column::describe("tcp_ack_fwd_dup", Int, "packets", ALWAYS, "Initiator packets flagged duplicate ACK."),
-    Column::describe("tcp_ack_bwd_count", Int, "packets", ALWAYS, "Responder packets with ACK set."),
-    Column::describe("tcp_ack_bwd_dup", Int, "packets", ALWAYS, "Responder packets flagged duplicate ACK."),
-    Column::describe("tcp_total_retrans", Int, "packets", ALWAYS, "tcp_seq_fwd_retrans + tcp_seq_bwd_retrans."),
-    Column::describe("tcp_total_ooo", Int, "packets", ALWAYS, "tcp_seq_fwd_ooo + tcp_seq_bwd_ooo."),
-    Column::describe("tcp_total_dup_acks", Int, "packets", ALWAYS, "tcp_ack_fwd_dup + tcp_ack_bwd_dup."),
+    Column::nullable("tcp_isn_fwd", Int, "", "Sequence number (raw) of the initiator's first TCP packet (null if none)."),
+    Column::nullable("tcp_isn_bwd", Int, "", "Sequence number (raw) of the responder's first TCP packet (null if none)."),
+    Column::always("tcp_seq_fwd_bytes_sent", Int, "bytes", "TCP payload bytes of the initiator's packets that Wireshark's analysis does not flag as a retransmission of any kind."),
+    Column::always("tcp_seq_fwd_retrans", Int, "packets", "Initiator packets flagged retransmission, fast retransmission or spurious retransmission."),
+    Column::always("tcp_seq_fwd_gaps", Int, "packets", "Initiator packets starting beyond the next expected sequence number (Wireshark's previous segment not captured)."),
+    Column::always("tcp_seq_fwd_ooo", Int, "packets", "Initiator packets flagged out-of-order."),
+    Column::always("tcp_seq_bwd_bytes_sent", Int, "bytes", "TCP payload bytes of the responder's packets not flagged as a retransmission of any kind."),
+    Column::always("tcp_seq_bwd_retrans", Int, "packets", "Responder packets flagged retransmission, fast retransmission or spurious retransmission."),
+    Column::always("tcp_seq_bwd_gaps", Int, "packets", "Responder packets starting beyond the next expected sequence number."),
+    Column::always("tcp_seq_bwd_ooo", Int, "packets", "Responder packets flagged out-of-order."),
+    Column::always("tcp_ack_fwd_count", Int, "packets", "Initiator packets with ACK set."),
+    Column::always("tcp_ack_fwd_dup", Int, "packets", "Initiator packets flagged duplicate ACK."),
+    Column::always("tcp_ack_bwd_count", Int, "packets", "Responder packets with ACK set."),
+    Column::always("tcp_ack_bwd_dup", Int, "packets", "Responder packets flagged duplicate ACK."),
+    Column::always("tcp_total_retrans", Int, "packets", "tcp_seq_fwd_retrans + tcp_seq_bwd_retrans."),
+    Column::always("tcp_total_ooo", Int, "packets", "tcp_seq_fwd_ooo + tcp_seq_bwd_ooo."),
+    Column::always("tcp_total_dup_acks", Int, "packets", "tcp_ack_fwd_dup + tcp_ack_bwd_dup."),
 ];
 
 /// Registry entry.
