@@ -119,10 +119,7 @@ impl FeatureGroup for Icmp {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

@@ -93,10 +93,7 @@ impl FeatureGroup for IpExtended {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

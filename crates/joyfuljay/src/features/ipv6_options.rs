@@ -57,10 +57,7 @@ impl FeatureGroup for Ipv6Options {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

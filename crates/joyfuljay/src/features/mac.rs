@@ -109,10 +109,7 @@ impl FeatureGroup for Mac {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

@@ -143,10 +143,7 @@ impl FeatureGroup for Tcp {
     type State = Option<Box<TcpState>>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> Option<Box<TcpState>> {

@@ -190,10 +190,7 @@ impl FeatureGroup for TcpFingerprint {
     type State = FingerprintState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> FingerprintState {

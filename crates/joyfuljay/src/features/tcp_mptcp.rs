@@ -46,10 +46,7 @@ impl FeatureGroup for TcpMptcp {
     type State = MptcpState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> MptcpState {

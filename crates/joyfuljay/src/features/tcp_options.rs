@@ -164,10 +164,7 @@ impl FeatureGroup for TcpOptionsGroup {
     type State = OptionsState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> OptionsState {

@@ -103,10 +103,7 @@ impl FeatureGroup for TcpRtt {
     type State = Option<Box<RttState>>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> Option<Box<RttState>> {

@@ -76,10 +76,7 @@ impl FeatureGroup for TcpSequence {
     type State = Option<Box<SeqState>>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> Option<Box<SeqState>> {

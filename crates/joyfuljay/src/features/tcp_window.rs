@@ -104,10 +104,7 @@ impl FeatureGroup for TcpWindow {
     type State = WindowState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> WindowState {
