@@ -89,6 +89,11 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// - the list also ends where the capture ends (snaplen).
 ///
 /// Allocates nothing.
+///
+/// Not [`TcpDetails::options`]: that parser stops at the first option of a
+/// wrong length (the rule `tcp_analysis`, `tcp_rtt` and its etherparse
+/// tests rely on), where Wireshark, and so this one, steps over it; see
+/// [`crate::packet::TcpOptions`] for why both exist.
 #[inline]
 pub(crate) fn walk(tcp: &TcpDetails<'_>, mut kind: impl FnMut(u8)) -> OptionsSeen {
     let area = usize::from(tcp.header_len).saturating_sub(20);
