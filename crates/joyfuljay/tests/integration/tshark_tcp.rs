@@ -51,18 +51,19 @@ fn float_of(s: &Option<String>) -> Option<f64> {
     s.as_ref().map(|x| x.parse::<f64>().unwrap())
 }
 
+/// The three groups under test, every 5-tuple one flow.
+fn cfg() -> Config {
+    Config {
+        features: ["flow_meta", "tcp", "tcp_sequence", "tcp_rtt"]
+            .map(String::from)
+            .to_vec(),
+        ..unsplit()
+    }
+}
+
 /// Our rows of `name`, TCP flows only, by key.
 fn ours(name: &str) -> (VecSink, BTreeMap<Key, usize>) {
-    let cfg = Config {
-        features: vec![
-            "flow_meta".into(),
-            "tcp".into(),
-            "tcp_sequence".into(),
-            "tcp_rtt".into(),
-        ],
-        ..unsplit()
-    };
-    let (s, _) = run(&capture(name), cfg);
+    let (s, _) = run(&capture(name), cfg());
     let mut m = BTreeMap::new();
     for r in 0..s.rows.len() {
         if cell(&s, r, "protocol").as_deref() != Some("6") {
@@ -245,16 +246,7 @@ fn tcp_groups_equal_wireshark_on_every_flow() {
 /// A UDP flow: counts 0, booleans false, TCP-only values null.
 #[test]
 fn non_tcp_flow_has_zero_counts_and_null_tcp_values() {
-    let cfg = Config {
-        features: vec![
-            "flow_meta".into(),
-            "tcp".into(),
-            "tcp_sequence".into(),
-            "tcp_rtt".into(),
-        ],
-        ..unsplit()
-    };
-    let (s, _) = run(&capture("tcp-analysis-synth.pcap"), cfg);
+    let (s, _) = run(&capture("tcp-analysis-synth.pcap"), cfg());
     let r = (0..s.rows.len())
         .find(|&r| cell(&s, r, "protocol").as_deref() == Some("17"))
         .expect("the UDP flow");
