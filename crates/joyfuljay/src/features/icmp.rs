@@ -10,6 +10,7 @@
 //! and the values null. Definitions and the differences from the reference
 //! package: `docs/semantics.md#icmp`.
 
+use super::lazy::Lazy;
 use super::sets::SmallSet;
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
@@ -83,7 +84,7 @@ pub struct Icmp;
 /// Per-flow state: 8 bytes, `None` until the flow's first ICMP message (so
 /// TCP and UDP flows carry no more), then a [`Counts`] of 160 bytes
 /// allocated once.
-pub type State = Option<Box<Counts>>;
+pub type State = Lazy<Counts>;
 
 /// What an ICMP flow keeps: four distinct types, type/code pairs and
 /// identifiers inline (more spill to the heap, counts stay exact), six
@@ -123,7 +124,7 @@ impl FeatureGroup for Icmp {
     }
 
     fn new_state(&self) -> State {
-        None
+        Lazy::NONE
     }
 
     #[inline]
@@ -131,7 +132,7 @@ impl FeatureGroup for Icmp {
         let Some(m) = pkt.icmp() else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         st.packets += 1;
         let k = kind(&m);
         st.stat |= k as u8;
@@ -169,14 +170,8 @@ impl FeatureGroup for Icmp {
     }
 
     fn write(&self, flow: &FlowView<'_>, st: &State, out: &mut RowWriter<'_>) {
-        let empty;
-        let st = match st {
-            Some(c) => &**c,
-            None => {
-                empty = Counts::default();
-                &empty
-            }
-        };
+        let empty = Counts::default();
+        let st = st.or(&empty);
         out.put(st.packets);
         out.put(st.requests);
         out.put(st.replies);

@@ -8,6 +8,7 @@
 //! directions ([`SeqAnalysis`]), no list. A flow of another protocol costs
 //! the 8-byte slot, and each of its packets a protocol test.
 
+use super::lazy::Lazy;
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
@@ -140,19 +141,19 @@ fn anomalous(f: u8) -> bool {
 }
 
 impl FeatureGroup for Tcp {
-    type State = Option<Box<TcpState>>;
+    type State = Lazy<TcpState>;
 
     fn needs(&self) -> Needs {
         Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<TcpState>> {
-        None
+    fn new_state(&self) -> Lazy<TcpState> {
+        Lazy::NONE
     }
 
-    fn prefetch(&self, st: &Option<Box<TcpState>>) {
-        if let Some(b) = st {
-            let p = (&**b as *const TcpState).cast::<u8>();
+    fn prefetch(&self, st: &Lazy<TcpState>) {
+        if let Some(b) = st.get() {
+            let p = (b as *const TcpState).cast::<u8>();
             let mut off = 0;
             while off < STATE_BYTES {
                 crate::hint::prefetch(p.wrapping_add(off));
@@ -162,19 +163,18 @@ impl FeatureGroup for Tcp {
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<TcpState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<TcpState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        st.get_or_insert_with(|| Box::new(TcpState::EMPTY))
-            .count(&s);
+        st.get_or_insert_with(|| TcpState::EMPTY).count(&s);
     }
 
-    fn write(&self, flow: &FlowView<'_>, st: &Option<Box<TcpState>>, out: &mut RowWriter<'_>) {
-        let st: &TcpState = st.as_deref().unwrap_or(&TcpState::EMPTY);
+    fn write(&self, flow: &FlowView<'_>, st: &Lazy<TcpState>, out: &mut RowWriter<'_>) {
+        let st = st.or(&TcpState::EMPTY);
         let n = st.packets;
         let ratio = |c: u32| (n > 0).then(|| f64::from(c) / f64::from(n));
         for c in [SYN, ACK, FIN, RST, PSH, URG, ECE, CWR] {
@@ -300,4 +300,4 @@ impl TcpState {
 
 // The sizes the documentation states.
 const _: () = assert!(STATE_BYTES == 192);
-const _: () = assert!(std::mem::size_of::<Option<Box<TcpState>>>() == 8);
+const _: () = assert!(std::mem::size_of::<Lazy<TcpState>>() == 8);

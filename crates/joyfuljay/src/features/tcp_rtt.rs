@@ -10,6 +10,7 @@
 //! each direction's last [`TS_KEPT`] distinct TSvals with the time they were
 //! last sent. Non-TCP flows allocate nothing.
 
+use super::lazy::Lazy;
 pub use super::tcp_analysis::MAX_UNACKED;
 use super::tcp_analysis::{AckRtt, Conversation, InitialRtt, Segment};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
@@ -100,25 +101,25 @@ pub struct RttState {
 }
 
 impl FeatureGroup for TcpRtt {
-    type State = Option<Box<RttState>>;
+    type State = Lazy<RttState>;
 
     fn needs(&self) -> Needs {
         Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<RttState>> {
-        None
+    fn new_state(&self) -> Lazy<RttState> {
+        Lazy::NONE
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<RttState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<RttState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         if st.conv.segment(&s) {
             // A new connection on the same 5-tuple: Wireshark's unacked
             // segments and initial RTT start over (the samples stay).
@@ -134,9 +135,9 @@ impl FeatureGroup for TcpRtt {
         }
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<RttState>>, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Lazy<RttState>, out: &mut RowWriter<'_>) {
         let none = RttState::default();
-        let st: &RttState = st.as_deref().unwrap_or(&none);
+        let st = st.or(&none);
         out.put(st.initial.get_us().map(|r| r as f64 / 1e6));
         let t = &st.ts_samples;
         out.put(t.get(|s| s.min as f64));

@@ -7,6 +7,7 @@
 //! packet; then one allocation of [`STATE_BYTES`] bytes (the scalar
 //! sequence analysis plus counters, no list).
 
+use super::lazy::Lazy;
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
@@ -73,25 +74,25 @@ pub struct SeqState {
 pub const STATE_BYTES: usize = std::mem::size_of::<SeqState>();
 
 impl FeatureGroup for TcpSequence {
-    type State = Option<Box<SeqState>>;
+    type State = Lazy<SeqState>;
 
     fn needs(&self) -> Needs {
         Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<SeqState>> {
-        None
+    fn new_state(&self) -> Lazy<SeqState> {
+        Lazy::NONE
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<SeqState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<SeqState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         let v = st.analysis.segment(&s);
         let d = &mut st.dir[s.dir & 1];
         if st.seen & (1 << (s.dir & 1)) == 0 {
@@ -109,9 +110,9 @@ impl FeatureGroup for TcpSequence {
         d.dup += u32::from(v & verdict::DUPLICATE_ACK != 0);
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<SeqState>>, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Lazy<SeqState>, out: &mut RowWriter<'_>) {
         let none = SeqState::default();
-        let st: &SeqState = st.as_deref().unwrap_or(&none);
+        let st = st.or(&none);
         let [f, b] = &st.dir;
         out.put((st.seen & 1 != 0).then_some(i64::from(f.isn)));
         out.put((st.seen & 2 != 0).then_some(i64::from(b.isn)));
