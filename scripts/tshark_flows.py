@@ -368,15 +368,27 @@ def process(frames, st: Stats, on_frame=None):
     return flows
 
 
-def run_tshark(tshark: str, capture: str):
+def tshark_base(tshark: str, capture: str, prefs=TSHARK_PREFS) -> list[str]:
+    """tshark reading `capture` without name resolution, with `prefs`."""
     cmd = [tshark, "-n", "-r", capture]
-    for p in TSHARK_PREFS:
+    for p in prefs:
         cmd += ["-o", p]
+    return cmd
+
+
+def fields_command(tshark: str, capture: str, fields, prefs=TSHARK_PREFS) -> list[str]:
+    """tshark printing `fields` of every frame: tab-separated, every
+    occurrence of a field joined by AGG, no quotes, no header."""
+    cmd = tshark_base(tshark, capture, prefs)
     cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
             "-E", f"aggregator={AGG}", "-E", "quote=n", "-E", "header=n"]
-    for f in FIELDS:
+    for f in fields:
         cmd += ["-e", f]
     return cmd
+
+
+def run_tshark(tshark: str, capture: str):
+    return fields_command(tshark, capture, FIELDS)
 
 
 def main(argv=None) -> int:

@@ -61,9 +61,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ipaddress
+import os
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_flows as tf  # noqa: E402
 
 PREFS = [
     "tcp.analyze_sequence_numbers:TRUE",
@@ -120,10 +123,7 @@ HEADER = [
 
 
 def base(tshark: str, capture: str) -> list[str]:
-    cmd = [tshark, "-n", "-r", capture]
-    for p in PREFS:
-        cmd += ["-o", p]
-    return cmd
+    return tf.tshark_base(tshark, capture, PREFS)
 
 
 def run(cmd: list[str]) -> list[str]:
@@ -146,8 +146,7 @@ def epoch_us(text: str) -> int:
 
 
 def ip_key(ip: str, port: int):
-    a = ipaddress.ip_address(ip)
-    return (a.version, int(a), port)
+    return (*tf.ip_sort_key(ip), port)
 
 
 def outer_is_tcp(protocols: list[str]) -> bool:

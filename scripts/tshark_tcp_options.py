@@ -43,19 +43,12 @@ from __future__ import annotations
 
 import argparse
 import csv
-import ipaddress
+import os
 import subprocess
 import sys
 
-TSHARK_PREFS = [
-    "ip.defragment:FALSE",
-    "ipv6.defragment:FALSE",
-    "tcp.desegment_tcp_streams:FALSE",
-    "tcp.analyze_sequence_numbers:FALSE",
-    "tcp.calculate_timestamps:FALSE",
-    "udp.calculate_timestamps:FALSE",
-    "ip.tso_support:TRUE",
-]
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tshark_flows as flows_script  # noqa: E402
 
 FIELDS = [
     "frame.number",
@@ -82,14 +75,12 @@ FIELDS = [
     "tcp.options.mptcp.subtype",
 ]
 IDX = {n: i for i, n in enumerate(FIELDS)}
-SEP, AGG = "\t", ","
+SEP, AGG = "\t", flows_script.AGG
 
 SYN, ACK = 0x02, 0x10
 
-
-def ip_key(ip: str):
-    a = ipaddress.ip_address(ip)
-    return (a.version, int(a))
+# (IP version, address as an integer): tshark_flows.py's endpoint order.
+ip_key = flows_script.ip_sort_key
 
 
 class Frame:
@@ -290,13 +281,8 @@ def main(argv=None) -> int:
     ap.add_argument("-o", "--output")
     ap.add_argument("--tshark", default="/usr/bin/tshark")
     args = ap.parse_args(argv)
-    cmd = [args.tshark, "-n", "-r", args.capture]
-    for p in TSHARK_PREFS:
-        cmd += ["-o", p]
-    cmd += ["-T", "fields", "-E", "separator=/t", "-E", "occurrence=a",
-            "-E", f"aggregator={AGG}", "-E", "quote=n", "-E", "header=n"]
-    for f in FIELDS:
-        cmd += ["-e", f]
+    # The same tshark options as tshark_flows.py, this script's fields.
+    cmd = flows_script.fields_command(args.tshark, args.capture, FIELDS)
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
                             text=True, encoding="utf-8", errors="replace")
     flows = process(proc.stdout)

@@ -12,7 +12,7 @@
 //! nowhere; a flow without any has 0 in every column.
 
 use super::stats::ratio;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
 use std::sync::Arc;
@@ -25,26 +25,25 @@ pub const HIGH_ENTROPY_BITS: f64 = 7.0;
 /// bytes.
 pub const UNIFORMITY_MIN_BYTES: u32 = 256;
 
-const ALWAYS: Gate = Gate::ALWAYS;
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `entropy` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("payload_entropy_mean", FLOAT, "bits", ALWAYS, "Mean over the packets with captured payload of the Shannon entropy (bits per byte, 0-8) of each packet's first entropy_sample_bytes payload bytes; 0 without such packets."),
-    Column::describe("payload_entropy_std", FLOAT, "bits", ALWAYS, "Population standard deviation (ddof 0) of those per-packet entropies."),
-    Column::describe("payload_entropy_min", FLOAT, "bits", ALWAYS, "Smallest per-packet entropy; 0 without payload packets."),
-    Column::describe("payload_entropy_max", FLOAT, "bits", ALWAYS, "Largest per-packet entropy; 0 without payload packets."),
-    Column::describe("entropy_consistency", FLOAT, "", ALWAYS, "max(0, 1 - payload_entropy_std / payload_entropy_mean): 1 when every payload packet has the same entropy (also when all are 0); 0 without payload packets."),
-    Column::describe("high_entropy_ratio", FLOAT, "", ALWAYS, "Share of the payload packets whose entropy is above HIGH_ENTROPY_BITS = 7.0; 0 without payload packets."),
-    Column::describe("entropy_payload", FLOAT, "bits", ALWAYS, "Shannon entropy (bits per byte) of the byte sample: the first entropy_sample_bytes payload bytes of each direction, in capture order, both directions together; 0 when empty."),
-    Column::describe("entropy_initiator", FLOAT, "bits", ALWAYS, "Shannon entropy of the initiator's sample (its first entropy_sample_bytes payload bytes); 0 when empty."),
-    Column::describe("entropy_responder", FLOAT, "bits", ALWAYS, "Shannon entropy of the responder's sample; 0 when empty."),
-    Column::describe("entropy_ratio", FLOAT, "", ALWAYS, "entropy_initiator / entropy_responder (entropy_initiator when entropy_responder is 0)."),
-    Column::describe("byte_distribution_uniformity", FLOAT, "", ALWAYS, "For a byte sample of L >= UNIFORMITY_MIN_BYTES = 256 bytes with counts c[v]: max(0, 1 - sum over all 256 values v of (c[v] - L/256)^2 / L^2); 0 for shorter samples."),
-    Column::describe("printable_ratio", FLOAT, "", ALWAYS, "Share of the byte sample in 0x20-0x7E or tab, LF, CR; 0 when empty."),
-    Column::describe("null_ratio", FLOAT, "", ALWAYS, "Share of the byte sample equal to 0x00; 0 when empty."),
-    Column::describe("high_byte_ratio", FLOAT, "", ALWAYS, "Share of the byte sample at or above 0x80; 0 when empty."),
-    Column::describe("payload_bytes_sampled", ColumnType::Int, "bytes", ALWAYS, "Bytes in the byte sample (at most 2 x entropy_sample_bytes)."),
+    Column::always("payload_entropy_mean", FLOAT, "bits", "Mean over the packets with captured payload of the Shannon entropy (bits per byte, 0-8) of each packet's first entropy_sample_bytes payload bytes; 0 without such packets."),
+    Column::always("payload_entropy_std", FLOAT, "bits", "Population standard deviation (ddof 0) of those per-packet entropies."),
+    Column::always("payload_entropy_min", FLOAT, "bits", "Smallest per-packet entropy; 0 without payload packets."),
+    Column::always("payload_entropy_max", FLOAT, "bits", "Largest per-packet entropy; 0 without payload packets."),
+    Column::always("entropy_consistency", FLOAT, "", "max(0, 1 - payload_entropy_std / payload_entropy_mean): 1 when every payload packet has the same entropy (also when all are 0); 0 without payload packets."),
+    Column::always("high_entropy_ratio", FLOAT, "", "Share of the payload packets whose entropy is above HIGH_ENTROPY_BITS = 7.0; 0 without payload packets."),
+    Column::always("entropy_payload", FLOAT, "bits", "Shannon entropy (bits per byte) of the byte sample: the first entropy_sample_bytes payload bytes of each direction, in capture order, both directions together; 0 when empty."),
+    Column::always("entropy_initiator", FLOAT, "bits", "Shannon entropy of the initiator's sample (its first entropy_sample_bytes payload bytes); 0 when empty."),
+    Column::always("entropy_responder", FLOAT, "bits", "Shannon entropy of the responder's sample; 0 when empty."),
+    Column::always("entropy_ratio", FLOAT, "", "entropy_initiator / entropy_responder (entropy_initiator when entropy_responder is 0)."),
+    Column::always("byte_distribution_uniformity", FLOAT, "", "For a byte sample of L >= UNIFORMITY_MIN_BYTES = 256 bytes with counts c[v]: max(0, 1 - sum over all 256 values v of (c[v] - L/256)^2 / L^2); 0 for shorter samples."),
+    Column::always("printable_ratio", FLOAT, "", "Share of the byte sample in 0x20-0x7E or tab, LF, CR; 0 when empty."),
+    Column::always("null_ratio", FLOAT, "", "Share of the byte sample equal to 0x00; 0 when empty."),
+    Column::always("high_byte_ratio", FLOAT, "", "Share of the byte sample at or above 0x80; 0 when empty."),
+    Column::always("payload_bytes_sampled", ColumnType::Int, "bytes", "Bytes in the byte sample (at most 2 x entropy_sample_bytes)."),
 ];
 
 /// Registry entry.

@@ -147,6 +147,13 @@ impl Needs {
         whole_input: false,
     };
 
+    /// The decoded summary and header details: what a header group
+    /// (`tcp`, `icmp`, `mac`, …) declares.
+    pub const HEADERS: Needs = Needs {
+        headers: true,
+        ..Needs::SUMMARY
+    };
+
     /// What two groups need together.
     pub fn union(self, o: Needs) -> Needs {
         Needs {
@@ -787,6 +794,22 @@ mod tests {
     use crate::config::Config;
     use crate::decode::decode;
     use crate::flow::{FlowTable, TableConfig};
+
+    #[test]
+    fn headers_needs_header_details_only() {
+        let h = Needs::HEADERS;
+        assert!(h.headers && h.frame_bytes());
+        assert_eq!(
+            h,
+            Needs {
+                headers: true,
+                payload_bytes: 0,
+                stream_start: 0,
+                whole_input: false
+            }
+        );
+        assert_eq!(Needs::SUMMARY.union(h), h);
+    }
 
     /// Feed `flows` (each a list of packets) through `arena` as the table
     /// does (all live at once, interleaved, ended in reverse order), and

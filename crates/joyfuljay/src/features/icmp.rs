@@ -10,8 +10,9 @@
 //! and the values null. Definitions and the differences from the reference
 //! package: `docs/semantics.md#icmp`.
 
+use super::lazy::Lazy;
 use super::sets::SmallSet;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::{IcmpDetails, PacketView};
 use smallvec::SmallVec;
@@ -46,37 +47,27 @@ fn kind(m: &IcmpDetails) -> i64 {
     }
 }
 
-const ALWAYS: Gate = Gate::ALWAYS;
 use ColumnType::{Bool, Float, Int};
-
-const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    Column::describe(name, ty, unit, ALWAYS, d)
-}
-
-/// A nullable column.
-const fn n(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    c(name, ty, unit, d).or_null()
-}
 
 /// The `icmp` columns, in output order.
 #[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
-    c("icmp_packet_count", Int, "packets", "Packets with an ICMP or ICMPv6 header."),
-    c("icmp_echo_request_count", Int, "packets", "Echo requests (ICMP type 8, ICMPv6 128)."),
-    c("icmp_echo_reply_count", Int, "packets", "Echo replies (ICMP type 0, ICMPv6 129)."),
-    c("icmp_dest_unreachable_count", Int, "packets", "Destination unreachable messages (ICMP type 3, ICMPv6 1)."),
-    c("icmp_time_exceeded_count", Int, "packets", "Time exceeded messages (ICMP type 11, ICMPv6 3)."),
-    c("icmp_unique_type_codes", Int, "", "Distinct (type, code) pairs."),
-    n("icmp_dominant_type", Int, "", "The most frequent message type (the earliest seen among equally frequent ones); null without ICMP packets."),
-    n("icmp_dominant_type_count", Int, "packets", "Packets of icmp_dominant_type; null without ICMP packets."),
-    n("icmp_echo_success_ratio", Float, "", "icmp_echo_reply_count / icmp_echo_request_count; null without echo requests."),
-    c("icmp_unique_ids", Int, "", "Distinct identifiers of echo requests and replies."),
-    n("icmp_seq_min", Int, "", "Smallest sequence number of echo requests and replies; null without them."),
-    n("icmp_seq_max", Int, "", "Largest sequence number of echo requests and replies; null without them."),
-    n("icmp_seq_gaps", Int, "", "Echo requests whose sequence number is neither equal to nor 1 more than (mod 65536) that of the previous echo request, when both carry the same identifier; null without echo requests."),
-    c("icmp_stat", Int, "", "Bitmap of the message kinds seen: 1 echo request, 2 echo reply, 4 destination unreachable, 8 time exceeded, 16 redirect (ICMP 5, ICMPv6 137), 32 any other type."),
-    c("icmp_ratio", Float, "", "icmp_packet_count / packets of the flow."),
-    c("is_icmp_only", Bool, "", "True when every packet of the flow has an ICMP or ICMPv6 header."),
+    Column::always("icmp_packet_count", Int, "packets", "Packets with an ICMP or ICMPv6 header."),
+    Column::always("icmp_echo_request_count", Int, "packets", "Echo requests (ICMP type 8, ICMPv6 128)."),
+    Column::always("icmp_echo_reply_count", Int, "packets", "Echo replies (ICMP type 0, ICMPv6 129)."),
+    Column::always("icmp_dest_unreachable_count", Int, "packets", "Destination unreachable messages (ICMP type 3, ICMPv6 1)."),
+    Column::always("icmp_time_exceeded_count", Int, "packets", "Time exceeded messages (ICMP type 11, ICMPv6 3)."),
+    Column::always("icmp_unique_type_codes", Int, "", "Distinct (type, code) pairs."),
+    Column::nullable("icmp_dominant_type", Int, "", "The most frequent message type (the earliest seen among equally frequent ones); null without ICMP packets."),
+    Column::nullable("icmp_dominant_type_count", Int, "packets", "Packets of icmp_dominant_type; null without ICMP packets."),
+    Column::nullable("icmp_echo_success_ratio", Float, "", "icmp_echo_reply_count / icmp_echo_request_count; null without echo requests."),
+    Column::always("icmp_unique_ids", Int, "", "Distinct identifiers of echo requests and replies."),
+    Column::nullable("icmp_seq_min", Int, "", "Smallest sequence number of echo requests and replies; null without them."),
+    Column::nullable("icmp_seq_max", Int, "", "Largest sequence number of echo requests and replies; null without them."),
+    Column::nullable("icmp_seq_gaps", Int, "", "Echo requests whose sequence number is neither equal to nor 1 more than (mod 65536) that of the previous echo request, when both carry the same identifier; null without echo requests."),
+    Column::always("icmp_stat", Int, "", "Bitmap of the message kinds seen: 1 echo request, 2 echo reply, 4 destination unreachable, 8 time exceeded, 16 redirect (ICMP 5, ICMPv6 137), 32 any other type."),
+    Column::always("icmp_ratio", Float, "", "icmp_packet_count / packets of the flow."),
+    Column::always("is_icmp_only", Bool, "", "True when every packet of the flow has an ICMP or ICMPv6 header."),
 ];
 
 /// Registry entry.
@@ -93,7 +84,7 @@ pub struct Icmp;
 /// Per-flow state: 8 bytes, `None` until the flow's first ICMP message (so
 /// TCP and UDP flows carry no more), then a [`Counts`] of 160 bytes
 /// allocated once.
-pub type State = Option<Box<Counts>>;
+pub type State = Lazy<Counts>;
 
 /// What an ICMP flow keeps: four distinct types, type/code pairs and
 /// identifiers inline (more spill to the heap, counts stay exact), six
@@ -129,14 +120,11 @@ impl FeatureGroup for Icmp {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {
-        None
+        Lazy::NONE
     }
 
     #[inline]
@@ -144,7 +132,7 @@ impl FeatureGroup for Icmp {
         let Some(m) = pkt.icmp() else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         st.packets += 1;
         let k = kind(&m);
         st.stat |= k as u8;
@@ -182,14 +170,8 @@ impl FeatureGroup for Icmp {
     }
 
     fn write(&self, flow: &FlowView<'_>, st: &State, out: &mut RowWriter<'_>) {
-        let empty;
-        let st = match st {
-            Some(c) => &**c,
-            None => {
-                empty = Counts::default();
-                &empty
-            }
-        };
+        let empty = Counts::default();
+        let st = st.or(&empty);
         out.put(st.packets);
         out.put(st.requests);
         out.put(st.replies);

@@ -8,7 +8,7 @@
 //! the differences from the reference package: `docs/semantics.md#ip_extended`.
 
 use super::sets::ByteSet;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::{Direction, PacketView};
 use std::sync::Arc;
@@ -22,35 +22,30 @@ pub fn initial_ttl(ttl: u8) -> u8 {
     INITIAL_TTLS.into_iter().find(|&t| ttl <= t).unwrap_or(255)
 }
 
-const ALWAYS: Gate = Gate::ALWAYS;
 use ColumnType::{Float, Int};
-
-const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    Column::describe(name, ty, unit, ALWAYS, d).or_null()
-}
 
 /// The `ip_extended` columns, in output order.
 #[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
-    c("ip_ttl_fwd_min", Int, "hops", "Smallest TTL (IPv4) or hop limit (IPv6) of the initiator's packets."),
-    c("ip_ttl_fwd_max", Int, "hops", "Largest TTL or hop limit of the initiator's packets."),
-    c("ip_ttl_fwd_mean", Float, "hops", "Mean TTL or hop limit of the initiator's packets."),
-    c("ip_ttl_fwd_changes", Int, "", "Distinct TTL values among the initiator's packets, minus 1 (0: constant TTL)."),
-    c("ip_ttl_bwd_min", Int, "hops", "Smallest TTL or hop limit of the responder's packets; null without responder packets."),
-    c("ip_ttl_bwd_max", Int, "hops", "Largest TTL or hop limit of the responder's packets; null without responder packets."),
-    c("ip_ttl_bwd_mean", Float, "hops", "Mean TTL or hop limit of the responder's packets; null without responder packets."),
-    c("ip_ttl_bwd_changes", Int, "", "Distinct TTL values among the responder's packets, minus 1; null without responder packets."),
-    c("ip_ttl_fwd_initial_est", Int, "hops", "Estimated initial TTL of the initiator: the smallest of INITIAL_TTLS = 32, 64, 128, 255 at or above the TTL of its first packet."),
-    c("ip_ttl_fwd_hops_est", Int, "hops", "ip_ttl_fwd_initial_est minus the TTL of the initiator's first packet: routers between the initiator and the capture point."),
-    c("ip_tos_value", Int, "", "Smallest IPv4 type-of-service byte of the flow (DSCP << 2 | ECN); null without IPv4 packets."),
-    c("ip_tos_unique_count", Int, "", "Distinct IPv4 type-of-service bytes in the flow; null without IPv4 packets."),
-    c("ip_dscp", Int, "", "DSCP of ip_tos_value (its top six bits); null without IPv4 packets."),
-    c("ip_ecn", Int, "", "ECN of ip_tos_value (its low two bits); null without IPv4 packets."),
-    c("ip_flags", Int, "", "IPv4 flag bits seen in any packet, OR-ed: 4 reserved, 2 DF (don't fragment), 1 MF (more fragments); null without IPv4 packets."),
-    c("ip_df_count", Int, "packets", "IPv4 packets with DF set; null without IPv4 packets."),
-    c("ip_df_ratio", Float, "", "ip_df_count / IPv4 packets of the flow; null without IPv4 packets."),
-    Column::describe("ip_version", Int, "", ALWAYS, "IP version of the flow's (outermost) IP header: 4 or 6."),
-    c("ip_id_gaps", Int, "", "IPv4 packets whose identification is neither equal to nor 1 more than (mod 65536) that of the previous IPv4 packet in the same direction, both directions summed; null without IPv4 packets."),
+    Column::nullable("ip_ttl_fwd_min", Int, "hops", "Smallest TTL (IPv4) or hop limit (IPv6) of the initiator's packets."),
+    Column::nullable("ip_ttl_fwd_max", Int, "hops", "Largest TTL or hop limit of the initiator's packets."),
+    Column::nullable("ip_ttl_fwd_mean", Float, "hops", "Mean TTL or hop limit of the initiator's packets."),
+    Column::nullable("ip_ttl_fwd_changes", Int, "", "Distinct TTL values among the initiator's packets, minus 1 (0: constant TTL)."),
+    Column::nullable("ip_ttl_bwd_min", Int, "hops", "Smallest TTL or hop limit of the responder's packets; null without responder packets."),
+    Column::nullable("ip_ttl_bwd_max", Int, "hops", "Largest TTL or hop limit of the responder's packets; null without responder packets."),
+    Column::nullable("ip_ttl_bwd_mean", Float, "hops", "Mean TTL or hop limit of the responder's packets; null without responder packets."),
+    Column::nullable("ip_ttl_bwd_changes", Int, "", "Distinct TTL values among the responder's packets, minus 1; null without responder packets."),
+    Column::nullable("ip_ttl_fwd_initial_est", Int, "hops", "Estimated initial TTL of the initiator: the smallest of INITIAL_TTLS = 32, 64, 128, 255 at or above the TTL of its first packet."),
+    Column::nullable("ip_ttl_fwd_hops_est", Int, "hops", "ip_ttl_fwd_initial_est minus the TTL of the initiator's first packet: routers between the initiator and the capture point."),
+    Column::nullable("ip_tos_value", Int, "", "Smallest IPv4 type-of-service byte of the flow (DSCP << 2 | ECN); null without IPv4 packets."),
+    Column::nullable("ip_tos_unique_count", Int, "", "Distinct IPv4 type-of-service bytes in the flow; null without IPv4 packets."),
+    Column::nullable("ip_dscp", Int, "", "DSCP of ip_tos_value (its top six bits); null without IPv4 packets."),
+    Column::nullable("ip_ecn", Int, "", "ECN of ip_tos_value (its low two bits); null without IPv4 packets."),
+    Column::nullable("ip_flags", Int, "", "IPv4 flag bits seen in any packet, OR-ed: 4 reserved, 2 DF (don't fragment), 1 MF (more fragments); null without IPv4 packets."),
+    Column::nullable("ip_df_count", Int, "packets", "IPv4 packets with DF set; null without IPv4 packets."),
+    Column::nullable("ip_df_ratio", Float, "", "ip_df_count / IPv4 packets of the flow; null without IPv4 packets."),
+    Column::always("ip_version", Int, "", "IP version of the flow's (outermost) IP header: 4 or 6."),
+    Column::nullable("ip_id_gaps", Int, "", "IPv4 packets whose identification is neither equal to nor 1 more than (mod 65536) that of the previous IPv4 packet in the same direction, both directions summed; null without IPv4 packets."),
 ];
 
 /// Registry entry.
@@ -98,10 +93,7 @@ impl FeatureGroup for IpExtended {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

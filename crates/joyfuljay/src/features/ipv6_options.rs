@@ -9,37 +9,27 @@
 //! reference package: `docs/semantics.md#ipv6_options`.
 
 use super::sets::{ByteSet, SmallSet};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
 use std::sync::Arc;
 
-const ALWAYS: Gate = Gate::ALWAYS;
 use ColumnType::{Bool, Float, Int};
-
-const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    Column::describe(name, ty, unit, ALWAYS, d)
-}
-
-/// A nullable column.
-const fn n(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    c(name, ty, unit, d).or_null()
-}
 
 /// The `ipv6_options` columns, in output order.
 #[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
-    c("ipv6_packet_count", Int, "packets", "Packets whose (outermost) IP header is IPv6."),
-    c("ipv4_packet_count", Int, "packets", "Packets whose (outermost) IP header is IPv4."),
-    n("ipv6_flow_label", Int, "", "Smallest IPv6 flow label (20 bits) of the flow's packets; null without IPv6 packets."),
-    n("ipv6_flow_label_unique_count", Int, "", "Distinct IPv6 flow labels (both directions); null without IPv6 packets."),
-    n("ipv6_flow_label_changes", Int, "", "ipv6_flow_label_unique_count minus 1; null without IPv6 packets."),
-    n("ipv6_traffic_class", Int, "", "Smallest IPv6 traffic class byte (DSCP << 2 | ECN); null without IPv6 packets."),
-    n("ipv6_traffic_class_unique_count", Int, "", "Distinct IPv6 traffic class bytes; null without IPv6 packets."),
-    n("ipv6_dscp", Int, "", "DSCP of ipv6_traffic_class (its top six bits); null without IPv6 packets."),
-    n("ipv6_ecn", Int, "", "ECN of ipv6_traffic_class (its low two bits); null without IPv6 packets."),
-    c("ipv6_ratio", Float, "", "ipv6_packet_count / (ipv6_packet_count + ipv4_packet_count)."),
-    c("is_ipv6_only", Bool, "", "True when every packet of the flow is IPv6."),
+    Column::always("ipv6_packet_count", Int, "packets", "Packets whose (outermost) IP header is IPv6."),
+    Column::always("ipv4_packet_count", Int, "packets", "Packets whose (outermost) IP header is IPv4."),
+    Column::nullable("ipv6_flow_label", Int, "", "Smallest IPv6 flow label (20 bits) of the flow's packets; null without IPv6 packets."),
+    Column::nullable("ipv6_flow_label_unique_count", Int, "", "Distinct IPv6 flow labels (both directions); null without IPv6 packets."),
+    Column::nullable("ipv6_flow_label_changes", Int, "", "ipv6_flow_label_unique_count minus 1; null without IPv6 packets."),
+    Column::nullable("ipv6_traffic_class", Int, "", "Smallest IPv6 traffic class byte (DSCP << 2 | ECN); null without IPv6 packets."),
+    Column::nullable("ipv6_traffic_class_unique_count", Int, "", "Distinct IPv6 traffic class bytes; null without IPv6 packets."),
+    Column::nullable("ipv6_dscp", Int, "", "DSCP of ipv6_traffic_class (its top six bits); null without IPv6 packets."),
+    Column::nullable("ipv6_ecn", Int, "", "ECN of ipv6_traffic_class (its low two bits); null without IPv6 packets."),
+    Column::always("ipv6_ratio", Float, "", "ipv6_packet_count / (ipv6_packet_count + ipv4_packet_count)."),
+    Column::always("is_ipv6_only", Bool, "", "True when every packet of the flow is IPv6."),
 ];
 
 /// Registry entry.
@@ -67,10 +57,7 @@ impl FeatureGroup for Ipv6Options {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

@@ -9,7 +9,7 @@
 //! reference package: `docs/semantics.md#mac`.
 
 use super::sets::SmallSet;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
 use std::sync::Arc;
@@ -28,37 +28,27 @@ pub mod mac_stat {
     pub const VLAN: i64 = 0x10;
 }
 
-const ALWAYS: Gate = Gate::ALWAYS;
 use ColumnType::{Int, Str};
-
-const fn c(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    Column::describe(name, ty, unit, ALWAYS, d)
-}
-
-/// A nullable column.
-const fn n(name: &'static str, ty: ColumnType, unit: &'static str, d: &'static str) -> Column {
-    c(name, ty, unit, d).or_null()
-}
 
 /// The `mac` columns, in output order.
 #[rustfmt::skip]
 pub const COLUMNS: &[Column] = &[
     Column {
         identifies: true,
-        ..n("mac_src", Str, "", "Source MAC address of the flow's first packet (lowercase, colon-separated); null when its link layer has none.")
+        ..Column::nullable("mac_src", Str, "", "Source MAC address of the flow's first packet (lowercase, colon-separated); null when its link layer has none.")
     },
     Column {
         identifies: true,
-        ..n("mac_dst", Str, "", "Destination MAC address of the flow's first packet; null when its link layer has none (Linux cooked captures record only the source).")
+        ..Column::nullable("mac_dst", Str, "", "Destination MAC address of the flow's first packet; null when its link layer has none (Linux cooked captures record only the source).")
     },
-    n("mac_eth_type", Int, "", "EtherType field of the first packet's link header as written (0x8100 / 0x88a8 when tagged; a Linux cooked capture's protocol type); null for other link layers and 802.3 length fields."),
-    n("mac_vlan_id", Int, "", "Smallest VLAN ID (12 bits) of the outermost 802.1Q/802.1ad tag over the flow's packets; null when no packet is tagged."),
-    c("mac_vlan_count", Int, "", "Distinct outermost VLAN IDs in the flow (0 when untagged)."),
-    c("mac_unique_src_count", Int, "", "Distinct source MAC addresses over the flow's packets (both directions)."),
-    c("mac_unique_dst_count", Int, "", "Distinct destination MAC addresses over the flow's packets (both directions)."),
-    c("mac_stat", Int, "", "Bitmap: 1 first packet has a source MAC, 2 it has a destination MAC, 4 several source MACs, 8 several destination MACs, 16 some packet VLAN-tagged."),
-    c("mac_broadcast_count", Int, "packets", "Packets sent to ff:ff:ff:ff:ff:ff."),
-    c("mac_multicast_count", Int, "packets", "Packets sent to a group address other than broadcast (low bit of the first byte set)."),
+    Column::nullable("mac_eth_type", Int, "", "EtherType field of the first packet's link header as written (0x8100 / 0x88a8 when tagged; a Linux cooked capture's protocol type); null for other link layers and 802.3 length fields."),
+    Column::nullable("mac_vlan_id", Int, "", "Smallest VLAN ID (12 bits) of the outermost 802.1Q/802.1ad tag over the flow's packets; null when no packet is tagged."),
+    Column::always("mac_vlan_count", Int, "", "Distinct outermost VLAN IDs in the flow (0 when untagged)."),
+    Column::always("mac_unique_src_count", Int, "", "Distinct source MAC addresses over the flow's packets (both directions)."),
+    Column::always("mac_unique_dst_count", Int, "", "Distinct destination MAC addresses over the flow's packets (both directions)."),
+    Column::always("mac_stat", Int, "", "Bitmap: 1 first packet has a source MAC, 2 it has a destination MAC, 4 several source MACs, 8 several destination MACs, 16 some packet VLAN-tagged."),
+    Column::always("mac_broadcast_count", Int, "packets", "Packets sent to ff:ff:ff:ff:ff:ff."),
+    Column::always("mac_multicast_count", Int, "packets", "Packets sent to a group address other than broadcast (low bit of the first byte set)."),
 ];
 
 /// Registry entry.
@@ -119,10 +109,7 @@ impl FeatureGroup for Mac {
     type State = State;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> State {

@@ -23,6 +23,7 @@ mod group;
 pub mod icmp;
 pub mod ip_extended;
 pub mod ipv6_options;
+pub mod lazy;
 pub mod mac;
 mod registry;
 mod row;

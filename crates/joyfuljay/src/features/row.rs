@@ -122,7 +122,29 @@ impl Column {
         }
     }
 
-    /// The same column, marked nullable (see [`Column::nullable`]).
+    /// A column present whenever its group is selected, never null: the
+    /// usual case for a header group's table.
+    pub const fn always(
+        name: &'static str,
+        ty: ColumnType,
+        unit: &'static str,
+        description: &'static str,
+    ) -> Column {
+        Column::describe(name, ty, unit, Gate::ALWAYS, description)
+    }
+
+    /// A column present whenever its group is selected that may be null
+    /// (see the field [`Column::nullable`]).
+    pub const fn nullable(
+        name: &'static str,
+        ty: ColumnType,
+        unit: &'static str,
+        description: &'static str,
+    ) -> Column {
+        Column::always(name, ty, unit, description).or_null()
+    }
+
+    /// The same column, marked nullable (see the field [`Column::nullable`]).
     pub const fn or_null(self) -> Column {
         Column {
             nullable: true,
@@ -364,5 +386,29 @@ impl<'a> RowWriter<'a> {
     /// Number of columns written so far (kept or not).
     pub fn written(&self) -> usize {
         self.pos
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn always_and_nullable_are_describe_with_gate_always() {
+        let a = Column::always("x", ColumnType::Int, "bytes", "An x.");
+        let d = Column::describe("x", ColumnType::Int, "bytes", Gate::ALWAYS, "An x.");
+        for c in [a, Column::nullable("x", ColumnType::Int, "bytes", "An x.")] {
+            assert_eq!(
+                (c.name, c.ty, c.unit, c.description),
+                (d.name, d.ty, d.unit, d.description)
+            );
+            assert!(c.gate.option().is_none() && !c.identifies);
+        }
+        assert!(!a.nullable);
+        assert!(Column::nullable("x", ColumnType::Int, "", "").nullable);
+        assert_eq!(
+            Column::nullable("x", ColumnType::Float, "", "").type_label(),
+            "float|None"
+        );
     }
 }

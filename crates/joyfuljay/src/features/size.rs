@@ -19,7 +19,6 @@ use smallvec::SmallVec;
 use std::sync::Arc;
 
 use ColumnType::{Int, IntList};
-const ALWAYS: Gate = Gate::ALWAYS;
 const BIDIRECTIONAL_SPLIT: Gate = Gate::on("bidirectional_split", |c| c.bidirectional_split);
 /// The per-direction sequences too: gated on `include_raw_sequences` alone.
 const RAW_SEQUENCES: Gate = Gate::on("include_raw_sequences", |c| c.include_raw_sequences);
@@ -27,23 +26,23 @@ const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `size` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("pkt_len_mean", FLOAT, "bytes", ALWAYS, "Mean IP-level packet length."),
-    Column::describe("pkt_len_std", FLOAT, "bytes", ALWAYS, "Population standard deviation (ddof 0) of the IP-level packet lengths."),
-    Column::describe("pkt_len_min", Int, "bytes", ALWAYS, "Smallest IP-level packet length."),
-    Column::describe("pkt_len_max", Int, "bytes", ALWAYS, "Largest IP-level packet length."),
-    Column::describe("pkt_len_median", FLOAT, "bytes", ALWAYS, "Median (p50) of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_mode", Int, "bytes", ALWAYS, "Most frequent IP-level packet length; ties go to the smallest."),
-    Column::describe("pkt_len_p25", FLOAT, "bytes", ALWAYS, "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
-    Column::describe("pkt_len_p75", FLOAT, "bytes", ALWAYS, "75th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_p90", FLOAT, "bytes", ALWAYS, "90th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("pkt_len_p95", FLOAT, "bytes", ALWAYS, "95th percentile of the IP-level packet lengths, linear interpolation."),
-    Column::describe("payload_len_mean", FLOAT, "bytes", ALWAYS, "Mean payload length (bytes after the transport header) per packet."),
-    Column::describe("payload_len_std", FLOAT, "bytes", ALWAYS, "Population standard deviation of the per-packet payload lengths."),
-    Column::describe("payload_len_total", Int, "bytes", ALWAYS, "Payload bytes in both directions (equals payload_bytes_total)."),
-    Column::describe("payload_ratio", FLOAT, "", ALWAYS, "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
-    Column::describe("pkt_len_skew", FLOAT, "", ALWAYS, "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
-    Column::describe("pkt_len_kurtosis", FLOAT, "", ALWAYS, "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
-    Column::describe("pkt_len_cv", FLOAT, "", ALWAYS, "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
+    Column::always("pkt_len_mean", FLOAT, "bytes", "Mean IP-level packet length."),
+    Column::always("pkt_len_std", FLOAT, "bytes", "Population standard deviation (ddof 0) of the IP-level packet lengths."),
+    Column::always("pkt_len_min", Int, "bytes", "Smallest IP-level packet length."),
+    Column::always("pkt_len_max", Int, "bytes", "Largest IP-level packet length."),
+    Column::always("pkt_len_median", FLOAT, "bytes", "Median (p50) of the IP-level packet lengths, linear interpolation."),
+    Column::always("pkt_len_mode", Int, "bytes", "Most frequent IP-level packet length; ties go to the smallest."),
+    Column::always("pkt_len_p25", FLOAT, "bytes", "25th percentile of the IP-level packet lengths, linear interpolation (numpy's default)."),
+    Column::always("pkt_len_p75", FLOAT, "bytes", "75th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::always("pkt_len_p90", FLOAT, "bytes", "90th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::always("pkt_len_p95", FLOAT, "bytes", "95th percentile of the IP-level packet lengths, linear interpolation."),
+    Column::always("payload_len_mean", FLOAT, "bytes", "Mean payload length (bytes after the transport header) per packet."),
+    Column::always("payload_len_std", FLOAT, "bytes", "Population standard deviation of the per-packet payload lengths."),
+    Column::always("payload_len_total", Int, "bytes", "Payload bytes in both directions (equals payload_bytes_total)."),
+    Column::always("payload_ratio", FLOAT, "", "payload_len_total / total IP-level bytes (0 when there are no bytes)."),
+    Column::always("pkt_len_skew", FLOAT, "", "Fisher-Pearson skewness g1 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::always("pkt_len_kurtosis", FLOAT, "", "Excess kurtosis g2 of the packet lengths, no bias correction (0 when their std is 0)."),
+    Column::always("pkt_len_cv", FLOAT, "", "Coefficient of variation pkt_len_std / pkt_len_mean (0 when the mean is 0)."),
     Column::describe("pkt_len_mean_fwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean IP-level length of initiator-to-responder packets."),
     Column::describe("pkt_len_mean_bwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Mean IP-level length of responder-to-initiator packets."),
     Column::describe("pkt_len_std_fwd", FLOAT, "bytes", BIDIRECTIONAL_SPLIT, "Population standard deviation of the initiator-to-responder packet lengths."),

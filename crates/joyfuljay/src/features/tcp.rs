@@ -8,8 +8,9 @@
 //! directions ([`SeqAnalysis`]), no list. A flow of another protocol costs
 //! the 8-byte slot, and each of its packets a protocol test.
 
+use super::lazy::Lazy;
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::{ACK, FIN, PSH, RST, SYN, URG};
 use crate::packet::PacketView;
@@ -20,47 +21,46 @@ const CWR: u8 = 0x80;
 
 use ColumnType::{Float, Int};
 const BOOL: ColumnType = ColumnType::Bool;
-const ALWAYS: Gate = Gate::ALWAYS;
 
 /// The `tcp` columns, in output order: the documented ones, then the
 /// reference code's others.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_syn_count", Int, "packets", ALWAYS, "TCP packets with SYN set (SYN-ACKs included)."),
-    Column::describe("tcp_ack_count", Int, "packets", ALWAYS, "TCP packets with ACK set."),
-    Column::describe("tcp_fin_count", Int, "packets", ALWAYS, "TCP packets with FIN set."),
-    Column::describe("tcp_rst_count", Int, "packets", ALWAYS, "TCP packets with RST set."),
-    Column::describe("tcp_psh_count", Int, "packets", ALWAYS, "TCP packets with PSH set."),
-    Column::describe("tcp_urg_count", Int, "packets", ALWAYS, "TCP packets with URG set."),
-    Column::describe("tcp_ece_count", Int, "packets", ALWAYS, "TCP packets with ECE (ECN-Echo) set."),
-    Column::describe("tcp_cwr_count", Int, "packets", ALWAYS, "TCP packets with CWR (Congestion Window Reduced) set."),
-    Column::describe("tcp_syn_ratio", Float, "", ALWAYS, "tcp_syn_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_ack_ratio", Float, "", ALWAYS, "tcp_ack_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_fin_ratio", Float, "", ALWAYS, "tcp_fin_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_rst_ratio", Float, "", ALWAYS, "tcp_rst_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_psh_ratio", Float, "", ALWAYS, "tcp_psh_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_handshake_complete", BOOL, "", ALWAYS, "The initiator sent a SYN, the responder a SYN-ACK after it, then the initiator an ACK of that SYN-ACK (ack number = its sequence number + 1)."),
-    Column::describe("tcp_connection_terminated", BOOL, "", ALWAYS, "A FIN was sent in both directions."),
-    Column::describe("tcp_connection_reset", BOOL, "", ALWAYS, "A packet with RST was seen."),
-    Column::describe("tcp_initial_window", Int, "bytes", ALWAYS, "Window field (not scaled) of the initiator's first SYN without ACK (null if none).").or_null(),
-    Column::describe("tcp_retrans_count", Int, "packets", ALWAYS, "Packets Wireshark's TCP analysis flags as retransmission, fast retransmission or spurious retransmission."),
-    Column::describe("tcp_retrans_ratio", Float, "", ALWAYS, "tcp_retrans_count / TCP packets of the flow (null without TCP packets).").or_null(),
-    Column::describe("tcp_out_of_order", Int, "packets", ALWAYS, "Packets Wireshark's TCP analysis flags as out-of-order."),
-    Column::describe("tcp_dup_ack_count", Int, "packets", ALWAYS, "Packets Wireshark's TCP analysis flags as duplicate ACKs."),
-    Column::describe("tcp_syn_count_fwd", Int, "packets", ALWAYS, "Packets with SYN set from the initiator."),
-    Column::describe("tcp_syn_count_bwd", Int, "packets", ALWAYS, "Packets with SYN set from the responder."),
-    Column::describe("tcp_psh_count_fwd", Int, "packets", ALWAYS, "Packets with PSH set from the initiator."),
-    Column::describe("tcp_psh_count_bwd", Int, "packets", ALWAYS, "Packets with PSH set from the responder."),
-    Column::describe("tcp_is_tcp", BOOL, "", ALWAYS, "The flow's transport protocol is TCP."),
-    Column::describe("tcp_synack_count", Int, "packets", ALWAYS, "TCP packets with both SYN and ACK set."),
-    Column::describe("tcp_data_packets", Int, "packets", ALWAYS, "TCP packets carrying payload."),
-    Column::describe("tcp_ack_only_packets", Int, "packets", ALWAYS, "TCP packets with ACK set, no SYN, FIN or RST, and no payload."),
-    Column::describe("tcp_flags_anomaly", BOOL, "", ALWAYS, "Some packet has no flag at all, FIN+PSH+URG, FIN without ACK or SYN, SYN+FIN, or SYN+RST."),
-    Column::describe("tcp_initiator_syn", BOOL, "", ALWAYS, "The initiator sent a SYN without ACK."),
-    Column::describe("tcp_responder_synack", BOOL, "", ALWAYS, "The responder sent a SYN-ACK."),
-    Column::describe("tcp_fstat", Int, "bitmap", ALWAYS, "Flow status bits (Tranalyzer style): 0x01 initiator SYN, 0x02 responder SYN-ACK, 0x04 more ACKs than SYN-ACKs, 0x08 initiator FIN, 0x10 responder FIN, 0x20 RST, 0x40 payload, 0x80 flag anomaly."),
-    Column::describe("tcp_flags_agg", Int, "bitmap", ALWAYS, "OR of the flags bytes (CWR ECE URG ACK PSH RST SYN FIN) of all TCP packets."),
-    Column::describe("tcp_flags_fwd", Int, "bitmap", ALWAYS, "OR of the flags bytes of the initiator's TCP packets."),
-    Column::describe("tcp_flags_bwd", Int, "bitmap", ALWAYS, "OR of the flags bytes of the responder's TCP packets."),
+    Column::always("tcp_syn_count", Int, "packets", "TCP packets with SYN set (SYN-ACKs included)."),
+    Column::always("tcp_ack_count", Int, "packets", "TCP packets with ACK set."),
+    Column::always("tcp_fin_count", Int, "packets", "TCP packets with FIN set."),
+    Column::always("tcp_rst_count", Int, "packets", "TCP packets with RST set."),
+    Column::always("tcp_psh_count", Int, "packets", "TCP packets with PSH set."),
+    Column::always("tcp_urg_count", Int, "packets", "TCP packets with URG set."),
+    Column::always("tcp_ece_count", Int, "packets", "TCP packets with ECE (ECN-Echo) set."),
+    Column::always("tcp_cwr_count", Int, "packets", "TCP packets with CWR (Congestion Window Reduced) set."),
+    Column::nullable("tcp_syn_ratio", Float, "", "tcp_syn_count / TCP packets of the flow (null without TCP packets)."),
+    Column::nullable("tcp_ack_ratio", Float, "", "tcp_ack_count / TCP packets of the flow (null without TCP packets)."),
+    Column::nullable("tcp_fin_ratio", Float, "", "tcp_fin_count / TCP packets of the flow (null without TCP packets)."),
+    Column::nullable("tcp_rst_ratio", Float, "", "tcp_rst_count / TCP packets of the flow (null without TCP packets)."),
+    Column::nullable("tcp_psh_ratio", Float, "", "tcp_psh_count / TCP packets of the flow (null without TCP packets)."),
+    Column::always("tcp_handshake_complete", BOOL, "", "The initiator sent a SYN, the responder a SYN-ACK after it, then the initiator an ACK of that SYN-ACK (ack number = its sequence number + 1)."),
+    Column::always("tcp_connection_terminated", BOOL, "", "A FIN was sent in both directions."),
+    Column::always("tcp_connection_reset", BOOL, "", "A packet with RST was seen."),
+    Column::nullable("tcp_initial_window", Int, "bytes", "Window field (not scaled) of the initiator's first SYN without ACK (null if none)."),
+    Column::always("tcp_retrans_count", Int, "packets", "Packets Wireshark's TCP analysis flags as retransmission, fast retransmission or spurious retransmission."),
+    Column::nullable("tcp_retrans_ratio", Float, "", "tcp_retrans_count / TCP packets of the flow (null without TCP packets)."),
+    Column::always("tcp_out_of_order", Int, "packets", "Packets Wireshark's TCP analysis flags as out-of-order."),
+    Column::always("tcp_dup_ack_count", Int, "packets", "Packets Wireshark's TCP analysis flags as duplicate ACKs."),
+    Column::always("tcp_syn_count_fwd", Int, "packets", "Packets with SYN set from the initiator."),
+    Column::always("tcp_syn_count_bwd", Int, "packets", "Packets with SYN set from the responder."),
+    Column::always("tcp_psh_count_fwd", Int, "packets", "Packets with PSH set from the initiator."),
+    Column::always("tcp_psh_count_bwd", Int, "packets", "Packets with PSH set from the responder."),
+    Column::always("tcp_is_tcp", BOOL, "", "The flow's transport protocol is TCP."),
+    Column::always("tcp_synack_count", Int, "packets", "TCP packets with both SYN and ACK set."),
+    Column::always("tcp_data_packets", Int, "packets", "TCP packets carrying payload."),
+    Column::always("tcp_ack_only_packets", Int, "packets", "TCP packets with ACK set, no SYN, FIN or RST, and no payload."),
+    Column::always("tcp_flags_anomaly", BOOL, "", "Some packet has no flag at all, FIN+PSH+URG, FIN without ACK or SYN, SYN+FIN, or SYN+RST."),
+    Column::always("tcp_initiator_syn", BOOL, "", "The initiator sent a SYN without ACK."),
+    Column::always("tcp_responder_synack", BOOL, "", "The responder sent a SYN-ACK."),
+    Column::always("tcp_fstat", Int, "bitmap", "Flow status bits (Tranalyzer style): 0x01 initiator SYN, 0x02 responder SYN-ACK, 0x04 more ACKs than SYN-ACKs, 0x08 initiator FIN, 0x10 responder FIN, 0x20 RST, 0x40 payload, 0x80 flag anomaly."),
+    Column::always("tcp_flags_agg", Int, "bitmap", "OR of the flags bytes (CWR ECE URG ACK PSH RST SYN FIN) of all TCP packets."),
+    Column::always("tcp_flags_fwd", Int, "bitmap", "OR of the flags bytes of the initiator's TCP packets."),
+    Column::always("tcp_flags_bwd", Int, "bitmap", "OR of the flags bytes of the responder's TCP packets."),
 ];
 
 /// Registry entry.
@@ -141,22 +141,19 @@ fn anomalous(f: u8) -> bool {
 }
 
 impl FeatureGroup for Tcp {
-    type State = Option<Box<TcpState>>;
+    type State = Lazy<TcpState>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<TcpState>> {
-        None
+    fn new_state(&self) -> Lazy<TcpState> {
+        Lazy::NONE
     }
 
-    fn prefetch(&self, st: &Option<Box<TcpState>>) {
-        if let Some(b) = st {
-            let p = (&**b as *const TcpState).cast::<u8>();
+    fn prefetch(&self, st: &Lazy<TcpState>) {
+        if let Some(b) = st.get() {
+            let p = (b as *const TcpState).cast::<u8>();
             let mut off = 0;
             while off < STATE_BYTES {
                 crate::hint::prefetch(p.wrapping_add(off));
@@ -166,19 +163,18 @@ impl FeatureGroup for Tcp {
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<TcpState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<TcpState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        st.get_or_insert_with(|| Box::new(TcpState::EMPTY))
-            .count(&s);
+        st.get_or_insert_with(|| TcpState::EMPTY).count(&s);
     }
 
-    fn write(&self, flow: &FlowView<'_>, st: &Option<Box<TcpState>>, out: &mut RowWriter<'_>) {
-        let st: &TcpState = st.as_deref().unwrap_or(&TcpState::EMPTY);
+    fn write(&self, flow: &FlowView<'_>, st: &Lazy<TcpState>, out: &mut RowWriter<'_>) {
+        let st = st.or(&TcpState::EMPTY);
         let n = st.packets;
         let ratio = |c: u32| (n > 0).then(|| f64::from(c) / f64::from(n));
         for c in [SYN, ACK, FIN, RST, PSH, URG, ECE, CWR] {
@@ -304,4 +300,4 @@ impl TcpState {
 
 // The sizes the documentation states.
 const _: () = assert!(STATE_BYTES == 192);
-const _: () = assert!(std::mem::size_of::<Option<Box<TcpState>>>() == 8);
+const _: () = assert!(std::mem::size_of::<Lazy<TcpState>>() == 8);

@@ -20,7 +20,7 @@
 //!   longer list (only possible with runs of NOPs) ends with `,+`.
 
 use super::tcp_options::walk;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::packet::{Direction, PacketView};
@@ -48,27 +48,26 @@ pub const OS_HINTS: &[(u8, &[u16], &str)] = &[
     (255, &[], "bsd"),
 ];
 
-const ALWAYS: Gate = Gate::ALWAYS;
 const INT: ColumnType = ColumnType::Int;
 const STR: ColumnType = ColumnType::Str;
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `tcp_fingerprint` columns, in output order (the reference package's names).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_fp_fwd", STR, "", ALWAYS, "Signature ver:ittl:window:mss:ws:layout of the initiator's first SYN without ACK (docs/semantics.md#tcp_fingerprint; initial TTL from INITIAL_TTLS = 64, 128, 255; layout at most MAX_LAYOUT_KINDS = 16 option kinds, then +), e.g. 4:64:64240:1460:7:mss,sok,ts,nop,ws; null if none.").or_null(),
-    Column::describe("tcp_fp_bwd", STR, "", ALWAYS, "The same signature of the responder's first SYN-ACK; null if none.").or_null(),
-    Column::describe("tcp_os_hint_fwd", STR, "", ALWAYS, "OS hint from the initiator's SYN: first match in OS_HINTS on (initial TTL from INITIAL_TTLS = 64, 128, 255; window): linux (64; 29200, 65535), linux-old (64; 5840), windows (128; 65535, 8192), windows-10 (128; 65520), bsd (255), else unknown; null without a SYN.").or_null(),
-    Column::describe("tcp_os_hint_bwd", STR, "", ALWAYS, "OS hint from the responder's SYN-ACK, as tcp_os_hint_fwd; null without a SYN-ACK.").or_null(),
-    Column::describe("tcp_uptime_fwd", FLOAT, "hours", ALWAYS, "TSval of the initiator's first packet with timestamps / UPTIME_TS_HZ (100) / 3600: uptime if its clock started at 0 and ticks at 100 Hz; null without timestamps.").or_null(),
-    Column::describe("tcp_uptime_bwd", FLOAT, "hours", ALWAYS, "The same from the responder's first TSval; null without timestamps.").or_null(),
-    Column::describe("tcp_fp_fwd_window", INT, "bytes", ALWAYS, "Raw window field of the initiator's SYN; null without a SYN.").or_null(),
-    Column::describe("tcp_fp_fwd_ttl", INT, "hops", ALWAYS, "IPv4 TTL or IPv6 hop limit of the initiator's SYN as observed; null without a SYN.").or_null(),
-    Column::describe("tcp_fp_fwd_mss", INT, "bytes", ALWAYS, "MSS option of the initiator's SYN; null without a SYN or an MSS option.").or_null(),
-    Column::describe("tcp_fp_fwd_ws", INT, "shift", ALWAYS, "Window scale shift of the initiator's SYN as written; null without a SYN or the option.").or_null(),
-    Column::describe("tcp_fp_bwd_window", INT, "bytes", ALWAYS, "Raw window field of the responder's SYN-ACK; null without one.").or_null(),
-    Column::describe("tcp_fp_bwd_ttl", INT, "hops", ALWAYS, "TTL or hop limit of the responder's SYN-ACK as observed; null without one.").or_null(),
-    Column::describe("tcp_fp_bwd_mss", INT, "bytes", ALWAYS, "MSS option of the responder's SYN-ACK; null without one or the option.").or_null(),
-    Column::describe("tcp_fp_bwd_ws", INT, "shift", ALWAYS, "Window scale shift of the responder's SYN-ACK as written; null without one or the option.").or_null(),
+    Column::nullable("tcp_fp_fwd", STR, "", "Signature ver:ittl:window:mss:ws:layout of the initiator's first SYN without ACK (docs/semantics.md#tcp_fingerprint; initial TTL from INITIAL_TTLS = 64, 128, 255; layout at most MAX_LAYOUT_KINDS = 16 option kinds, then +), e.g. 4:64:64240:1460:7:mss,sok,ts,nop,ws; null if none."),
+    Column::nullable("tcp_fp_bwd", STR, "", "The same signature of the responder's first SYN-ACK; null if none."),
+    Column::nullable("tcp_os_hint_fwd", STR, "", "OS hint from the initiator's SYN: first match in OS_HINTS on (initial TTL from INITIAL_TTLS = 64, 128, 255; window): linux (64; 29200, 65535), linux-old (64; 5840), windows (128; 65535, 8192), windows-10 (128; 65520), bsd (255), else unknown; null without a SYN."),
+    Column::nullable("tcp_os_hint_bwd", STR, "", "OS hint from the responder's SYN-ACK, as tcp_os_hint_fwd; null without a SYN-ACK."),
+    Column::nullable("tcp_uptime_fwd", FLOAT, "hours", "TSval of the initiator's first packet with timestamps / UPTIME_TS_HZ (100) / 3600: uptime if its clock started at 0 and ticks at 100 Hz; null without timestamps."),
+    Column::nullable("tcp_uptime_bwd", FLOAT, "hours", "The same from the responder's first TSval; null without timestamps."),
+    Column::nullable("tcp_fp_fwd_window", INT, "bytes", "Raw window field of the initiator's SYN; null without a SYN."),
+    Column::nullable("tcp_fp_fwd_ttl", INT, "hops", "IPv4 TTL or IPv6 hop limit of the initiator's SYN as observed; null without a SYN."),
+    Column::nullable("tcp_fp_fwd_mss", INT, "bytes", "MSS option of the initiator's SYN; null without a SYN or an MSS option."),
+    Column::nullable("tcp_fp_fwd_ws", INT, "shift", "Window scale shift of the initiator's SYN as written; null without a SYN or the option."),
+    Column::nullable("tcp_fp_bwd_window", INT, "bytes", "Raw window field of the responder's SYN-ACK; null without one."),
+    Column::nullable("tcp_fp_bwd_ttl", INT, "hops", "TTL or hop limit of the responder's SYN-ACK as observed; null without one."),
+    Column::nullable("tcp_fp_bwd_mss", INT, "bytes", "MSS option of the responder's SYN-ACK; null without one or the option."),
+    Column::nullable("tcp_fp_bwd_ws", INT, "shift", "Window scale shift of the responder's SYN-ACK as written; null without one or the option."),
 ];
 
 /// Registry entry.
@@ -191,10 +190,7 @@ impl FeatureGroup for TcpFingerprint {
     type State = FingerprintState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> FingerprintState {

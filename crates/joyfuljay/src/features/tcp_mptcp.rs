@@ -3,24 +3,23 @@
 //! MPTCP option (kind 30) (docs/semantics.md#tcp_mptcp).
 
 use super::tcp_options::{walk, MP_CAPABLE, MP_JOIN};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::SYN;
 use crate::packet::PacketView;
 use std::sync::Arc;
 
-const ALWAYS: Gate = Gate::ALWAYS;
 const INT: ColumnType = ColumnType::Int;
 const BOOL: ColumnType = ColumnType::Bool;
 
 /// The `tcp_mptcp` columns, in output order (the reference package's names).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("mptcp_detected", BOOL, "", ALWAYS, "Some packet of the flow carried an MPTCP option (kind 30, length at least 3)."),
-    Column::describe("mptcp_capable_fwd", BOOL, "", ALWAYS, "A SYN of the initiator carried MP_CAPABLE or MP_JOIN (MPTCP subtypes 0 and 1): it offered Multipath TCP."),
-    Column::describe("mptcp_capable_bwd", BOOL, "", ALWAYS, "A SYN (SYN-ACK) of the responder carried MP_CAPABLE or MP_JOIN."),
-    Column::describe("mptcp_option_count", INT, "packets", ALWAYS, "Packets carrying at least one MPTCP option."),
-    Column::describe("mptcp_stat", INT, "bitmap", ALWAYS, "0x1 mptcp_detected, 0x2 mptcp_capable_fwd, 0x4 mptcp_capable_bwd, 0x8 both capable."),
-    Column::describe("is_mptcp", BOOL, "", ALWAYS, "Both sides' SYNs offered Multipath TCP (mptcp_capable_fwd and mptcp_capable_bwd)."),
+    Column::always("mptcp_detected", BOOL, "", "Some packet of the flow carried an MPTCP option (kind 30, length at least 3)."),
+    Column::always("mptcp_capable_fwd", BOOL, "", "A SYN of the initiator carried MP_CAPABLE or MP_JOIN (MPTCP subtypes 0 and 1): it offered Multipath TCP."),
+    Column::always("mptcp_capable_bwd", BOOL, "", "A SYN (SYN-ACK) of the responder carried MP_CAPABLE or MP_JOIN."),
+    Column::always("mptcp_option_count", INT, "packets", "Packets carrying at least one MPTCP option."),
+    Column::always("mptcp_stat", INT, "bitmap", "0x1 mptcp_detected, 0x2 mptcp_capable_fwd, 0x4 mptcp_capable_bwd, 0x8 both capable."),
+    Column::always("is_mptcp", BOOL, "", "Both sides' SYNs offered Multipath TCP (mptcp_capable_fwd and mptcp_capable_bwd)."),
 ];
 
 /// Registry entry.
@@ -47,10 +46,7 @@ impl FeatureGroup for TcpMptcp {
     type State = MptcpState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> MptcpState {

@@ -7,36 +7,35 @@
 //! options area ends the list. Values that were never seen are null
 //! (docs/semantics.md#tcp_options).
 
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::{PacketView, TcpDetails};
 use std::sync::Arc;
 
-const ALWAYS: Gate = Gate::ALWAYS;
 const INT: ColumnType = ColumnType::Int;
 const BOOL: ColumnType = ColumnType::Bool;
 
 /// The `tcp_options` columns, in output order (the reference package's names).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_mss_fwd", INT, "bytes", ALWAYS, "MSS option value of the initiator: the first well-formed MSS option (length 4) in its packets; null if none.").or_null(),
-    Column::describe("tcp_mss_bwd", INT, "bytes", ALWAYS, "MSS option value of the responder; null if none.").or_null(),
-    Column::describe("tcp_ws_fwd", INT, "shift", ALWAYS, "Window scale shift count as written in the initiator's first window scale option (length 3), not capped at 14; null if none.").or_null(),
-    Column::describe("tcp_ws_bwd", INT, "shift", ALWAYS, "Window scale shift count of the responder's first window scale option; null if none.").or_null(),
-    Column::describe("tcp_sack_permitted_fwd", BOOL, "", ALWAYS, "Some initiator packet carried a SACK-permitted option (kind 4)."),
-    Column::describe("tcp_sack_permitted_bwd", BOOL, "", ALWAYS, "Some responder packet carried a SACK-permitted option (kind 4)."),
-    Column::describe("tcp_sack_blocks_total", INT, "blocks", ALWAYS, "SACK blocks over all packets of the flow, both directions ((length - 2) / 8 per SACK option)."),
-    Column::describe("tcp_ts_fwd_present", BOOL, "", ALWAYS, "Some initiator packet carried a timestamps option (length 10)."),
-    Column::describe("tcp_ts_fwd_first", INT, "ticks", ALWAYS, "TSval of the initiator's first packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_ts_fwd_last", INT, "ticks", ALWAYS, "TSval of the initiator's last packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_ts_fwd_diff", INT, "ticks", ALWAYS, "(tcp_ts_fwd_last - tcp_ts_fwd_first) modulo 2^32; null if no timestamps.").or_null(),
-    Column::describe("tcp_ts_ecr_fwd_first", INT, "ticks", ALWAYS, "TSecr of the initiator's first packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_ts_bwd_present", BOOL, "", ALWAYS, "Some responder packet carried a timestamps option (length 10)."),
-    Column::describe("tcp_ts_bwd_first", INT, "ticks", ALWAYS, "TSval of the responder's first packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_ts_bwd_last", INT, "ticks", ALWAYS, "TSval of the responder's last packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_ts_bwd_diff", INT, "ticks", ALWAYS, "(tcp_ts_bwd_last - tcp_ts_bwd_first) modulo 2^32; null if no timestamps.").or_null(),
-    Column::describe("tcp_ts_ecr_bwd_first", INT, "ticks", ALWAYS, "TSecr of the responder's first packet with timestamps; null if none.").or_null(),
-    Column::describe("tcp_options_bitmap", INT, "bitmap", ALWAYS, "Options seen in either direction: 0x1 MSS, 0x2 window scale, 0x4 SACK permitted, 0x8 timestamps."),
-    Column::describe("tcp_options_pkt_count", INT, "packets", ALWAYS, "TCP packets whose header carries option bytes (header length above 20)."),
+    Column::nullable("tcp_mss_fwd", INT, "bytes", "MSS option value of the initiator: the first well-formed MSS option (length 4) in its packets; null if none."),
+    Column::nullable("tcp_mss_bwd", INT, "bytes", "MSS option value of the responder; null if none."),
+    Column::nullable("tcp_ws_fwd", INT, "shift", "Window scale shift count as written in the initiator's first window scale option (length 3), not capped at 14; null if none."),
+    Column::nullable("tcp_ws_bwd", INT, "shift", "Window scale shift count of the responder's first window scale option; null if none."),
+    Column::always("tcp_sack_permitted_fwd", BOOL, "", "Some initiator packet carried a SACK-permitted option (kind 4)."),
+    Column::always("tcp_sack_permitted_bwd", BOOL, "", "Some responder packet carried a SACK-permitted option (kind 4)."),
+    Column::always("tcp_sack_blocks_total", INT, "blocks", "SACK blocks over all packets of the flow, both directions ((length - 2) / 8 per SACK option)."),
+    Column::always("tcp_ts_fwd_present", BOOL, "", "Some initiator packet carried a timestamps option (length 10)."),
+    Column::nullable("tcp_ts_fwd_first", INT, "ticks", "TSval of the initiator's first packet with timestamps; null if none."),
+    Column::nullable("tcp_ts_fwd_last", INT, "ticks", "TSval of the initiator's last packet with timestamps; null if none."),
+    Column::nullable("tcp_ts_fwd_diff", INT, "ticks", "(tcp_ts_fwd_last - tcp_ts_fwd_first) modulo 2^32; null if no timestamps."),
+    Column::nullable("tcp_ts_ecr_fwd_first", INT, "ticks", "TSecr of the initiator's first packet with timestamps; null if none."),
+    Column::always("tcp_ts_bwd_present", BOOL, "", "Some responder packet carried a timestamps option (length 10)."),
+    Column::nullable("tcp_ts_bwd_first", INT, "ticks", "TSval of the responder's first packet with timestamps; null if none."),
+    Column::nullable("tcp_ts_bwd_last", INT, "ticks", "TSval of the responder's last packet with timestamps; null if none."),
+    Column::nullable("tcp_ts_bwd_diff", INT, "ticks", "(tcp_ts_bwd_last - tcp_ts_bwd_first) modulo 2^32; null if no timestamps."),
+    Column::nullable("tcp_ts_ecr_bwd_first", INT, "ticks", "TSecr of the responder's first packet with timestamps; null if none."),
+    Column::always("tcp_options_bitmap", INT, "bitmap", "Options seen in either direction: 0x1 MSS, 0x2 window scale, 0x4 SACK permitted, 0x8 timestamps."),
+    Column::always("tcp_options_pkt_count", INT, "packets", "TCP packets whose header carries option bytes (header length above 20)."),
 ];
 
 /// Registry entry.
@@ -90,6 +89,11 @@ fn be32(b: &[u8], at: usize) -> u32 {
 /// - the list also ends where the capture ends (snaplen).
 ///
 /// Allocates nothing.
+///
+/// Not [`TcpDetails::options`]: that parser stops at the first option of a
+/// wrong length (the rule `tcp_analysis`, `tcp_rtt` and its etherparse
+/// tests rely on), where Wireshark, and so this one, steps over it; see
+/// [`crate::packet::TcpOptions`] for why both exist.
 #[inline]
 pub(crate) fn walk(tcp: &TcpDetails<'_>, mut kind: impl FnMut(u8)) -> OptionsSeen {
     let area = usize::from(tcp.header_len).saturating_sub(20);
@@ -165,10 +169,7 @@ impl FeatureGroup for TcpOptionsGroup {
     type State = OptionsState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> OptionsState {

@@ -10,9 +10,10 @@
 //! each direction's last [`TS_KEPT`] distinct TSvals with the time they were
 //! last sent. Non-TCP flows allocate nothing.
 
+use super::lazy::Lazy;
 pub use super::tcp_analysis::MAX_UNACKED;
 use super::tcp_analysis::{AckRtt, Conversation, InitialRtt, Segment};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
 use std::sync::Arc;
@@ -27,20 +28,19 @@ pub const TS_KEPT: usize = 16;
 pub const TS_RTT_MAX_US: i64 = 60_000_000;
 
 use ColumnType::{Float, Int};
-const ALWAYS: Gate = Gate::ALWAYS;
 
 /// The `tcp_rtt` columns, in output order (the reference code's).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_rtt_handshake", Float, "s", ALWAYS, "Wireshark's initial RTT: from the most recent SYN without ACK to the first later packet with ACK and without SYN (null if none).").or_null(),
-    Column::describe("tcp_rtt_min", Float, "s", ALWAYS, "Smallest timestamp-option RTT sample (null without samples).").or_null(),
-    Column::describe("tcp_rtt_max", Float, "s", ALWAYS, "Largest timestamp-option RTT sample (null without samples).").or_null(),
-    Column::describe("tcp_rtt_mean", Float, "s", ALWAYS, "Mean timestamp-option RTT sample: a packet whose TSecr (non-zero) echoes a TSval the other direction sent gives its time minus the time that TSval was last sent, kept if between 0 and 60 s exclusive (null without samples).").or_null(),
-    Column::describe("tcp_rtt_samples", Int, "samples", ALWAYS, "Number of timestamp-option RTT samples."),
-    Column::describe("tcp_rtt_std", Float, "s", ALWAYS, "Population standard deviation of the timestamp-option RTT samples (null without samples).").or_null(),
-    Column::describe("tcp_rtt_jitter_avg", Float, "s", ALWAYS, "Mean absolute difference of consecutive timestamp-option RTT samples (null with fewer than 2).").or_null(),
-    Column::describe("tcp_rtt_ack_min", Float, "s", ALWAYS, "Smallest of Wireshark's ACK RTT samples (tcp.analysis.ack_rtt), both directions (null without samples).").or_null(),
-    Column::describe("tcp_rtt_ack_max", Float, "s", ALWAYS, "Largest ACK RTT sample (null without samples).").or_null(),
-    Column::describe("tcp_rtt_ack_mean", Float, "s", ALWAYS, "Mean ACK RTT sample: a packet whose acknowledgment number equals the next sequence number of an unacknowledged segment (data, SYN or FIN) of the other direction gives its time minus that segment's (null without samples).").or_null(),
+    Column::nullable("tcp_rtt_handshake", Float, "s", "Wireshark's initial RTT: from the most recent SYN without ACK to the first later packet with ACK and without SYN (null if none)."),
+    Column::nullable("tcp_rtt_min", Float, "s", "Smallest timestamp-option RTT sample (null without samples)."),
+    Column::nullable("tcp_rtt_max", Float, "s", "Largest timestamp-option RTT sample (null without samples)."),
+    Column::nullable("tcp_rtt_mean", Float, "s", "Mean timestamp-option RTT sample: a packet whose TSecr (non-zero) echoes a TSval the other direction sent gives its time minus the time that TSval was last sent, kept if between 0 and 60 s exclusive (null without samples)."),
+    Column::always("tcp_rtt_samples", Int, "samples", "Number of timestamp-option RTT samples."),
+    Column::nullable("tcp_rtt_std", Float, "s", "Population standard deviation of the timestamp-option RTT samples (null without samples)."),
+    Column::nullable("tcp_rtt_jitter_avg", Float, "s", "Mean absolute difference of consecutive timestamp-option RTT samples (null with fewer than 2)."),
+    Column::nullable("tcp_rtt_ack_min", Float, "s", "Smallest of Wireshark's ACK RTT samples (tcp.analysis.ack_rtt), both directions (null without samples)."),
+    Column::nullable("tcp_rtt_ack_max", Float, "s", "Largest ACK RTT sample (null without samples)."),
+    Column::nullable("tcp_rtt_ack_mean", Float, "s", "Mean ACK RTT sample: a packet whose acknowledgment number equals the next sequence number of an unacknowledged segment (data, SYN or FIN) of the other direction gives its time minus that segment's (null without samples)."),
 ];
 
 /// Registry entry.
@@ -101,28 +101,25 @@ pub struct RttState {
 }
 
 impl FeatureGroup for TcpRtt {
-    type State = Option<Box<RttState>>;
+    type State = Lazy<RttState>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<RttState>> {
-        None
+    fn new_state(&self) -> Lazy<RttState> {
+        Lazy::NONE
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<RttState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<RttState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         if st.conv.segment(&s) {
             // A new connection on the same 5-tuple: Wireshark's unacked
             // segments and initial RTT start over (the samples stay).
@@ -138,9 +135,9 @@ impl FeatureGroup for TcpRtt {
         }
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<RttState>>, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Lazy<RttState>, out: &mut RowWriter<'_>) {
         let none = RttState::default();
-        let st: &RttState = st.as_deref().unwrap_or(&none);
+        let st = st.or(&none);
         out.put(st.initial.get_us().map(|r| r as f64 / 1e6));
         let t = &st.ts_samples;
         out.put(t.get(|s| s.min as f64));

@@ -7,36 +7,36 @@
 //! packet; then one allocation of [`STATE_BYTES`] bytes (the scalar
 //! sequence analysis plus counters, no list).
 
+use super::lazy::Lazy;
 use super::tcp_analysis::{verdict, Segment, SeqAnalysis};
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::ACK;
 use crate::packet::PacketView;
 use std::sync::Arc;
 
 use ColumnType::Int;
-const ALWAYS: Gate = Gate::ALWAYS;
 
 /// The `tcp_sequence` columns, in output order (the reference code's,
 /// without its `tcp_retrans_ratio`, which is `tcp`'s column of that name).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_isn_fwd", Int, "", ALWAYS, "Sequence number (raw) of the initiator's first TCP packet (null if none).").or_null(),
-    Column::describe("tcp_isn_bwd", Int, "", ALWAYS, "Sequence number (raw) of the responder's first TCP packet (null if none).").or_null(),
-    Column::describe("tcp_seq_fwd_bytes_sent", Int, "bytes", ALWAYS, "TCP payload bytes of the initiator's packets that Wireshark's analysis does not flag as a retransmission of any kind."),
-    Column::describe("tcp_seq_fwd_retrans", Int, "packets", ALWAYS, "Initiator packets flagged retransmission, fast retransmission or spurious retransmission."),
-    Column::describe("tcp_seq_fwd_gaps", Int, "packets", ALWAYS, "Initiator packets starting beyond the next expected sequence number (Wireshark's previous segment not captured)."),
-    Column::describe("tcp_seq_fwd_ooo", Int, "packets", ALWAYS, "Initiator packets flagged out-of-order."),
-    Column::describe("tcp_seq_bwd_bytes_sent", Int, "bytes", ALWAYS, "TCP payload bytes of the responder's packets not flagged as a retransmission of any kind."),
-    Column::describe("tcp_seq_bwd_retrans", Int, "packets", ALWAYS, "Responder packets flagged retransmission, fast retransmission or spurious retransmission."),
-    Column::describe("tcp_seq_bwd_gaps", Int, "packets", ALWAYS, "Responder packets starting beyond the next expected sequence number."),
-    Column::describe("tcp_seq_bwd_ooo", Int, "packets", ALWAYS, "Responder packets flagged out-of-order."),
-    Column::describe("tcp_ack_fwd_count", Int, "packets", ALWAYS, "Initiator packets with ACK set."),
-    Column::describe("tcp_ack_fwd_dup", Int, "packets", ALWAYS, "Initiator packets flagged duplicate ACK."),
-    Column::describe("tcp_ack_bwd_count", Int, "packets", ALWAYS, "Responder packets with ACK set."),
-    Column::describe("tcp_ack_bwd_dup", Int, "packets", ALWAYS, "Responder packets flagged duplicate ACK."),
-    Column::describe("tcp_total_retrans", Int, "packets", ALWAYS, "tcp_seq_fwd_retrans + tcp_seq_bwd_retrans."),
-    Column::describe("tcp_total_ooo", Int, "packets", ALWAYS, "tcp_seq_fwd_ooo + tcp_seq_bwd_ooo."),
-    Column::describe("tcp_total_dup_acks", Int, "packets", ALWAYS, "tcp_ack_fwd_dup + tcp_ack_bwd_dup."),
+    Column::nullable("tcp_isn_fwd", Int, "", "Sequence number (raw) of the initiator's first TCP packet (null if none)."),
+    Column::nullable("tcp_isn_bwd", Int, "", "Sequence number (raw) of the responder's first TCP packet (null if none)."),
+    Column::always("tcp_seq_fwd_bytes_sent", Int, "bytes", "TCP payload bytes of the initiator's packets that Wireshark's analysis does not flag as a retransmission of any kind."),
+    Column::always("tcp_seq_fwd_retrans", Int, "packets", "Initiator packets flagged retransmission, fast retransmission or spurious retransmission."),
+    Column::always("tcp_seq_fwd_gaps", Int, "packets", "Initiator packets starting beyond the next expected sequence number (Wireshark's previous segment not captured)."),
+    Column::always("tcp_seq_fwd_ooo", Int, "packets", "Initiator packets flagged out-of-order."),
+    Column::always("tcp_seq_bwd_bytes_sent", Int, "bytes", "TCP payload bytes of the responder's packets not flagged as a retransmission of any kind."),
+    Column::always("tcp_seq_bwd_retrans", Int, "packets", "Responder packets flagged retransmission, fast retransmission or spurious retransmission."),
+    Column::always("tcp_seq_bwd_gaps", Int, "packets", "Responder packets starting beyond the next expected sequence number."),
+    Column::always("tcp_seq_bwd_ooo", Int, "packets", "Responder packets flagged out-of-order."),
+    Column::always("tcp_ack_fwd_count", Int, "packets", "Initiator packets with ACK set."),
+    Column::always("tcp_ack_fwd_dup", Int, "packets", "Initiator packets flagged duplicate ACK."),
+    Column::always("tcp_ack_bwd_count", Int, "packets", "Responder packets with ACK set."),
+    Column::always("tcp_ack_bwd_dup", Int, "packets", "Responder packets flagged duplicate ACK."),
+    Column::always("tcp_total_retrans", Int, "packets", "tcp_seq_fwd_retrans + tcp_seq_bwd_retrans."),
+    Column::always("tcp_total_ooo", Int, "packets", "tcp_seq_fwd_ooo + tcp_seq_bwd_ooo."),
+    Column::always("tcp_total_dup_acks", Int, "packets", "tcp_ack_fwd_dup + tcp_ack_bwd_dup."),
 ];
 
 /// Registry entry.
@@ -74,28 +74,25 @@ pub struct SeqState {
 pub const STATE_BYTES: usize = std::mem::size_of::<SeqState>();
 
 impl FeatureGroup for TcpSequence {
-    type State = Option<Box<SeqState>>;
+    type State = Lazy<SeqState>;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
-    fn new_state(&self) -> Option<Box<SeqState>> {
-        None
+    fn new_state(&self) -> Lazy<SeqState> {
+        Lazy::NONE
     }
 
     #[inline]
-    fn update(&self, st: &mut Option<Box<SeqState>>, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<SeqState>, pkt: &PacketView<'_>) {
         if pkt.proto() != 6 {
             return;
         }
         let Some(s) = Segment::of(pkt) else {
             return;
         };
-        let st = st.get_or_insert_with(Box::default);
+        let st = st.get_or_default();
         let v = st.analysis.segment(&s);
         let d = &mut st.dir[s.dir & 1];
         if st.seen & (1 << (s.dir & 1)) == 0 {
@@ -113,9 +110,9 @@ impl FeatureGroup for TcpSequence {
         d.dup += u32::from(v & verdict::DUPLICATE_ACK != 0);
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &Option<Box<SeqState>>, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Lazy<SeqState>, out: &mut RowWriter<'_>) {
         let none = SeqState::default();
-        let st: &SeqState = st.as_deref().unwrap_or(&none);
+        let st = st.or(&none);
         let [f, b] = &st.dir;
         out.put((st.seen & 1 != 0).then_some(i64::from(f.isn)));
         out.put((st.seen & 2 != 0).then_some(i64::from(b.isn)));

@@ -4,7 +4,7 @@
 //! (docs/semantics.md#tcp_window).
 
 use super::tcp_options::walk;
-use super::{Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::decode::tcp_flags::{ACK, SYN};
 use crate::packet::PacketView;
@@ -13,33 +13,32 @@ use std::sync::Arc;
 /// RFC 7323 §2.3: a larger shift count is used as 14.
 pub const MAX_WINDOW_SHIFT: u8 = 14;
 
-const ALWAYS: Gate = Gate::ALWAYS;
 const INT: ColumnType = ColumnType::Int;
 const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `tcp_window` columns, in output order (the reference package's names).
 pub const COLUMNS: &[Column] = &[
-    Column::describe("tcp_init_win_fwd", INT, "bytes", ALWAYS, "Window field (raw, unscaled) of the initiator's first TCP packet; null if it sent none.").or_null(),
-    Column::describe("tcp_init_win_bwd", INT, "bytes", ALWAYS, "Window field (raw) of the responder's first TCP packet; null if it sent none.").or_null(),
-    Column::describe("tcp_win_scale_fwd", INT, "shift", ALWAYS, "Shift count applied to the initiator's windows at the flow's end, by Wireshark's rule (docs/semantics.md#tcp_window): its own window scale option, at most 14, or 0 when a SYN without the option turned scaling off; null when unknown (neither seen).").or_null(),
-    Column::describe("tcp_win_scale_bwd", INT, "shift", ALWAYS, "Shift count applied to the responder's windows at the flow's end, as tcp_win_scale_fwd; null when unknown.").or_null(),
-    Column::describe("tcp_win_fwd_min", INT, "bytes", ALWAYS, "Smallest raw window field of the initiator's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_fwd_max", INT, "bytes", ALWAYS, "Largest raw window field of the initiator's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_fwd_mean", FLOAT, "bytes", ALWAYS, "Mean raw window field of the initiator's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_fwd_zero_count", INT, "packets", ALWAYS, "Initiator TCP packets with window field 0 (RST and SYN packets included)."),
-    Column::describe("tcp_win_bwd_min", INT, "bytes", ALWAYS, "Smallest raw window field of the responder's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_bwd_max", INT, "bytes", ALWAYS, "Largest raw window field of the responder's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_bwd_mean", FLOAT, "bytes", ALWAYS, "Mean raw window field of the responder's TCP packets; null if none.").or_null(),
-    Column::describe("tcp_win_bwd_zero_count", INT, "packets", ALWAYS, "Responder TCP packets with window field 0."),
-    Column::describe("tcp_win_fwd_up_count", INT, "changes", ALWAYS, "Initiator packets whose raw window is above that of the initiator's previous TCP packet."),
-    Column::describe("tcp_win_fwd_down_count", INT, "changes", ALWAYS, "Initiator packets whose raw window is below that of the initiator's previous TCP packet."),
-    Column::describe("tcp_win_fwd_change_count", INT, "changes", ALWAYS, "tcp_win_fwd_up_count + tcp_win_fwd_down_count."),
-    Column::describe("tcp_win_bwd_up_count", INT, "changes", ALWAYS, "Responder packets whose raw window is above that of the responder's previous TCP packet."),
-    Column::describe("tcp_win_bwd_down_count", INT, "changes", ALWAYS, "Responder packets whose raw window is below that of the responder's previous TCP packet."),
-    Column::describe("tcp_win_bwd_change_count", INT, "changes", ALWAYS, "tcp_win_bwd_up_count + tcp_win_bwd_down_count."),
-    Column::describe("tcp_scaled_win_fwd_max", INT, "bytes", ALWAYS, "Largest scaled window of the initiator's packets: raw << shift in effect when the packet was seen (SYN windows never scaled; Wireshark's tcp.window_size); null if none.").or_null(),
-    Column::describe("tcp_scaled_win_bwd_max", INT, "bytes", ALWAYS, "Largest scaled window of the responder's packets, as tcp_scaled_win_fwd_max; null if none.").or_null(),
-    Column::describe("tcp_zero_win_ratio", FLOAT, "", ALWAYS, "(tcp_win_fwd_zero_count + tcp_win_bwd_zero_count) / TCP packets of the flow; null without TCP packets.").or_null(),
+    Column::nullable("tcp_init_win_fwd", INT, "bytes", "Window field (raw, unscaled) of the initiator's first TCP packet; null if it sent none."),
+    Column::nullable("tcp_init_win_bwd", INT, "bytes", "Window field (raw) of the responder's first TCP packet; null if it sent none."),
+    Column::nullable("tcp_win_scale_fwd", INT, "shift", "Shift count applied to the initiator's windows at the flow's end, by Wireshark's rule (docs/semantics.md#tcp_window): its own window scale option, at most 14, or 0 when a SYN without the option turned scaling off; null when unknown (neither seen)."),
+    Column::nullable("tcp_win_scale_bwd", INT, "shift", "Shift count applied to the responder's windows at the flow's end, as tcp_win_scale_fwd; null when unknown."),
+    Column::nullable("tcp_win_fwd_min", INT, "bytes", "Smallest raw window field of the initiator's TCP packets; null if none."),
+    Column::nullable("tcp_win_fwd_max", INT, "bytes", "Largest raw window field of the initiator's TCP packets; null if none."),
+    Column::nullable("tcp_win_fwd_mean", FLOAT, "bytes", "Mean raw window field of the initiator's TCP packets; null if none."),
+    Column::always("tcp_win_fwd_zero_count", INT, "packets", "Initiator TCP packets with window field 0 (RST and SYN packets included)."),
+    Column::nullable("tcp_win_bwd_min", INT, "bytes", "Smallest raw window field of the responder's TCP packets; null if none."),
+    Column::nullable("tcp_win_bwd_max", INT, "bytes", "Largest raw window field of the responder's TCP packets; null if none."),
+    Column::nullable("tcp_win_bwd_mean", FLOAT, "bytes", "Mean raw window field of the responder's TCP packets; null if none."),
+    Column::always("tcp_win_bwd_zero_count", INT, "packets", "Responder TCP packets with window field 0."),
+    Column::always("tcp_win_fwd_up_count", INT, "changes", "Initiator packets whose raw window is above that of the initiator's previous TCP packet."),
+    Column::always("tcp_win_fwd_down_count", INT, "changes", "Initiator packets whose raw window is below that of the initiator's previous TCP packet."),
+    Column::always("tcp_win_fwd_change_count", INT, "changes", "tcp_win_fwd_up_count + tcp_win_fwd_down_count."),
+    Column::always("tcp_win_bwd_up_count", INT, "changes", "Responder packets whose raw window is above that of the responder's previous TCP packet."),
+    Column::always("tcp_win_bwd_down_count", INT, "changes", "Responder packets whose raw window is below that of the responder's previous TCP packet."),
+    Column::always("tcp_win_bwd_change_count", INT, "changes", "tcp_win_bwd_up_count + tcp_win_bwd_down_count."),
+    Column::nullable("tcp_scaled_win_fwd_max", INT, "bytes", "Largest scaled window of the initiator's packets: raw << shift in effect when the packet was seen (SYN windows never scaled; Wireshark's tcp.window_size); null if none."),
+    Column::nullable("tcp_scaled_win_bwd_max", INT, "bytes", "Largest scaled window of the responder's packets, as tcp_scaled_win_fwd_max; null if none."),
+    Column::nullable("tcp_zero_win_ratio", FLOAT, "", "(tcp_win_fwd_zero_count + tcp_win_bwd_zero_count) / TCP packets of the flow; null without TCP packets."),
 ];
 
 /// Registry entry.
@@ -105,10 +104,7 @@ impl FeatureGroup for TcpWindow {
     type State = WindowState;
 
     fn needs(&self) -> Needs {
-        Needs {
-            headers: true,
-            ..Needs::SUMMARY
-        }
+        Needs::HEADERS
     }
 
     fn new_state(&self) -> WindowState {

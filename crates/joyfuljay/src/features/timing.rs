@@ -34,7 +34,6 @@ pub const EXACT_IATS: usize = 1024;
 pub const SKETCH_ALPHA: f64 = 0.01;
 
 use ColumnType::{FloatList, Int, PairList};
-const ALWAYS: Gate = Gate::ALWAYS;
 const BIDIRECTIONAL_SPLIT: Gate = Gate::on("bidirectional_split", |c| c.bidirectional_split);
 /// The per-direction sequences too: gated on `include_raw_sequences` alone.
 const RAW_SEQUENCES: Gate = Gate::on("include_raw_sequences", |c| c.include_raw_sequences);
@@ -43,22 +42,22 @@ const FLOAT: ColumnType = ColumnType::Float;
 
 /// The `timing` columns, in output order.
 pub const COLUMNS: &[Column] = &[
-    Column::describe("iat_mean", FLOAT, "s", ALWAYS, "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
-    Column::describe("iat_std", FLOAT, "s", ALWAYS, "Population standard deviation (ddof 0) of the inter-arrival times."),
-    Column::describe("iat_min", FLOAT, "s", ALWAYS, "Smallest inter-arrival time."),
-    Column::describe("iat_max", FLOAT, "s", ALWAYS, "Largest inter-arrival time."),
-    Column::describe("iat_median", FLOAT, "s", ALWAYS, "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p25", FLOAT, "s", ALWAYS, "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p75", FLOAT, "s", ALWAYS, "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p90", FLOAT, "s", ALWAYS, "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_p95", FLOAT, "s", ALWAYS, "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
-    Column::describe("iat_skew", FLOAT, "", ALWAYS, "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    Column::describe("iat_kurtosis", FLOAT, "", ALWAYS, "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
-    Column::describe("iat_cv", FLOAT, "", ALWAYS, "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
-    Column::describe("burst_count", Int, "bursts", ALWAYS, "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
-    Column::describe("burst_mean_size", FLOAT, "packets", ALWAYS, "Mean number of packets per burst."),
-    Column::describe("burst_mean_duration", FLOAT, "s", ALWAYS, "Mean over bursts of the time from the burst's first to its last packet."),
-    Column::describe("inter_burst_gap_mean", FLOAT, "s", ALWAYS, "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
+    Column::always("iat_mean", FLOAT, "s", "Mean inter-arrival time between consecutive packets of the flow in capture order (0 with fewer than 2 packets)."),
+    Column::always("iat_std", FLOAT, "s", "Population standard deviation (ddof 0) of the inter-arrival times."),
+    Column::always("iat_min", FLOAT, "s", "Smallest inter-arrival time."),
+    Column::always("iat_max", FLOAT, "s", "Largest inter-arrival time."),
+    Column::always("iat_median", FLOAT, "s", "Median (p50) of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_p25", FLOAT, "s", "25th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_p75", FLOAT, "s", "75th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_p90", FLOAT, "s", "90th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_p95", FLOAT, "s", "95th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_skew", FLOAT, "", "Fisher-Pearson skewness g1 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::always("iat_kurtosis", FLOAT, "", "Excess kurtosis g2 of the inter-arrival times, no bias correction (0 when their std is 0)."),
+    Column::always("iat_cv", FLOAT, "", "Coefficient of variation iat_std / iat_mean (0 when the mean is 0)."),
+    Column::always("burst_count", Int, "bursts", "Bursts: the packets split at every inter-arrival time of at least burst_threshold_ms (1 + number of such gaps)."),
+    Column::always("burst_mean_size", FLOAT, "packets", "Mean number of packets per burst."),
+    Column::always("burst_mean_duration", FLOAT, "s", "Mean over bursts of the time from the burst's first to its last packet."),
+    Column::always("inter_burst_gap_mean", FLOAT, "s", "Mean of the inter-arrival times of at least burst_threshold_ms (0 if none)."),
     Column::describe("iat_mean_fwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Mean time between consecutive initiator-to-responder packets."),
     Column::describe("iat_mean_bwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Mean time between consecutive responder-to-initiator packets."),
     Column::describe("iat_std_fwd", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Population standard deviation of the times between consecutive initiator-to-responder packets."),

@@ -280,6 +280,16 @@ pub struct MptcpOption<'a> {
 /// 2, SACK 10/18/26/34, timestamps 10, MPTCP at least 3) makes the options
 /// malformed: parsing stops there and what was read before is kept. When
 /// the same kind appears twice, the first one's value is kept.
+///
+/// Why a second parser exists, `features::tcp_options::walk`: the
+/// `tcp_options`, `tcp_window`, `tcp_fingerprint` and `tcp_mptcp` groups
+/// are checked against Wireshark 4.0, which steps over an option of a
+/// wrong length for its kind and reads on (SACK-permitted at any length,
+/// SACK blocks as (length − 2) / 8); this parser stops there, keeps SACK
+/// edges and the MPTCP option's bytes, and is what `tcp_analysis` and
+/// `tcp_rtt` (also checked against Wireshark) and the etherparse tests
+/// rely on. Making one follow the other would change those groups'
+/// output on malformed options, so both stay.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TcpOptions<'a> {
     /// Kinds of the options in order, NOP and EOL included, up to and

@@ -8,7 +8,7 @@
 //! `scripts/reference_tcpopts.py` with joyfuljay 0.1.6.1. With TCP-close
 //! splitting off and an infinite idle timeout every 5-tuple is one flow.
 
-use crate::util::run;
+use crate::util::{int, row_key, run, text, truth_key, FlowKey};
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
 use joyfuljay::Config;
@@ -51,30 +51,22 @@ fn cfg() -> Config {
     }
 }
 
-/// An endpoint in the truth files' order: IPv4 before IPv6, address as an
-/// integer, then port.
-type End = (u8, u128, u16);
+/// An endpoint: address and port.
+type End = (IpAddr, u16);
 
 fn end(ip: &str, port: &str) -> End {
-    let port = port.parse().unwrap();
-    match ip.parse::<IpAddr>().unwrap() {
-        IpAddr::V4(a) => (4, u32::from(a).into(), port),
-        IpAddr::V6(a) => (6, a.into(), port),
-    }
+    (ip.parse().unwrap(), port.parse().unwrap())
 }
 
-fn key(a: End, b: End) -> (End, End) {
-    if a <= b {
-        (a, b)
-    } else {
-        (b, a)
-    }
+/// The key of a TCP flow between two endpoints given as text.
+fn key(a: [&str; 2], b: [&str; 2]) -> FlowKey {
+    truth_key(a[0], a[1], b[0], b[1], 6)
 }
 
 /// Our rows of `name`'s TCP flows by 5-tuple, with the initiator.
 struct Ours {
     sink: VecSink,
-    rows: HashMap<(End, End), (usize, End)>,
+    rows: HashMap<FlowKey, (usize, End)>,
 }
 
 fn ours(name: &str) -> Ours {
@@ -84,10 +76,12 @@ fn ours(name: &str) -> Ours {
         if cell(&sink, r, "protocol") != "6" {
             continue;
         }
-        let a = end(&cell(&sink, r, "src_ip"), &cell(&sink, r, "src_port"));
-        let b = end(&cell(&sink, r, "dst_ip"), &cell(&sink, r, "dst_port"));
+        let init = (
+            text(&sink, r, "src_ip").parse().unwrap(),
+            int(&sink, r, "src_port") as u16,
+        );
         assert!(
-            rows.insert(key(a, b), (r, a)).is_none(),
+            rows.insert(row_key(&sink, r), (r, init)).is_none(),
             "{name}: 5-tuple twice"
         );
     }
@@ -188,8 +182,8 @@ fn compare_with_wireshark(name: &str) -> (usize, usize) {
     let mut cells = 0;
     for r in &t.rows {
         let k = key(
-            end(&r[h("ip_a")], &r[h("port_a")]),
-            end(&r[h("ip_b")], &r[h("port_b")]),
+            [&r[h("ip_a")], &r[h("port_a")]],
+            [&r[h("ip_b")], &r[h("port_b")]],
         );
         let &(row, init) = o
             .rows
@@ -302,7 +296,10 @@ fn syn_columns_match_the_reference_package() {
         let name = &r[0];
         let o = by_capture.entry(name.clone()).or_insert_with(|| ours(name));
         let a = end(&r[1], &r[2]);
-        let &(row, init) = o.rows.get(&key(a, end(&r[3], &r[4]))).expect("flow");
+        let &(row, init) = o
+            .rows
+            .get(&key([&r[1], &r[2]], [&r[3], &r[4]]))
+            .expect("flow");
         if init != a {
             // The reference's first flow of this 5-tuple started elsewhere
             // (its flows are cut at a FIN).

@@ -5,12 +5,9 @@
 //! splitting off and an infinite idle timeout every 5-tuple is one flow, so
 //! packets, IP bytes, payload bytes and first/last times must agree exactly.
 
-use crate::util::{float, int, run, text, unsplit};
+use crate::util::{float, int, row_key, run, truth_key, unsplit, FlowKey as Key};
 use joyfuljay_testkit::{capture, expected_dir, Table};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-
-type Key = (IpAddr, u16, IpAddr, u16, u8);
 
 #[derive(Debug, PartialEq)]
 struct Counts {
@@ -19,22 +16,6 @@ struct Counts {
     payload: i64,
     first_us: i64,
     last_us: i64,
-}
-
-/// Canonical order: IPv4 before IPv6, then address as integer, then port.
-fn canon(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8) -> Key {
-    let rank = |x: &(IpAddr, u16)| {
-        let (fam, n) = match x.0 {
-            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
-            IpAddr::V6(v) => (1u8, u128::from(v)),
-        };
-        (fam, n, x.1)
-    };
-    if rank(&a) <= rank(&b) {
-        (a.0, a.1, b.0, b.1, proto)
-    } else {
-        (b.0, b.1, a.0, a.1, proto)
-    }
 }
 
 fn us(s: &str) -> i64 {
@@ -51,11 +32,7 @@ fn expected(name: &str) -> BTreeMap<Key, Counts> {
         "ip_a,port_a,ip_b,port_b,protocol,packets,bytes,payload,first_time,last_time"
     );
     for f in &t.rows {
-        let key = canon(
-            (f[0].parse().unwrap(), f[1].parse().unwrap()),
-            (f[2].parse().unwrap(), f[3].parse().unwrap()),
-            f[4].parse().unwrap(),
-        );
+        let key = truth_key(&f[0], &f[1], &f[2], &f[3], f[4].parse().unwrap());
         m.insert(
             key,
             Counts {
@@ -74,17 +51,7 @@ fn ours(name: &str) -> BTreeMap<Key, Counts> {
     let (s, _) = run(&capture(name), unsplit());
     let mut m = BTreeMap::new();
     for r in 0..s.rows.len() {
-        let key = canon(
-            (
-                text(&s, r, "src_ip").parse().unwrap(),
-                int(&s, r, "src_port") as u16,
-            ),
-            (
-                text(&s, r, "dst_ip").parse().unwrap(),
-                int(&s, r, "dst_port") as u16,
-            ),
-            int(&s, r, "protocol") as u8,
-        );
+        let key = row_key(&s, r);
         let c = Counts {
             packets: int(&s, r, "total_packets"),
             bytes: int(&s, r, "total_bytes"),

@@ -11,30 +11,11 @@
 //! flow; every column of every flow must agree (floats within 1e-9
 //! relative).
 
-use crate::util::{int, run, text, unsplit};
+use crate::util::{row_key, run, truth_key, unsplit};
 use joyfuljay::features::Value;
 use joyfuljay::Config;
 use joyfuljay_testkit::{capture, expected_dir, Table};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
-
-type Key = (IpAddr, u16, IpAddr, u16, u8);
-
-/// Canonical order: IPv4 before IPv6, then address as integer, then port.
-fn canon(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8) -> Key {
-    let rank = |x: &(IpAddr, u16)| {
-        let (fam, n) = match x.0 {
-            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
-            IpAddr::V6(v) => (1u8, u128::from(v)),
-        };
-        (fam, n, x.1)
-    };
-    if rank(&a) <= rank(&b) {
-        (a.0, a.1, b.0, b.1, proto)
-    } else {
-        (b.0, b.1, a.0, a.1, proto)
-    }
-}
 
 const GROUPS: [&str; 4] = ["ip_extended", "ipv6_options", "mac", "icmp"];
 
@@ -84,26 +65,12 @@ fn compare(name: &str) -> usize {
     assert_eq!(ours, cols, "{name}: columns");
     let mut got = BTreeMap::new();
     for r in 0..s.rows.len() {
-        let key = canon(
-            (
-                text(&s, r, "src_ip").parse().unwrap(),
-                int(&s, r, "src_port") as u16,
-            ),
-            (
-                text(&s, r, "dst_ip").parse().unwrap(),
-                int(&s, r, "dst_port") as u16,
-            ),
-            int(&s, r, "protocol") as u8,
-        );
+        let key = row_key(&s, r);
         assert!(got.insert(key, r).is_none(), "{name}: {key:?} twice");
     }
     assert_eq!(got.len(), t.rows.len(), "{name}: flow count");
     for f in &t.rows {
-        let key = canon(
-            (f[0].parse().unwrap(), f[1].parse().unwrap()),
-            (f[2].parse().unwrap(), f[3].parse().unwrap()),
-            f[4].parse().unwrap(),
-        );
+        let key = truth_key(&f[0], &f[1], &f[2], &f[3], f[4].parse().unwrap());
         let r = *got
             .get(&key)
             .unwrap_or_else(|| panic!("{name}: flow {key:?} missing"));

@@ -10,13 +10,12 @@
 //! timeout every 5-tuple is one flow; fwd is the flow's first packet's
 //! source on both sides.
 
-use crate::util::{run, text, unsplit};
+use crate::util::{row_key, run, text, truth_key, unsplit, FlowKey as Key};
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
 use joyfuljay::Config;
 use joyfuljay_testkit::{capture, expected_dir, Table};
 use std::collections::BTreeMap;
-use std::net::IpAddr;
 
 /// Captures with TCP and their expected file.
 const CAPTURES: &[&str] = &[
@@ -36,23 +35,6 @@ const CAPTURES: &[&str] = &[
     "mptcp.pcap",
 ];
 
-type Key = (IpAddr, u16, IpAddr, u16);
-
-fn canon(a: (IpAddr, u16), b: (IpAddr, u16)) -> Key {
-    let rank = |x: &(IpAddr, u16)| {
-        let (fam, n) = match x.0 {
-            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
-            IpAddr::V6(v) => (1u8, u128::from(v)),
-        };
-        (fam, n, x.1)
-    };
-    if rank(&a) <= rank(&b) {
-        (a.0, a.1, b.0, b.1)
-    } else {
-        (b.0, b.1, a.0, a.1)
-    }
-}
-
 /// A cell as text (booleans as 1 / 0): `None` for null.
 fn cell(s: &VecSink, row: usize, col: &str) -> Option<String> {
     match s.get(row, col) {
@@ -69,33 +51,25 @@ fn float_of(s: &Option<String>) -> Option<f64> {
     s.as_ref().map(|x| x.parse::<f64>().unwrap())
 }
 
+/// The three groups under test, every 5-tuple one flow.
+fn cfg() -> Config {
+    Config {
+        features: ["flow_meta", "tcp", "tcp_sequence", "tcp_rtt"]
+            .map(String::from)
+            .to_vec(),
+        ..unsplit()
+    }
+}
+
 /// Our rows of `name`, TCP flows only, by key.
 fn ours(name: &str) -> (VecSink, BTreeMap<Key, usize>) {
-    let cfg = Config {
-        features: vec![
-            "flow_meta".into(),
-            "tcp".into(),
-            "tcp_sequence".into(),
-            "tcp_rtt".into(),
-        ],
-        ..unsplit()
-    };
-    let (s, _) = run(&capture(name), cfg);
+    let (s, _) = run(&capture(name), cfg());
     let mut m = BTreeMap::new();
     for r in 0..s.rows.len() {
         if cell(&s, r, "protocol").as_deref() != Some("6") {
             continue;
         }
-        let key = canon(
-            (
-                text(&s, r, "src_ip").parse().unwrap(),
-                cell(&s, r, "src_port").unwrap().parse().unwrap(),
-            ),
-            (
-                text(&s, r, "dst_ip").parse().unwrap(),
-                cell(&s, r, "dst_port").unwrap().parse().unwrap(),
-            ),
-        );
+        let key = row_key(&s, r);
         assert!(m.insert(key, r).is_none(), "{name}: {key:?} twice");
     }
     (s, m)
@@ -124,10 +98,7 @@ fn compare(name: &str) -> (usize, Vec<String>) {
     for f in &t.rows {
         let g = |c: &str| f[t.col(c)].clone();
         let gi = |c: &str| g(c).parse::<i64>().unwrap();
-        let key = canon(
-            (g("ip_a").parse().unwrap(), g("port_a").parse().unwrap()),
-            (g("ip_b").parse().unwrap(), g("port_b").parse().unwrap()),
-        );
+        let key = truth_key(&g("ip_a"), &g("port_a"), &g("ip_b"), &g("port_b"), 6);
         let r = *rows
             .get(&key)
             .unwrap_or_else(|| panic!("{name}: no flow {key:?}"));
@@ -275,16 +246,7 @@ fn tcp_groups_equal_wireshark_on_every_flow() {
 /// A UDP flow: counts 0, booleans false, TCP-only values null.
 #[test]
 fn non_tcp_flow_has_zero_counts_and_null_tcp_values() {
-    let cfg = Config {
-        features: vec![
-            "flow_meta".into(),
-            "tcp".into(),
-            "tcp_sequence".into(),
-            "tcp_rtt".into(),
-        ],
-        ..unsplit()
-    };
-    let (s, _) = run(&capture("tcp-analysis-synth.pcap"), cfg);
+    let (s, _) = run(&capture("tcp-analysis-synth.pcap"), cfg());
     let r = (0..s.rows.len())
         .find(|&r| cell(&s, r, "protocol").as_deref() == Some("17"))
         .expect("the UDP flow");
@@ -342,9 +304,12 @@ fn tcp_columns_equal_the_reference_package() {
                     _ => v,
                 }
             };
-            let key = canon(
-                (g("src_ip").parse().unwrap(), g("src_port").parse().unwrap()),
-                (g("dst_ip").parse().unwrap(), g("dst_port").parse().unwrap()),
+            let key = truth_key(
+                &g("src_ip"),
+                &g("src_port"),
+                &g("dst_ip"),
+                &g("dst_port"),
+                6,
             );
             let r = rows[&key];
             flows += 1;

@@ -9,6 +9,7 @@ use joyfuljay::output::VecSink;
 use joyfuljay::pipeline::{Observer, Quiet};
 use joyfuljay::synth::{PcapNgWriter, PcapWriter};
 use joyfuljay::{Config, Pipeline, Stats};
+use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
 /// A pcap file in a temp dir holding `frames` (timestamp in ns, bytes).
@@ -109,6 +110,52 @@ pub fn text(s: &VecSink, row: usize, col: &str) -> String {
         Some(Value::Str(v)) => v.clone(),
         other => panic!("{col} of row {row}: {other:?}"),
     }
+}
+
+/// A 5-tuple in the order of the tshark truth files
+/// (`scripts/tshark_flows.py`): (ip_a, port_a) the smaller endpoint.
+pub type FlowKey = (IpAddr, u16, IpAddr, u16, u8);
+
+/// The truth files' endpoint order: IPv4 before IPv6, then the address as
+/// an integer, then the port.
+pub fn canon(a: (IpAddr, u16), b: (IpAddr, u16), proto: u8) -> FlowKey {
+    let rank = |x: &(IpAddr, u16)| {
+        let (fam, n) = match x.0 {
+            IpAddr::V4(v) => (0u8, u128::from(u32::from(v))),
+            IpAddr::V6(v) => (1u8, u128::from(v)),
+        };
+        (fam, n, x.1)
+    };
+    if rank(&a) <= rank(&b) {
+        (a.0, a.1, b.0, b.1, proto)
+    } else {
+        (b.0, b.1, a.0, a.1, proto)
+    }
+}
+
+/// The key of our row `r` (from `flow_meta`'s addresses, ports and protocol).
+pub fn row_key(s: &VecSink, r: usize) -> FlowKey {
+    canon(
+        (
+            text(s, r, "src_ip").parse().unwrap(),
+            int(s, r, "src_port") as u16,
+        ),
+        (
+            text(s, r, "dst_ip").parse().unwrap(),
+            int(s, r, "dst_port") as u16,
+        ),
+        int(s, r, "protocol") as u8,
+    )
+}
+
+/// The key of a truth-file row from its two endpoints' address and port
+/// text and its protocol.
+pub fn truth_key(ip_a: &str, port_a: &str, ip_b: &str, port_b: &str, proto: u8) -> FlowKey {
+    canon(
+        (ip_a.parse().unwrap(), port_a.parse().unwrap()),
+        (ip_b.parse().unwrap(), port_b.parse().unwrap()),
+        proto,
+    )
 }
 
 /// Seconds to nanoseconds.
