@@ -67,8 +67,8 @@ pub const COLUMNS: &[Column] = &[
     Column::describe("iat_sequence_bwd", FloatList, "s", RAW_SEQUENCES, "The first max_sequence_length times between consecutive responder-to-initiator packets."),
     Column::describe("splt", PairList, "(bytes, s)", SPLT, "For the first max_sequence_length packets: (IP-level length, time since the flow's previous packet, 0 for the first)."),
     // The reference code's columns that the page lacks (names rule 2).
-    Column::describe("iat_sum", FLOAT, "s", ALWAYS, "Sum of the inter-arrival times: last minus first packet timestamp in capture order (0 with fewer than 2 packets)."),
-    Column::describe("iat_p99", FLOAT, "s", ALWAYS, "99th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
+    Column::always("iat_sum", FLOAT, "s", "Sum of the inter-arrival times: last minus first packet timestamp in capture order (0 with fewer than 2 packets)."),
+    Column::always("iat_p99", FLOAT, "s", "99th percentile of the inter-arrival times, linear interpolation; from the sketch (within 1 %) past 1024 IATs."),
     Column::describe("iat_fwd_min", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Smallest time between consecutive initiator-to-responder packets (0 with fewer than 2)."),
     Column::describe("iat_fwd_max", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Largest time between consecutive initiator-to-responder packets (0 with fewer than 2)."),
     Column::describe("iat_fwd_median", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Median of the times between consecutive initiator-to-responder packets, linear interpolation; from the sketch (within 1 %) past 1024."),
@@ -77,10 +77,10 @@ pub const COLUMNS: &[Column] = &[
     Column::describe("iat_bwd_median", FLOAT, "s", BIDIRECTIONAL_SPLIT, "Median of the times between consecutive responder-to-initiator packets, linear interpolation; from the sketch (within 1 %) past 1024."),
     Column::describe("burstiness_index_fwd", FLOAT, "", BIDIRECTIONAL_SPLIT, "Coefficient of variation iat_std_fwd / iat_mean_fwd (0 when the mean is 0)."),
     Column::describe("burstiness_index_bwd", FLOAT, "", BIDIRECTIONAL_SPLIT, "Coefficient of variation iat_std_bwd / iat_mean_bwd (0 when the mean is 0)."),
-    Column::describe("max_burst_packets", Int, "packets", ALWAYS, "Packets in the largest burst (0 without packets)."),
-    Column::describe("idle_count", Int, "gaps", ALWAYS, "Idle periods: inter-arrival times of at least burst_threshold_ms (burst_count - 1 for a flow with packets)."),
-    Column::describe("max_idle_duration", FLOAT, "s", ALWAYS, "Largest inter-arrival time of at least burst_threshold_ms (0 if none)."),
-    Column::describe("first_response_time", FLOAT, "s", ALWAYS, "Time from the flow's first packet to the first responder-to-initiator packet; null when the responder sent nothing.").or_null(),
+    Column::always("max_burst_packets", Int, "packets", "Packets in the largest burst (0 without packets)."),
+    Column::always("idle_count", Int, "gaps", "Idle periods: inter-arrival times of at least burst_threshold_ms (burst_count - 1 for a flow with packets)."),
+    Column::always("max_idle_duration", FLOAT, "s", "Largest inter-arrival time of at least burst_threshold_ms (0 if none)."),
+    Column::nullable("first_response_time", FLOAT, "s", "Time from the flow's first packet to the first responder-to-initiator packet; null when the responder sent nothing."),
 ];
 
 /// Registry entry.
