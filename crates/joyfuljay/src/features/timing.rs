@@ -33,7 +33,7 @@ pub const EXACT_IATS: usize = 1024;
 /// when the IATs are not negative (timestamps in order).
 pub const SKETCH_ALPHA: f64 = 0.01;
 
-use ColumnType::{FloatList, Int, PairList};
+use ColumnType::{FloatList, Int, IntList, PairList};
 const BIDIRECTIONAL_SPLIT: Gate = Gate::on("bidirectional_split", |c| c.bidirectional_split);
 /// The per-direction sequences too: gated on `include_raw_sequences` alone.
 const RAW_SEQUENCES: Gate = Gate::on("include_raw_sequences", |c| c.include_raw_sequences);
@@ -81,6 +81,8 @@ pub const COLUMNS: &[Column] = &[
     Column::always("idle_count", Int, "gaps", "Idle periods: inter-arrival times of at least burst_threshold_ms (burst_count - 1 for a flow with packets)."),
     Column::always("max_idle_duration", FLOAT, "s", "Largest inter-arrival time of at least burst_threshold_ms (0 if none)."),
     Column::nullable("first_response_time", FLOAT, "s", "Time from the flow's first packet to the first responder-to-initiator packet; null when the responder sent nothing."),
+    Column::describe("timestamp_sequence", FloatList, "s", RAW_SEQUENCES, "Times of the first max_sequence_length packets since the flow's first packet in capture order (0.0 first), unpadded."),
+    Column::describe("splt_directions", IntList, "", SPLT, "Directions of the packets of splt: 1 initiator to responder, -1 responder to initiator."),
 ];
 
 /// Registry entry.
@@ -406,8 +408,8 @@ pub struct TimingState {
     dir_order: Option<Box<DirOrder>>,
     seq: Vec<i64>,
     seq_dir: [Vec<i64>; 2],
-    /// (IP length, IAT µs) of the first packets.
-    splt: Vec<(u32, i64)>,
+    /// (IP length, direction ±1, IAT µs) of the first packets.
+    splt: Vec<(u32, i8, i64)>,
 }
 
 /// Order statistics of the per-direction IATs (µs): min, max and the
@@ -481,7 +483,12 @@ impl FeatureGroup for Timing {
         }
         st.max_burst = st.max_burst.max(st.burst_len);
         if self.keep_splt && st.splt.len() < self.max_seq {
-            st.splt.push((pkt.ip_len(), iat.unwrap_or(0)));
+            let dir = if pkt.dir == crate::packet::Direction::Fwd {
+                1
+            } else {
+                -1
+            };
+            st.splt.push((pkt.ip_len(), dir, iat.unwrap_or(0)));
         }
         let d = pkt.dir as usize;
         if let Some(prev) = st.last_dir_us[d] {
@@ -520,6 +527,22 @@ impl FeatureGroup for Timing {
 
 fn seconds_list(v: &[i64]) -> Value {
     Value::FloatList(v.iter().map(|&x| secs(x as f64)).collect())
+}
+
+/// The first `max_seq` packets' times since the first packet, from the
+/// IATs kept in capture order (the i-th time is the sum of the first i
+/// IATs: exact, in µs, until converted).
+fn timestamps(seq: &[i64], max_seq: usize, packets: u64) -> Value {
+    let n = (packets.min(max_seq as u64)) as usize;
+    let mut t = 0i64;
+    let mut out = Vec::with_capacity(n);
+    for i in 0..n {
+        if i > 0 {
+            t = t.saturating_add(seq[i - 1]);
+        }
+        out.push(secs(t as f64));
+    }
+    Value::FloatList(out)
 }
 
 impl Timing {
@@ -565,7 +588,7 @@ impl Timing {
             Value::PairList(
                 st.splt
                     .iter()
-                    .map(|&(len, iat)| (i64::from(len), secs(iat as f64)))
+                    .map(|&(len, _, iat)| (i64::from(len), secs(iat as f64)))
                     .collect(),
             )
         });
@@ -596,6 +619,8 @@ impl Timing {
         out.put(
             st.last_dir_us[1].map(|_| secs(st.first_bwd_us.saturating_sub(flow.first_us) as f64)),
         );
+        out.put_with(|| timestamps(&st.seq, self.max_seq, st.packets));
+        out.put_with(|| Value::IntList(st.splt.iter().map(|&(_, d, _)| i64::from(d)).collect()));
     }
 }
 
@@ -706,6 +731,18 @@ mod tests {
                 Some(p) => Value::Float((p.ts_us - ts[0]) as f64 / 1e6),
                 None => Value::Null,
             },
+            Value::FloatList(
+                ts.iter()
+                    .take(l)
+                    .map(|t| (t - ts[0]) as f64 / 1e6)
+                    .collect(),
+            ),
+            Value::IntList(
+                pkts.iter()
+                    .take(l)
+                    .map(|p| if p.dir == Bwd { -1 } else { 1 })
+                    .collect(),
+            ),
         ]
     }
 
