@@ -34,7 +34,7 @@ pub enum Command {
     Features(FeaturesArgs),
     /// Export the feature schema (JSON, CSV or Markdown).
     #[command(
-        after_help = "EXAMPLES:\n  jj schema -f json -o schema.json\n  jj schema -f csv -o schema.csv\n  jj schema -f markdown -o FEATURES.md\n  jj schema --group tls -f json"
+        after_help = "EXAMPLES:\n  jj schema -f json -o schema.json\n  jj schema -f csv -o schema.csv\n  jj schema -f markdown -o FEATURES.md\n  jj schema --group tcp -f json"
     )]
     Schema(SchemaArgs),
     /// Summarise capture files: format, link types, packets, bytes, time span.
