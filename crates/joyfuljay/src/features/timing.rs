@@ -531,15 +531,15 @@ fn seconds_list(v: &[i64]) -> Value {
 
 /// The first `max_seq` packets' times since the first packet, from the
 /// IATs kept in capture order (the i-th time is the sum of the first i
-/// IATs: exact, in µs, until converted).
+/// IATs: exact, in µs, until converted). Only the IATs kept count: with
+/// `include_raw_sequences` off none are, and the column is not written.
 fn timestamps(seq: &[i64], max_seq: usize, packets: u64) -> Value {
-    let n = (packets.min(max_seq as u64)) as usize;
+    let n = packets.min(max_seq as u64).min(seq.len() as u64 + 1) as usize;
     let mut t = 0i64;
     let mut out = Vec::with_capacity(n);
-    for i in 0..n {
-        if i > 0 {
-            t = t.saturating_add(seq[i - 1]);
-        }
+    out.extend((n > 0).then_some(0.0));
+    for &iat in seq.iter().take(n.saturating_sub(1)) {
+        t = t.saturating_add(iat);
         out.push(secs(t as f64));
     }
     Value::FloatList(out)
