@@ -474,6 +474,7 @@ mod tests {
                 | (Value::IntList(_), ColumnType::IntList)
                 | (Value::FloatList(_), ColumnType::FloatList)
                 | (Value::PairList(_), ColumnType::PairList)
+                | (Value::StrList(_), ColumnType::StrList)
         )
     }
 

@@ -20,6 +20,8 @@ pub enum ColumnType {
     FloatList,
     /// List of (length, inter-arrival time) pairs.
     PairList,
+    /// List of texts (ALPN protocols, algorithm names).
+    StrList,
 }
 
 impl ColumnType {
@@ -33,6 +35,7 @@ impl ColumnType {
             ColumnType::IntList => "list[int]",
             ColumnType::FloatList => "list[float]",
             ColumnType::PairList => "list[(int, float)]",
+            ColumnType::StrList => "list[str]",
         }
     }
 }
@@ -182,6 +185,8 @@ pub enum Value {
     FloatList(Vec<f64>),
     /// List of (length, IAT) pairs.
     PairList(Vec<(i64, f64)>),
+    /// List of texts.
+    StrList(Vec<String>),
 }
 
 impl From<i64> for Value {

@@ -47,6 +47,7 @@ fn item_field(ty: ColumnType) -> Option<FieldRef> {
         ColumnType::IntList => Field::new("item", DataType::Int64, false),
         ColumnType::FloatList => Field::new("item", DataType::Float64, true),
         ColumnType::PairList => Field::new("item", DataType::Struct(pair_fields()), false),
+        ColumnType::StrList => Field::new("item", DataType::Utf8, false),
     };
     Some(Arc::new(f))
 }
@@ -58,7 +59,10 @@ pub fn data_type(ty: ColumnType) -> DataType {
         ColumnType::Float => DataType::Float64,
         ColumnType::Str => DataType::Utf8,
         ColumnType::Bool => DataType::Boolean,
-        ColumnType::IntList | ColumnType::FloatList | ColumnType::PairList => {
+        ColumnType::IntList
+        | ColumnType::FloatList
+        | ColumnType::PairList
+        | ColumnType::StrList => {
             DataType::List(item_field(ty).expect("list types have an element field"))
         }
     }
@@ -100,6 +104,7 @@ enum ColumnBuilder {
     IntList(ListBuilder<Int64Builder>),
     FloatList(ListBuilder<Float64Builder>),
     PairList(ListBuilder<StructBuilder>),
+    StrList(ListBuilder<StringBuilder>),
 }
 
 impl ColumnBuilder {
@@ -116,6 +121,9 @@ impl ColumnBuilder {
             ),
             ColumnType::FloatList => ColumnBuilder::FloatList(
                 ListBuilder::with_capacity(Float64Builder::new(), rows).with_field(item()),
+            ),
+            ColumnType::StrList => ColumnBuilder::StrList(
+                ListBuilder::with_capacity(StringBuilder::new(), rows).with_field(item()),
             ),
             ColumnType::PairList => {
                 let values: Vec<Box<dyn ArrayBuilder>> = vec![
@@ -147,6 +155,12 @@ impl ColumnBuilder {
                 }
                 b.append(true);
             }
+            (ColumnBuilder::StrList(b), Value::StrList(l)) => {
+                for x in l {
+                    b.values().append_value(x);
+                }
+                b.append(true);
+            }
             (ColumnBuilder::PairList(b), Value::PairList(l)) => {
                 let pairs = b.values();
                 for (len, iat) in l {
@@ -175,6 +189,7 @@ impl ColumnBuilder {
             ColumnBuilder::IntList(b) => b.append_null(),
             ColumnBuilder::FloatList(b) => b.append_null(),
             ColumnBuilder::PairList(b) => b.append_null(),
+            ColumnBuilder::StrList(b) => b.append_null(),
         }
     }
 
@@ -187,6 +202,7 @@ impl ColumnBuilder {
             ColumnBuilder::IntList(b) => Arc::new(b.finish()),
             ColumnBuilder::FloatList(b) => Arc::new(b.finish()),
             ColumnBuilder::PairList(b) => Arc::new(b.finish()),
+            ColumnBuilder::StrList(b) => Arc::new(b.finish()),
         }
     }
 }
@@ -313,7 +329,7 @@ mod tests {
         }
     }
 
-    static COLS: [Column; 8] = [
+    static COLS: [Column; 9] = [
         col("i", ColumnType::Int),
         col("f", ColumnType::Float),
         col("s", ColumnType::Str),
@@ -322,6 +338,7 @@ mod tests {
         col("pl", ColumnType::PairList),
         col("b", ColumnType::Bool),
         col("ni", ColumnType::Int).or_null(),
+        col("sl", ColumnType::StrList).or_null(),
     ];
 
     fn row(n: i64) -> Vec<Value> {
@@ -334,6 +351,11 @@ mod tests {
             Value::PairList((0..n).map(|k| (k, k as f64 * 0.25)).collect()),
             Value::Bool(n % 2 == 0),
             if n == 3 { Value::Null } else { Value::Int(-n) },
+            if n == 2 {
+                Value::Null
+            } else {
+                Value::StrList((0..n).map(|k| format!("p{k}")).collect())
+            },
         ]
     }
 
@@ -379,6 +401,11 @@ mod tests {
         assert!(bools.value(0) && !bools.value(1));
         let ni = b.column(7).as_primitive::<Int64Type>();
         assert!(ni.is_valid(0) && ni.value(0) == -2 && ni.is_null(1));
+        let sl = b.column(8).as_list::<i32>();
+        assert!(sl.is_null(0) && sl.is_valid(1));
+        let texts = sl.value(1);
+        let texts = texts.as_string::<i32>();
+        assert_eq!((texts.len(), texts.value(2)), (3, "p2"));
     }
 
     #[test]
@@ -390,7 +417,7 @@ mod tests {
         let batches = sink.into_batches();
         assert_eq!(batches.len(), 1);
         assert_eq!(batches[0].num_rows(), 0);
-        assert_eq!(batches[0].num_columns(), 8);
+        assert_eq!(batches[0].num_columns(), 9);
     }
 
     #[test]

@@ -229,6 +229,14 @@ fn push_list(out: &mut Vec<u8>, v: &Value, fb: &mut FloatFmt) {
                 push_float(out, *x, fb);
             }
         }
+        Value::StrList(l) => {
+            for (i, x) in l.iter().enumerate() {
+                if i > 0 {
+                    out.push(b',');
+                }
+                push_json_str(out, x);
+            }
+        }
         Value::PairList(l) => {
             for (i, (a, b)) in l.iter().enumerate() {
                 if i > 0 {
@@ -636,6 +644,7 @@ mod tests {
                 Value::Str("a,\"b\"".into()),
                 Value::IntList(vec![1, 2]),
                 Value::FloatList(vec![0.5, 1e-7]),
+                Value::StrList(vec!["h2".into(), "a\"b".into()]),
                 Value::PairList(vec![(60, 0.25)]),
                 Value::Str(String::new()),
                 Value::Float(1_700_000_000.123_456),

@@ -53,6 +53,10 @@ fn value(a: &ArrayRef, i: usize, nullable: bool) -> Value {
             match item.data_type() {
                 DataType::Int64 => Value::IntList(l.as_primitive::<Int64Type>().values().to_vec()),
                 DataType::Float64 => Value::FloatList((0..l.len()).map(|k| float(&l, k)).collect()),
+                DataType::Utf8 => {
+                    let s = l.as_string::<i32>();
+                    Value::StrList((0..s.len()).map(|k| s.value(k).to_string()).collect())
+                }
                 DataType::Struct(_) => {
                     let s = l.as_struct();
                     let len = s.column(0).as_primitive::<Int64Type>();
