@@ -55,6 +55,7 @@ pub mod output;
 pub mod packet;
 pub mod parallel;
 pub mod pipeline;
+pub mod proto;
 pub mod schema;
 pub mod synth;
 

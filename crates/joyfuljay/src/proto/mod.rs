@@ -1,0 +1,7 @@
+//! Parsers of the protocols that payload feature groups read: TLS
+//! handshakes, QUIC Initial packets, SSH identification and key exchange.
+//!
+//! They take borrowed bytes, never panic on any input, and return `None`
+//! (or a partial result documented as such) for what cannot be read. The
+//! feature groups in `features` turn their results into columns; fuzz
+//! targets call them directly.
