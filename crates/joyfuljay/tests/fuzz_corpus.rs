@@ -69,6 +69,11 @@ fn pipeline_seeds_and_regressions() {
     replay("pipeline");
 }
 
+#[test]
+fn tls_seeds_and_regressions() {
+    replay("tls");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]
