@@ -29,6 +29,7 @@ mod registry;
 mod row;
 pub mod sets;
 pub mod size;
+pub mod ssh;
 pub mod stats;
 pub mod tcp;
 pub mod tcp_analysis;

@@ -1,0 +1,290 @@
+//! `ssh`: SSH identification lines, HASSH fingerprints and the algorithms
+//! offered in the key exchange, read from the cleartext start of each
+//! direction of a TCP connection (docs/semantics.md#ssh).
+//!
+//! Each direction's first [`BUDGET`] bytes are reassembled in sequence
+//! order by the engine (`Needs::stream_start`) and read once, as they
+//! arrive, by a small state machine: the identification line
+//! ([`proto::ssh::identification`]; on the responder's side other lines
+//! may come first), then the cleartext binary packets, the first of which
+//! must be the `SSH_MSG_KEXINIT`, up to and including that direction's
+//! `SSH_MSG_NEWKEYS`. After `NEWKEYS` the direction is encrypted: its
+//! segments with payload are counted and nothing more is read. The
+//! initiator of the flow is the SSH client.
+
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter, Value};
+use crate::config::Config;
+use crate::packet::PacketView;
+use crate::proto::ssh::{self, Scan, MSG_CHANNEL_OPEN, MSG_NEWKEYS, MSG_USERAUTH_REQUEST};
+use md5::{Digest, Md5};
+use std::sync::Arc;
+
+/// Bytes of each direction read, from the start of its stream: room for
+/// pre-identification lines, the identification line, the KEXINIT (about
+/// 1.5 KB from OpenSSH 9) and the key-exchange messages up to NEWKEYS
+/// (about 2.8 KB for OpenSSH 9.2's client with sntrup761x25519).
+pub const BUDGET: u32 = 4096;
+
+const INT: ColumnType = ColumnType::Int;
+const STR: ColumnType = ColumnType::Str;
+const STRS: ColumnType = ColumnType::StrList;
+
+/// The `ssh` columns, in output order: the documentation page's, then the
+/// reference package's other columns.
+pub const COLUMNS: &[Column] = &[
+    Column::always("is_ssh", ColumnType::Bool, "", "An SSH identification line (starting with \"SSH-\") was found in either direction: the initiator's stream starts with it, the responder's has it after zero or more other lines."),
+    Column::nullable("ssh_version", STR, "", "protoversion of the client's identification line (\"2.0\", \"1.99\"), else of the server's; null without one."),
+    Column::nullable("ssh_client_banner", STR, "", "The initiator's identification line without its CR LF; null without one."),
+    Column::nullable("ssh_server_banner", STR, "", "The responder's identification line without its CR LF; null without one."),
+    Column::nullable("hassh", STR, "", "HASSH: MD5 (lowercase hex) of hassh_str; null without the client's KEXINIT."),
+    Column::nullable("hassh_str", STR, "", "kex_algorithms;encryption_algorithms_client_to_server;mac_algorithms_client_to_server;compression_algorithms_client_to_server of the client's KEXINIT, as sent."),
+    Column::nullable("hassh_server", STR, "", "HASSHServer: MD5 (lowercase hex) of hassh_server_str; null without the server's KEXINIT."),
+    Column::nullable("hassh_server_str", STR, "", "kex_algorithms;encryption_algorithms_server_to_client;mac_algorithms_server_to_client;compression_algorithms_server_to_client of the server's KEXINIT, as sent."),
+    Column::nullable("ssh_kex_algorithms", STRS, "", "kex_algorithms offered by the client's KEXINIT, in its order; null without it."),
+    Column::nullable("ssh_encryption_algorithms", STRS, "", "encryption_algorithms_client_to_server offered by the client's KEXINIT."),
+    Column::nullable("ssh_mac_algorithms", STRS, "", "mac_algorithms_client_to_server offered by the client's KEXINIT."),
+    Column::nullable("ssh_compression_algorithms", STRS, "", "compression_algorithms_client_to_server offered by the client's KEXINIT."),
+    Column::nullable("ssh_auth_attempts", INT, "messages", "SSH_MSG_USERAUTH_REQUEST messages the client sent in cleartext (before its NEWKEYS). Null when they cannot be known: no client identification line, the client sent data after its NEWKEYS (encrypted: authentication is not readable), or its cleartext part was cut by the byte budget (BUDGET = 4096 bytes per direction)."),
+    Column::nullable("ssh_channels_opened", INT, "messages", "SSH_MSG_CHANNEL_OPEN messages the client sent in cleartext; null in the same cases as ssh_auth_attempts."),
+    Column::nullable("ssh_client_software", STR, "", "softwareversion of the initiator's identification line (up to the first space, comments left out); null without one."),
+    Column::nullable("ssh_server_software", STR, "", "softwareversion of the responder's identification line."),
+    Column::nullable("ssh_client_version", STR, "", "protoversion of the initiator's identification line."),
+    Column::nullable("ssh_server_version", STR, "", "protoversion of the responder's identification line."),
+    Column::nullable("ssh_kex_packets", INT, "messages", "Cleartext key-exchange messages (types 20-49: KEXINIT, NEWKEYS, method-specific) of both directions, up to and including each direction's NEWKEYS, within the byte budget; null when not SSH."),
+    Column::nullable("ssh_encrypted_packets", INT, "packets", "TCP segments with payload, both directions, carrying bytes after their direction's NEWKEYS (the segment that ends NEWKEYS counts when it carries more); null when not SSH."),
+];
+
+/// Registry entry.
+pub static DEF: GroupDef = GroupDef {
+    id: "ssh",
+    summary: "SSH: identification lines, HASSH/HASSHServer, algorithms offered by the client, cleartext message counts.",
+    columns: COLUMNS,
+    build: |_cfg: &Config| -> Arc<dyn Group> { Arc::new(Ssh) },
+};
+
+struct Ssh;
+
+/// Where a direction's reading stands.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum Phase {
+    /// Looking for the identification line.
+    #[default]
+    Ident,
+    /// Reading cleartext binary packets.
+    Packets,
+    /// NEWKEYS seen: the rest is encrypted.
+    Encrypted,
+    /// Not SSH (or garbage after the identification): nothing more read.
+    Stop,
+}
+
+/// What a direction's identification line and KEXINIT said (lossy UTF-8
+/// text of the bytes).
+#[derive(Debug, Default)]
+struct Found {
+    /// The identification line.
+    banner: String,
+    /// Its protoversion and softwareversion.
+    proto: Option<String>,
+    software: Option<String>,
+    /// kex;enc;mac;cmp of this side's KEXINIT (client: client-to-server
+    /// lists, server: server-to-client lists), as sent, and the MD5 (hex)
+    /// of those bytes.
+    hassh: Option<(String, String)>,
+    /// The client's four lists (client side only).
+    lists: Option<[String; 4]>,
+}
+
+/// One direction's reading.
+#[derive(Debug, Default)]
+struct Side {
+    phase: Phase,
+    /// Offset in the stream of the next byte to read.
+    pos: u32,
+    /// Cleartext binary packets read (the first must be the KEXINIT).
+    packets: u16,
+    /// Cleartext key-exchange messages (types 20-49).
+    kex: u16,
+    auth: u16,
+    chan: u16,
+    /// The budget ended the cleartext part before NEWKEYS.
+    cut: bool,
+    /// Segments with bytes after NEWKEYS.
+    encrypted: u32,
+    found: Option<Box<Found>>,
+}
+
+/// Per-flow state: both directions' readings (initiator first). 96 bytes;
+/// the banners and KEXINIT strings are allocated once, when found.
+#[derive(Debug, Default)]
+pub(crate) struct SshState {
+    sides: [Side; 2],
+}
+
+const _: () = assert!(std::mem::size_of::<SshState>() <= 96);
+
+impl Side {
+    /// Read what `held` (the direction's stream start, cut at the budget)
+    /// adds since the last call.
+    fn advance(&mut self, held: &[u8], client: bool) {
+        loop {
+            let rest = held.get(self.pos as usize..).unwrap_or(&[]);
+            let scan = match self.phase {
+                Phase::Ident => match ssh::identification(rest, !client) {
+                    Scan::Found(id, end) => {
+                        let f = self.found.get_or_insert_with(Default::default);
+                        f.banner = lossy(id.line);
+                        f.proto = id.proto.map(lossy);
+                        f.software = id.software.map(lossy);
+                        self.phase = Phase::Packets;
+                        Scan::Found((), end)
+                    }
+                    Scan::NeedMore { resume } => Scan::NeedMore { resume },
+                    Scan::Invalid => Scan::Invalid,
+                },
+                Phase::Packets => match ssh::binary_packet(rest) {
+                    Scan::Found(p, end) => {
+                        self.packets = self.packets.saturating_add(1);
+                        let msg = p.msg();
+                        if self.packets == 1 {
+                            if let Some(k) = ssh::kexinit(p.payload) {
+                                let f = self.found.get_or_insert_with(Default::default);
+                                let h = k.hassh_string(client);
+                                f.hassh = Some((lossy(&h), hex::encode(Md5::digest(&h))));
+                                if client {
+                                    let [e, m, c] = k.enc_mac_cmp(true);
+                                    f.lists = Some([k.kex(), e, m, c].map(lossy));
+                                }
+                            }
+                        }
+                        if (20..=49).contains(&msg) {
+                            self.kex = self.kex.saturating_add(1);
+                        }
+                        match msg {
+                            MSG_USERAUTH_REQUEST => self.auth = self.auth.saturating_add(1),
+                            MSG_CHANNEL_OPEN => self.chan = self.chan.saturating_add(1),
+                            MSG_NEWKEYS => self.phase = Phase::Encrypted,
+                            _ => {}
+                        }
+                        Scan::Found((), end)
+                    }
+                    Scan::NeedMore { .. } => Scan::NeedMore { resume: 0 },
+                    Scan::Invalid => Scan::Invalid,
+                },
+                Phase::Encrypted | Phase::Stop => return,
+            };
+            match scan {
+                Scan::Found((), end) => self.pos += end as u32,
+                Scan::NeedMore { resume } => {
+                    self.pos += resume as u32;
+                    if held.len() >= BUDGET as usize {
+                        self.cut = true;
+                        self.phase = Phase::Stop;
+                    }
+                    return;
+                }
+                Scan::Invalid => {
+                    self.phase = Phase::Stop;
+                    return;
+                }
+            }
+        }
+    }
+
+    fn found(&self) -> Option<&Found> {
+        self.found.as_deref()
+    }
+
+    /// Whether the identification line was found.
+    fn has_ident(&self) -> bool {
+        self.found.is_some() && self.phase != Phase::Ident
+    }
+
+    /// The identification, when found.
+    fn ident(&self) -> Option<&Found> {
+        self.found().filter(|_| self.has_ident())
+    }
+}
+
+fn lossy(b: &[u8]) -> String {
+    String::from_utf8_lossy(b).into_owned()
+}
+
+fn name_list(l: &str) -> Value {
+    Value::StrList(
+        ssh::names(l.as_bytes())
+            .map(|n| String::from_utf8_lossy(n).into_owned())
+            .collect(),
+    )
+}
+
+impl FeatureGroup for Ssh {
+    type State = SshState;
+
+    fn needs(&self) -> Needs {
+        Needs {
+            headers: true,
+            stream_start: BUDGET,
+            ..Needs::SUMMARY
+        }
+    }
+
+    fn new_state(&self) -> SshState {
+        SshState::default()
+    }
+
+    fn update(&self, st: &mut SshState, pkt: &PacketView<'_>) {
+        let Some(stream) = pkt.stream else { return };
+        let d = pkt.dir as usize;
+        let side = &mut st.sides[d];
+        if side.phase == Phase::Encrypted {
+            side.encrypted += u32::from(pkt.payload_len() > 0);
+            return;
+        }
+        if side.phase == Phase::Stop {
+            return;
+        }
+        let held = stream.bytes();
+        let held = &held[..held.len().min(BUDGET as usize)];
+        if held.len() <= side.pos as usize {
+            return;
+        }
+        side.advance(held, d == 0);
+        if side.phase == Phase::Encrypted && held.len() > side.pos as usize {
+            // This segment ended NEWKEYS and carries (or completed) more.
+            side.encrypted += 1;
+        }
+    }
+
+    fn write(&self, _flow: &FlowView<'_>, st: &SshState, out: &mut RowWriter<'_>) {
+        let [c, s] = &st.sides;
+        let (ci, si) = (c.ident(), s.ident());
+        let is_ssh = ci.is_some() || si.is_some();
+        out.put(is_ssh);
+        out.put(
+            ci.and_then(|f| f.proto.as_deref())
+                .or_else(|| si.and_then(|f| f.proto.as_deref())),
+        );
+        out.put(ci.map(|f| f.banner.as_str()));
+        out.put(si.map(|f| f.banner.as_str()));
+        for side in [c, s] {
+            let h = side.found().and_then(|f| f.hassh.as_ref());
+            out.put(h.map(|h| h.1.as_str()));
+            out.put(h.map(|h| h.0.as_str()));
+        }
+        let lists = c.found().and_then(|f| f.lists.as_ref());
+        for i in 0..4 {
+            out.put_with(|| lists.map(|l| name_list(&l[i])));
+        }
+        // The client's cleartext counts, when knowable.
+        let knowable = c.has_ident() && !c.cut && !(c.phase == Phase::Encrypted && c.encrypted > 0);
+        out.put(knowable.then_some(u32::from(c.auth)));
+        out.put(knowable.then_some(u32::from(c.chan)));
+        out.put(ci.and_then(|f| f.software.as_deref()));
+        out.put(si.and_then(|f| f.software.as_deref()));
+        out.put(ci.and_then(|f| f.proto.as_deref()));
+        out.put(si.and_then(|f| f.proto.as_deref()));
+        out.put(is_ssh.then_some(u32::from(c.kex) + u32::from(s.kex)));
+        out.put(is_ssh.then_some(c.encrypted + s.encrypted));
+    }
+}
