@@ -26,7 +26,8 @@
 #   ssh-fake.pcap      a fake server (Python) that sends two lines before an
 #                      "SSH-1.99-" identification line and its KEXINIT split
 #                      over three TCP segments; the real client answers with
-#                      its banner and KEXINIT and gives up
+#                      its banner and KEXINIT and gives up (port 2200); the
+#                      same without the two lines (port 2201)
 # Re-running rebuilds the namespaces from scratch and overwrites the files;
 # the namespaces and the sshd are removed on exit (trap). Keys are generated
 # afresh each run, so a re-run gives different bytes with the same structure.
@@ -108,7 +109,8 @@ $S /usr/sbin/sshd -D -e -f "$TMP/sshd_config" 2>"$TMP/sshd.log" &
 SSHD_PID=$!
 
 # A fake server on port 2200: two lines, then "SSH-1.99-..." and a KEXINIT
-# sent in three pieces; it reads what the client says and closes.
+# sent in three pieces; it reads what the client says and closes. The same
+# on port 2201 without the two lines (so that Wireshark dissects it).
 cat > "$TMP/fake.py" <<'EOF'
 import os, socket, struct, time
 def namelist(s):
@@ -122,13 +124,17 @@ pad = 8 - (len(payload) + 5) % 8
 if pad < 4:
     pad += 8
 pkt = struct.pack("!IB", len(payload) + pad + 1, pad) + payload + b"\x00" * pad
-ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-ls.bind(("10.78.1.1", 2200)); ls.listen()
-while True:
-    c, _ = ls.accept()
+import sys, threading
+def serve(port, pre):
+    ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    ls.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    ls.bind(("10.78.1.1", port)); ls.listen()
+    while True:
+        c, _ = ls.accept()
+        threading.Thread(target=talk, args=(c, pre)).start()
+def talk(c, pre):
     c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    c.sendall(b"Welcome to the fake server\r\nplease be nice\r\nSSH-1.99-JJFake_0.1 test server\r\n")
+    c.sendall(pre + b"SSH-1.99-JJFake_0.1 test server\r\n")
     time.sleep(0.05)
     for piece in (pkt[:3], pkt[3:40], pkt[40:]):
         c.sendall(piece)
@@ -140,6 +146,8 @@ while True:
     except OSError:
         pass
     c.close()
+threading.Thread(target=serve, args=(2201, b""), daemon=True).start()
+serve(2200, b"Welcome to the fake server\r\nplease be nice\r\n")
 EOF
 $S python3 "$TMP/fake.py" &
 FAKE_PID=$!
@@ -194,6 +202,7 @@ stop
 
 start ssh-fake.pcap
 key -p 2200 root@10.78.1.1 true || true
+key -p 2201 root@10.78.1.1 true || true
 stop
 
 for f in ssh-login ssh-password ssh-algos ssh-fake; do

@@ -288,3 +288,132 @@ impl FeatureGroup for Ssh {
         out.put(is_ssh.then_some(c.encrypted + s.encrypted));
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn packet(payload: &[u8]) -> Vec<u8> {
+        let pad = 4u8;
+        let mut v = ((payload.len() + pad as usize + 1) as u32)
+            .to_be_bytes()
+            .to_vec();
+        v.push(pad);
+        v.extend_from_slice(payload);
+        v.extend([0; 4]);
+        v
+    }
+
+    fn kexinit(lists: [&str; 10]) -> Vec<u8> {
+        let mut p = vec![20];
+        p.extend([7; 16]);
+        for l in lists {
+            p.extend((l.len() as u32).to_be_bytes());
+            p.extend(l.as_bytes());
+        }
+        p.extend([0, 0, 0, 0, 0]);
+        packet(&p)
+    }
+
+    const LISTS: [&str; 10] = [
+        "curve25519-sha256,ext-info-c",
+        "ssh-ed25519",
+        "aes128-ctr",
+        "aes256-ctr",
+        "hmac-sha2-256",
+        "hmac-sha2-512",
+        "none",
+        "zlib",
+        "",
+        "",
+    ];
+
+    /// A client's stream: identification, KEXINIT, a KEX message, a
+    /// cleartext USERAUTH_REQUEST (not real SSH: to count it), NEWKEYS,
+    /// then encrypted bytes.
+    fn client_stream() -> (Vec<u8>, usize) {
+        let mut s = b"SSH-2.0-Test_1.0 hello\r\n".to_vec();
+        s.extend(kexinit(LISTS));
+        s.extend(packet(&[30, 1, 2, 3]));
+        s.extend(packet(&[50, 0]));
+        s.extend(packet(&[90, 0]));
+        s.extend(packet(&[21]));
+        let end = s.len();
+        s.extend([0xaa; 40]);
+        (s, end)
+    }
+
+    fn read_all(b: &[u8], client: bool) -> Side {
+        let mut side = Side::default();
+        side.advance(&b[..b.len().min(BUDGET as usize)], client);
+        side
+    }
+
+    #[test]
+    fn a_stream_read_in_pieces_is_read_as_whole() {
+        let (s, end) = client_stream();
+        let whole = read_all(&s, true);
+        assert_eq!(whole.phase, Phase::Encrypted);
+        assert_eq!(whole.pos as usize, end);
+        assert_eq!(
+            (whole.packets, whole.kex, whole.auth, whole.chan),
+            (5, 3, 1, 1)
+        );
+        let f = whole.ident().unwrap();
+        assert_eq!(f.banner, "SSH-2.0-Test_1.0 hello");
+        assert_eq!(
+            (f.proto.as_deref(), f.software.as_deref()),
+            (Some("2.0"), Some("Test_1.0"))
+        );
+        let (hs, md5) = f.hassh.as_ref().unwrap();
+        assert_eq!(
+            hs,
+            "curve25519-sha256,ext-info-c;aes128-ctr;hmac-sha2-256;none"
+        );
+        assert_eq!(md5, &hex::encode(Md5::digest(hs.as_bytes())));
+        // Growing one byte at a time (the stream as segments arrive).
+        let mut side = Side::default();
+        for n in 1..=s.len() {
+            side.advance(&s[..n], true);
+        }
+        assert_eq!(format!("{side:?}"), format!("{whole:?}"));
+        // The server side's HASSH takes the server-to-client lists.
+        let mut srv = b"hello\r\n".to_vec();
+        srv.extend_from_slice(&s);
+        let server = read_all(&srv, false);
+        let f = server.ident().unwrap();
+        assert_eq!(
+            f.hassh.as_ref().unwrap().0,
+            "curve25519-sha256,ext-info-c;aes256-ctr;hmac-sha2-512;zlib"
+        );
+        assert!(f.lists.is_none());
+        // The client side does not accept lines before its identification.
+        assert!(read_all(&srv, true).ident().is_none());
+    }
+
+    #[test]
+    fn the_budget_and_garbage_stop_the_reading() {
+        // Lines before the identification beyond the budget.
+        let mut s = b"x\r\n".repeat(BUDGET as usize / 3 + 1);
+        s.extend(b"SSH-2.0-late\r\n");
+        let side = read_all(&s, false);
+        assert!(side.ident().is_none() && side.cut && side.phase == Phase::Stop);
+        // A KEXINIT straddling the budget: banner, no HASSH, cut.
+        let mut s = b"SSH-2.0-x\r\n".to_vec();
+        let mut big = LISTS;
+        let long = "a,".repeat(2100);
+        big[1] = &long;
+        s.extend(kexinit(big));
+        let side = read_all(&s, true);
+        assert!(side.ident().is_some() && side.ident().unwrap().hassh.is_none());
+        assert!(side.cut);
+        // Garbage after the identification: banner kept, nothing more.
+        let side = read_all(b"SSH-2.0-x\r\n\xff\xff\xff\xff\xff\xff", true);
+        assert!(side.ident().is_some() && !side.cut && side.phase == Phase::Stop);
+        // Not SSH at all.
+        assert!(read_all(b"GET / HTTP/1.1\r\n", true).ident().is_none());
+        assert!(read_all(b"HTTP/1.1 200 OK\r\n\r\n", false)
+            .ident()
+            .is_none());
+    }
+}

@@ -1,0 +1,191 @@
+//! The `ssh` group against Wireshark's SSH dissector, flow by flow, on real
+//! OpenSSH sessions recorded by `scripts/make_ssh_captures.sh`.
+//!
+//! `testdata/expected/tshark-ssh/*.csv` were produced by
+//! `scripts/tshark_ssh.py` from `tshark -T fields` output (never by this
+//! crate); every column the script writes is compared. With TCP-close
+//! splitting off and an infinite idle timeout every 5-tuple is one flow.
+//!
+//! One known difference: Wireshark 4.0 does not dissect a server that sends
+//! other lines before its identification line (RFC 4253 §4.2 allows it),
+//! so for the fake server on port 2200 of `ssh-fake.pcap` the server-side
+//! columns are checked against what that server sends (the constants of
+//! the capture script, hashed here with MD5) instead.
+
+use crate::util::{int, row_key, run, text, truth_key, FlowKey};
+use joyfuljay::features::Value;
+use joyfuljay::output::VecSink;
+use joyfuljay::Config;
+use joyfuljay_testkit::{capture, expected_dir, Table};
+use md5::{Digest, Md5};
+use std::collections::HashMap;
+
+const CAPTURES: &[&str] = &[
+    "ssh-login.pcap",
+    "ssh-password.pcap",
+    "ssh-algos.pcap",
+    "ssh-fake.pcap",
+];
+
+fn cfg() -> Config {
+    Config {
+        features: ["flow_meta", "ssh"].map(String::from).to_vec(),
+        terminate_on_fin_rst: false,
+        flow_timeout: 1e12,
+        ..Config::default()
+    }
+}
+
+/// A cell as the truth files write it: integers in decimal, booleans
+/// `true`/`false`, lists as compact JSON arrays, null empty.
+fn cell(s: &VecSink, row: usize, col: &str) -> String {
+    match s.get(row, col) {
+        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::Str(v)) => v.clone(),
+        Some(Value::Bool(v)) => v.to_string(),
+        Some(Value::Null) => String::new(),
+        Some(Value::StrList(v)) => {
+            let q: Vec<String> = v.iter().map(|n| format!("\"{n}\"")).collect();
+            format!("[{}]", q.join(","))
+        }
+        other => panic!("{col} of row {row}: {other:?}"),
+    }
+}
+
+fn ours(name: &str) -> (VecSink, HashMap<FlowKey, usize>) {
+    let (sink, _) = run(&capture(name), cfg());
+    let mut rows = HashMap::new();
+    for r in 0..sink.rows.len() {
+        assert!(
+            rows.insert(row_key(&sink, r), r).is_none(),
+            "{name}: 5-tuple twice"
+        );
+    }
+    (sink, rows)
+}
+
+/// What the fake server of port 2200 sends: its identification line and
+/// the server-to-client HASSH string of its KEXINIT lists.
+const FAKE_BANNER: &str = "SSH-1.99-JJFake_0.1 test server";
+const FAKE_HASSH_SERVER_STR: &str =
+    "curve25519-sha256,diffie-hellman-group14-sha256;aes256-ctr;hmac-sha2-512;none,zlib";
+
+#[test]
+fn ssh_matches_wireshark_on_every_flow() {
+    let (mut flows, mut cells, mut ssh_flows) = (0, 0, 0);
+    for name in CAPTURES {
+        let t = Table::read(&expected_dir().join(format!("tshark-ssh/{name}.csv")));
+        let (sink, rows) = ours(name);
+        assert_eq!(rows.len(), t.rows.len(), "{name}: flow count");
+        let h = |c: &str| t.col(c);
+        for r in &t.rows {
+            let k = truth_key(
+                &r[h("client_ip")],
+                &r[h("client_port")],
+                &r[h("server_ip")],
+                &r[h("server_port")],
+                6,
+            );
+            let &row = rows
+                .get(&k)
+                .unwrap_or_else(|| panic!("{name}: flow {r:?} missing"));
+            assert_eq!(
+                text(&sink, row, "src_ip"),
+                r[h("client_ip")],
+                "{name}: initiator"
+            );
+            assert_eq!(
+                int(&sink, row, "src_port").to_string(),
+                r[h("client_port")],
+                "{name}: initiator"
+            );
+            flows += 1;
+            ssh_flows += usize::from(r[h("is_ssh")] == "true");
+            let fake_pre_lines = *name == "ssh-fake.pcap" && r[h("server_port")] == "2200";
+            for (i, col) in t.header.iter().enumerate() {
+                if i < 4 {
+                    continue;
+                }
+                let got = cell(&sink, row, col);
+                let want = if fake_pre_lines {
+                    match col.as_str() {
+                        "ssh_server_banner" => FAKE_BANNER.to_string(),
+                        "ssh_server_software" => "JJFake_0.1".to_string(),
+                        "ssh_server_version" => "1.99".to_string(),
+                        "hassh_server_str" => FAKE_HASSH_SERVER_STR.to_string(),
+                        "hassh_server" => hex::encode(Md5::digest(FAKE_HASSH_SERVER_STR)),
+                        // The server's KEXINIT, unseen by Wireshark.
+                        "ssh_kex_packets" => (r[i].parse::<i64>().unwrap() + 1).to_string(),
+                        _ => r[i].clone(),
+                    }
+                } else {
+                    r[i].clone()
+                };
+                assert_eq!(
+                    got,
+                    want,
+                    "{name} {}:{} {col}",
+                    r[h("client_ip")],
+                    r[h("client_port")]
+                );
+                cells += 1;
+            }
+        }
+    }
+    // Not vacuous: the captures hold this many flows, all but the refused
+    // connection SSH.
+    assert_eq!((flows, ssh_flows), (10, 9));
+    assert!(cells >= 200, "{cells}");
+}
+
+/// The fake server without pre-identification lines (port 2201) is the
+/// same server as on port 2200: Wireshark's view of it agrees with the
+/// constants checked above.
+#[test]
+fn the_fake_servers_constants_are_wiresharks() {
+    let t = Table::read(&expected_dir().join("tshark-ssh/ssh-fake.pcap.csv"));
+    let r = t
+        .rows
+        .iter()
+        .find(|r| r[t.col("server_port")] == "2201")
+        .unwrap();
+    assert_eq!(r[t.col("ssh_server_banner")], FAKE_BANNER);
+    assert_eq!(r[t.col("hassh_server_str")], FAKE_HASSH_SERVER_STR);
+    assert_eq!(
+        r[t.col("hassh_server")],
+        hex::encode(Md5::digest(FAKE_HASSH_SERVER_STR))
+    );
+}
+
+/// Wireshark finds no SSH in the other captures with TCP
+/// (`tshark -Y ssh` prints nothing for any of them): no flow is SSH and
+/// every other column is null.
+#[test]
+fn no_ssh_in_the_other_tcp_captures() {
+    let mut n = 0;
+    for name in [
+        "http.cap",
+        "v6-http.cap",
+        "imap.cap",
+        "sample.pcap",
+        "tcp-ethereal-file1.trace",
+        "tcp-impaired.pcap",
+        "tcp-options.pcap",
+        "mptcp.pcap",
+    ] {
+        let (sink, _) = ours(name);
+        for r in 0..sink.rows.len() {
+            assert_eq!(sink.get(r, "is_ssh"), Some(&Value::Bool(false)), "{name}");
+            for c in joyfuljay::features::find("ssh")
+                .unwrap()
+                .columns
+                .iter()
+                .skip(1)
+            {
+                assert_eq!(sink.get(r, c.name), Some(&Value::Null), "{name} {}", c.name);
+            }
+            n += 1;
+        }
+    }
+    assert!(n > 20, "{n}");
+}
