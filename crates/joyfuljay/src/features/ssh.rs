@@ -114,14 +114,14 @@ struct Side {
     found: Option<Box<Found>>,
 }
 
-/// Per-flow state: both directions' readings (initiator first). 96 bytes;
+/// Per-flow state: both directions' readings (initiator first). 64 bytes;
 /// the banners and KEXINIT strings are allocated once, when found.
 #[derive(Debug, Default)]
 pub(crate) struct SshState {
     sides: [Side; 2],
 }
 
-const _: () = assert!(std::mem::size_of::<SshState>() <= 96);
+const _: () = assert!(std::mem::size_of::<SshState>() == 64);
 
 impl Side {
     /// Read what `held` (the direction's stream start, cut at the budget)
