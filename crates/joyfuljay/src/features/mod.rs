@@ -12,7 +12,7 @@
 //! - `sets`: small exact sets for distinct-value counts;
 //! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
 //!   `ip_extended`, `ipv6_options`, `mac`, `icmp`, `tcp_window`,
-//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`).
+//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `ssh`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
