@@ -189,3 +189,144 @@ fn no_ssh_in_the_other_tcp_captures() {
     }
     assert!(n > 20, "{n}");
 }
+
+/// A hand-built SSH connection through the whole pipeline: the server's
+/// identification follows another line, its KEXINIT arrives in three
+/// segments out of order with a retransmission, the client's in two; a
+/// naive expectation (the lists joined and hashed here) must come out.
+#[test]
+fn reordered_split_kexinit_through_the_pipeline() {
+    use crate::util::pcap;
+
+    fn namelists(lists: &[&str; 10]) -> Vec<u8> {
+        let mut p = vec![20];
+        p.extend([0x5a; 16]);
+        for l in lists {
+            p.extend((l.len() as u32).to_be_bytes());
+            p.extend(l.as_bytes());
+        }
+        p.extend([0; 5]);
+        let pad = 8 - (p.len() + 5) % 8 + 8;
+        let mut v = ((p.len() + pad + 1) as u32).to_be_bytes().to_vec();
+        v.push(pad as u8);
+        v.extend(p);
+        v.extend(vec![0; pad]);
+        v
+    }
+    let client_lists = [
+        "curve25519-sha256,diffie-hellman-group14-sha256,ext-info-c",
+        "ssh-ed25519,rsa-sha2-512",
+        "chacha20-poly1305@openssh.com,aes128-ctr",
+        "aes256-ctr",
+        "hmac-sha2-256-etm@openssh.com,hmac-sha2-256",
+        "hmac-sha1",
+        "none,zlib@openssh.com",
+        "zlib",
+        "",
+        "",
+    ];
+    let server_lists = [
+        "curve25519-sha256",
+        "ssh-ed25519",
+        "aes128-ctr",
+        "aes192-ctr,aes256-ctr",
+        "hmac-sha2-256",
+        "hmac-sha2-512",
+        "none",
+        "none,zlib@openssh.com",
+        "",
+        "",
+    ];
+    let mut client = b"SSH-2.0-Hand_1.0\r\n".to_vec();
+    client.extend(namelists(&client_lists));
+    let mut server = b"hello there\r\nSSH-1.99-HandSrv_2 x\r\n".to_vec();
+    server.extend(namelists(&server_lists));
+
+    let frame = |fwd: bool, seq: u32, flags: &str, payload: &[u8]| {
+        let (a, b) = ([10, 9, 0, 1], [10, 9, 0, 2]);
+        let (src, dst, sp, dp) = if fwd {
+            (a, b, 40000, 22)
+        } else {
+            (b, a, 22, 40000)
+        };
+        let mut t = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
+            .ipv4(src, dst, 64)
+            .tcp(sp, dp, seq, 64000);
+        if flags.contains('S') {
+            t = t.syn();
+        }
+        if flags.contains('A') {
+            t = t.ack(1);
+        }
+        let mut v = Vec::new();
+        t.write(&mut v, payload).unwrap();
+        v
+    };
+    let (ci, si) = (1000u32, 5000u32);
+    let c = |from: usize, to: usize| (ci + 1 + from as u32, &client[from..to]);
+    let s = |from: usize, to: usize| (si + 1 + from as u32, &server[from..to]);
+    let (n, m) = (client.len(), server.len());
+    let mut frames = vec![
+        frame(true, ci, "S", b""),
+        frame(false, si, "SA", b""),
+        frame(true, ci + 1, "A", b""),
+    ];
+    let segs: Vec<(bool, (u32, &[u8]))> = vec![
+        (false, s(0, 13)),  // "hello there\r\n"
+        (false, s(60, m)),  // the KEXINIT's end, early
+        (true, c(0, 100)),  // banner and the KEXINIT's start
+        (false, s(13, 60)), // identification, KEXINIT's start
+        (false, s(13, 60)), // retransmitted
+        (true, c(100, n)),
+    ];
+    for (fwd, (seq, p)) in segs {
+        frames.push(frame(fwd, seq, "A", p));
+    }
+    let frames: Vec<(i64, Vec<u8>)> = frames
+        .into_iter()
+        .enumerate()
+        .map(|(i, f)| (1_700_000_000_000_000 + i as i64 * 1000, f))
+        .collect();
+    let cap = pcap(1, &frames);
+    let (sink, _) = run(&cap.path, cfg());
+    assert_eq!(sink.rows.len(), 1);
+    let hs = |l: &[&str; 10], o: usize| format!("{};{};{};{}", l[0], l[2 + o], l[4 + o], l[6 + o]);
+    let (chs, shs) = (hs(&client_lists, 0), hs(&server_lists, 1));
+    let want = [
+        ("is_ssh", "true".to_string()),
+        ("ssh_version", "2.0".into()),
+        ("ssh_client_banner", "SSH-2.0-Hand_1.0".into()),
+        ("ssh_server_banner", "SSH-1.99-HandSrv_2 x".into()),
+        ("hassh", hex::encode(Md5::digest(&chs))),
+        ("hassh_str", chs.clone()),
+        ("hassh_server", hex::encode(Md5::digest(&shs))),
+        ("hassh_server_str", shs.clone()),
+        (
+            "ssh_kex_algorithms",
+            r#"["curve25519-sha256","diffie-hellman-group14-sha256","ext-info-c"]"#.into(),
+        ),
+        (
+            "ssh_encryption_algorithms",
+            r#"["chacha20-poly1305@openssh.com","aes128-ctr"]"#.into(),
+        ),
+        (
+            "ssh_mac_algorithms",
+            r#"["hmac-sha2-256-etm@openssh.com","hmac-sha2-256"]"#.into(),
+        ),
+        (
+            "ssh_compression_algorithms",
+            r#"["none","zlib@openssh.com"]"#.into(),
+        ),
+        ("ssh_auth_attempts", "0".into()),
+        ("ssh_channels_opened", "0".into()),
+        ("ssh_client_software", "Hand_1.0".into()),
+        ("ssh_server_software", "HandSrv_2".into()),
+        ("ssh_client_version", "2.0".into()),
+        ("ssh_server_version", "1.99".into()),
+        ("ssh_kex_packets", "2".into()),
+        ("ssh_encrypted_packets", "0".into()),
+    ];
+    for (col, v) in want {
+        assert_eq!(cell(&sink, 0, col), v, "{col}");
+    }
+}
