@@ -101,6 +101,8 @@ struct Side {
     phase: Phase,
     /// Offset in the stream of the next byte to read.
     pos: u32,
+    /// Bytes of the stream held at the last call (looked at already).
+    seen: u32,
     /// Cleartext binary packets read (the first must be the KEXINIT).
     packets: u16,
     /// Cleartext key-exchange messages (types 20-49).
@@ -127,6 +129,18 @@ impl Side {
     /// Read what `held` (the direction's stream start, cut at the budget)
     /// adds since the last call.
     fn advance(&mut self, held: &[u8], client: bool) {
+        let fresh = held.get(self.seen as usize..).unwrap_or(&[]);
+        let looked = self.seen;
+        self.seen = held.len() as u32;
+        if self.phase == Phase::Ident
+            && held.len() < BUDGET as usize
+            && looked >= self.pos + 4
+            && !fresh.contains(&b'\n')
+        {
+            // Inside a line whose start was judged already: nothing can
+            // change before its LF (each byte is looked at once).
+            return;
+        }
         loop {
             let rest = held.get(self.pos as usize..).unwrap_or(&[]);
             let scan = match self.phase {
@@ -387,6 +401,11 @@ mod tests {
             "curve25519-sha256,ext-info-c;aes256-ctr;hmac-sha2-512;zlib"
         );
         assert!(f.lists.is_none());
+        let mut side = Side::default();
+        for n in 1..=srv.len() {
+            side.advance(&srv[..n], false);
+        }
+        assert_eq!(format!("{side:?}"), format!("{server:?}"));
         // The client side does not accept lines before its identification.
         assert!(read_all(&srv, true).ident().is_none());
     }
