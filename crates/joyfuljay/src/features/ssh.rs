@@ -44,7 +44,7 @@ pub const COLUMNS: &[Column] = &[
     Column::nullable("ssh_encryption_algorithms", STRS, "", "encryption_algorithms_client_to_server offered by the client's KEXINIT."),
     Column::nullable("ssh_mac_algorithms", STRS, "", "mac_algorithms_client_to_server offered by the client's KEXINIT."),
     Column::nullable("ssh_compression_algorithms", STRS, "", "compression_algorithms_client_to_server offered by the client's KEXINIT."),
-    Column::nullable("ssh_auth_attempts", INT, "messages", "SSH_MSG_USERAUTH_REQUEST messages the client sent in cleartext (before its NEWKEYS). Null when they cannot be known: no client identification line, the client sent data after its NEWKEYS (encrypted: authentication is not readable), or its cleartext part was cut by the byte budget (BUDGET = 4096 bytes per direction)."),
+    Column::nullable("ssh_auth_attempts", INT, "messages", "SSH_MSG_USERAUTH_REQUEST messages the client sent in cleartext (before its NEWKEYS). Null when they cannot be known: no client identification line, the client sent data after its NEWKEYS (encrypted: authentication is not readable), its cleartext part was cut by the byte budget (BUDGET = 4096 bytes per direction), has a hole or ends inside a packet, or is not SSH after the identification line."),
     Column::nullable("ssh_channels_opened", INT, "messages", "SSH_MSG_CHANNEL_OPEN messages the client sent in cleartext; null in the same cases as ssh_auth_attempts."),
     Column::nullable("ssh_client_software", STR, "", "softwareversion of the initiator's identification line (up to the first space, comments left out); null without one."),
     Column::nullable("ssh_server_software", STR, "", "softwareversion of the responder's identification line."),
@@ -111,6 +111,9 @@ struct Side {
     chan: u16,
     /// The budget ended the cleartext part before NEWKEYS.
     cut: bool,
+    /// The stream had a hole (bytes held after missing ones) when last
+    /// looked at before NEWKEYS.
+    gap: bool,
     /// Segments with bytes after NEWKEYS.
     encrypted: u32,
     found: Option<Box<Found>>,
@@ -260,6 +263,7 @@ impl FeatureGroup for Ssh {
         }
         let held = stream.bytes();
         let held = &held[..held.len().min(BUDGET as usize)];
+        side.gap = stream.has_gap();
         if held.len() <= side.pos as usize {
             return;
         }
@@ -291,7 +295,16 @@ impl FeatureGroup for Ssh {
             out.put_with(|| lists.map(|l| name_list(&l[i])));
         }
         // The client's cleartext counts, when knowable.
-        let knowable = c.has_ident() && !c.cut && !(c.phase == Phase::Encrypted && c.encrypted > 0);
+        let knowable = c.has_ident()
+            && !c.cut
+            && !c.gap
+            && match c.phase {
+                // Nothing after NEWKEYS: nothing encrypted to miss.
+                Phase::Encrypted => c.encrypted == 0,
+                // Every byte held read as whole packets.
+                Phase::Packets => c.pos == c.seen,
+                _ => false,
+            };
         out.put(knowable.then_some(u32::from(c.auth)));
         out.put(knowable.then_some(u32::from(c.chan)));
         out.put(ci.and_then(|f| f.software.as_deref()));

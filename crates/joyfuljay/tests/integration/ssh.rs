@@ -242,12 +242,12 @@ fn reordered_split_kexinit_through_the_pipeline() {
     let mut server = b"hello there\r\nSSH-1.99-HandSrv_2 x\r\n".to_vec();
     server.extend(namelists(&server_lists));
 
-    let frame = |fwd: bool, seq: u32, flags: &str, payload: &[u8]| {
+    let framep = |port: u16, fwd: bool, seq: u32, flags: &str, payload: &[u8]| {
         let (a, b) = ([10, 9, 0, 1], [10, 9, 0, 2]);
         let (src, dst, sp, dp) = if fwd {
-            (a, b, 40000, 22)
+            (a, b, port, 22)
         } else {
-            (b, a, 22, 40000)
+            (b, a, 22, port)
         };
         let mut t = etherparse::PacketBuilder::ethernet2([1; 6], [2; 6])
             .ipv4(src, dst, 64)
@@ -262,6 +262,8 @@ fn reordered_split_kexinit_through_the_pipeline() {
         t.write(&mut v, payload).unwrap();
         v
     };
+    let frame =
+        |fwd: bool, seq: u32, flags: &str, payload: &[u8]| framep(40000, fwd, seq, flags, payload);
     let (ci, si) = (1000u32, 5000u32);
     let c = |from: usize, to: usize| (ci + 1 + from as u32, &client[from..to]);
     let s = |from: usize, to: usize| (si + 1 + from as u32, &server[from..to]);
@@ -282,6 +284,21 @@ fn reordered_split_kexinit_through_the_pipeline() {
     for (fwd, (seq, p)) in segs {
         frames.push(frame(fwd, seq, "A", p));
     }
+    // Port 40001: the client's banner, then a hole, then the rest of its
+    // KEXINIT (the bytes read end at a packet boundary: only the hole
+    // makes the count unknown).
+    // Port 40002: the client's stream ends inside its KEXINIT.
+    for (port, pieces) in [
+        (40001, &[(0, 18), (150, n)][..]),
+        (40002, &[(0, n - 10)][..]),
+    ] {
+        frames.push(framep(port, true, ci, "S", b""));
+        frames.push(framep(port, false, si, "SA", b""));
+        for &(a, b) in pieces {
+            let (seq, p) = c(a, b);
+            frames.push(framep(port, true, seq, "A", p));
+        }
+    }
     let frames: Vec<(i64, Vec<u8>)> = frames
         .into_iter()
         .enumerate()
@@ -289,7 +306,20 @@ fn reordered_split_kexinit_through_the_pipeline() {
         .collect();
     let cap = pcap(1, &frames);
     let (sink, _) = run(&cap.path, cfg());
-    assert_eq!(sink.rows.len(), 1);
+    assert_eq!(sink.rows.len(), 3);
+    // The client's KEXINIT incomplete: banner, no HASSH, no count.
+    for r in 1..3 {
+        assert_eq!(cell(&sink, r, "ssh_client_banner"), "SSH-2.0-Hand_1.0");
+        for col in [
+            "hassh",
+            "ssh_kex_algorithms",
+            "ssh_auth_attempts",
+            "ssh_channels_opened",
+        ] {
+            assert_eq!(cell(&sink, r, col), "", "{col} of row {r}");
+        }
+        assert_eq!(cell(&sink, r, "ssh_kex_packets"), "0");
+    }
     let hs = |l: &[&str; 10], o: usize| format!("{};{};{};{}", l[0], l[2 + o], l[4 + o], l[6 + o]);
     let (chs, shs) = (hs(&client_lists, 0), hs(&server_lists, 1));
     let want = [
