@@ -765,6 +765,70 @@ pub fn pipeline(data: &[u8]) {
     });
 }
 
+// -------------------------------------------------------------------- ssh
+
+/// The SSH parsers (`joyfuljay::proto::ssh`) on arbitrary bytes, as one
+/// direction's stream start: never a panic; every result lies within the
+/// input; a result found in a prefix is the same in the whole input; the
+/// identification, then the cleartext packets, read in sequence as the
+/// `ssh` group does.
+pub fn ssh(data: &[u8]) {
+    use joyfuljay::proto::ssh::{binary_packet, identification, kexinit, names, Scan};
+    for other_lines in [false, true] {
+        match identification(data, other_lines) {
+            Scan::Found(id, end) => {
+                assert!(end <= data.len() && data[end - 1] == b'\n');
+                assert!(id.line.starts_with(b"SSH-") && id.line.len() < end);
+                assert_eq!(
+                    identification(&data[..end], other_lines),
+                    Scan::Found(id, end)
+                );
+                if !other_lines {
+                    assert_eq!(identification(data, true), Scan::Found(id, end));
+                }
+                // The packets after it, as the group reads them.
+                let mut pos = end;
+                for _ in 0..data.len() {
+                    match binary_packet(&data[pos..]) {
+                        Scan::Found(p, n) => {
+                            assert!(n >= 6 && pos + n <= data.len() && !p.payload.is_empty());
+                            if let Some(k) = kexinit(p.payload) {
+                                check_kexinit(&k, p.payload);
+                            }
+                            pos += n;
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            Scan::NeedMore { resume } => assert!(resume <= data.len()),
+            Scan::Invalid => assert!(other_lines || !data.starts_with(b"SSH-")),
+        }
+    }
+    if let Scan::Found(p, n) = binary_packet(data) {
+        assert!(n <= data.len() && p.payload.len() < n);
+        assert_eq!(binary_packet(&data[..n]), Scan::Found(p, n));
+    }
+    let mut k = vec![20];
+    k.extend_from_slice(data);
+    for payload in [data, &k[..]] {
+        if let Some(x) = kexinit(payload) {
+            check_kexinit(&x, payload);
+        }
+    }
+    let _ = names(data).count();
+
+    fn check_kexinit(k: &joyfuljay::proto::ssh::KexInit<'_>, payload: &[u8]) {
+        let total: usize = k.lists.iter().map(|l| l.len() + 4).sum();
+        assert!(17 + total + 5 <= payload.len());
+        for c2s in [true, false] {
+            let h = k.hassh_string(c2s);
+            let [e, m, c] = k.enc_mac_cmp(c2s);
+            assert_eq!(h.len(), k.kex().len() + e.len() + m.len() + c.len() + 3);
+        }
+    }
+}
+
 // ------------------------------------------------------------------ seeds
 
 /// The `tls` target: `data` is the start of one direction of a TCP
@@ -817,13 +881,14 @@ pub fn tls(data: &[u8]) {
 }
 
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "pcap_reader",
     "pcapng_reader",
     "decode",
     "decode_vs_etherparse",
     "pipeline",
     "tls",
+    "ssh",
 ];
 
 /// Run the body of the target called `name` on one input.
@@ -835,6 +900,7 @@ pub fn run_target(name: &str, data: &[u8]) {
         "decode_vs_etherparse" => decode_vs_etherparse(data),
         "pipeline" => pipeline(data),
         "tls" => tls(data),
+        "ssh" => ssh(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -1074,6 +1140,47 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
                         out.push((format!("{}-{i}", fname(f)), data[at..].to_vec()));
                     }
                 }
+            }
+        }
+        "ssh" => {
+            // Each direction's payload bytes of the SSH captures, in
+            // capture order (no loss or reordering there), cut at 4 KiB.
+            for f in files.iter().filter(|f| fname(f).starts_with("ssh-")) {
+                let mut streams: Vec<((u16, u16), Vec<u8>)> = Vec::new();
+                for (lt, orig, data) in frames_of(f, 400) {
+                    let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
+                        continue;
+                    };
+                    let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
+                    if d.proto != 6 || payload.is_empty() {
+                        continue;
+                    }
+                    let k = (d.sport, d.dport);
+                    let i = match streams.iter().position(|s| s.0 == k) {
+                        Some(i) => i,
+                        None => {
+                            streams.push((k, Vec::new()));
+                            streams.len() - 1
+                        }
+                    };
+                    let s = &mut streams[i].1;
+                    let room = 4096usize.saturating_sub(s.len());
+                    s.extend_from_slice(&payload[..payload.len().min(room)]);
+                }
+                for (k, s) in streams {
+                    out.push((format!("{}-{}-{}", fname(f), k.0, k.1), s));
+                }
+            }
+            for (i, s) in [
+                &b"SSH-1.99-x\r\n"[..],
+                b"hello\r\nSSH-2.0-y z\r\n\0\0\0\x0c\x0a\x15",
+                b"SSH-2.0-\n",
+                b"\0\0\0\x02\0\x15",
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out.push((format!("synthetic-{i}"), s.to_vec()));
             }
         }
         other => panic!("no fuzz target {other}"),

@@ -74,6 +74,11 @@ fn tls_seeds_and_regressions() {
     replay("tls");
 }
 
+#[test]
+fn ssh_seeds_and_regressions() {
+    replay("ssh");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]

@@ -12,7 +12,7 @@
 //! - `sets`: small exact sets for distinct-value counts;
 //! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
 //!   `ip_extended`, `ipv6_options`, `mac`, `icmp`, `tcp_window`,
-//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`).
+//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `ssh`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
@@ -29,6 +29,7 @@ mod registry;
 mod row;
 pub mod sets;
 pub mod size;
+pub mod ssh;
 pub mod stats;
 pub mod tcp;
 pub mod tcp_analysis;

@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, tcp, tcp_fingerprint,
+    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, ssh, tcp, tcp_fingerprint,
     tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
 };
 use crate::config::Config;
@@ -41,6 +41,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &icmp::DEF,
     &entropy::DEF,
     &tls::DEF,
+    &ssh::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

@@ -10,6 +10,7 @@ mod parquet;
 mod readers;
 mod reference;
 mod reference_ip;
+mod ssh;
 mod tcpopts;
 mod tshark;
 mod tshark_ip;
