@@ -328,11 +328,16 @@ impl Pipeline {
     }
 
     pub(crate) fn table(&self) -> FlowTable<GroupStates> {
-        let arenas = self
-            .slots
-            .iter()
-            .filter_map(|s| Arc::clone(&s.group).arena())
-            .collect();
+        let mut arenas = Vec::new();
+        let mut readers = Vec::new();
+        for s in &self.slots {
+            if let Some(a) = Arc::clone(&s.group).arena() {
+                if s.group.needs().stream_start > 0 {
+                    readers.push(arenas.len());
+                }
+                arenas.push(a);
+            }
+        }
         FlowTable::new(
             TableConfig {
                 idle_us: self.config.idle_us(),
@@ -340,7 +345,7 @@ impl Pipeline {
                 tcp_close: self.config.terminate_on_fin_rst,
                 max_flows: usize::try_from(self.config.max_concurrent_flows).unwrap_or(usize::MAX),
             },
-            GroupStates::new(arenas, self.needs.stream_start),
+            GroupStates::with_readers(arenas, self.needs.stream_start, Some(readers)),
         )
     }
 

@@ -214,6 +214,16 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     /// Write the group's values for a finished flow, in `COLUMNS` order:
     /// one `put` per column, present or not.
     fn write(&self, flow: &FlowView<'_>, state: &Self::State, out: &mut RowWriter<'_>);
+
+    /// For a group that reads the stream start (`Needs::stream_start`):
+    /// whether it will never again look at direction `dir`'s stream bytes
+    /// of this flow (its handshake is read, or the bytes are not its
+    /// protocol). Once every such group says so, the engine frees that
+    /// direction's buffer and stops reassembling it; `PacketView::stream`
+    /// then shows no bytes. The default, never, is always correct.
+    fn stream_done(&self, _state: &Self::State, _dir: Direction) -> bool {
+        false
+    }
 }
 
 /// A configured group with its state type erased: what the registry
@@ -283,6 +293,11 @@ pub trait Arena: Send {
     fn push(&mut self);
     /// Account a packet in the live state at `pos`.
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>);
+    /// Whether the group is done with direction `dir`'s stream start of
+    /// the live flow at `pos` (see [`FeatureGroup::stream_done`]).
+    fn stream_done(&self, _pos: usize, _dir: Direction) -> bool {
+        true
+    }
     /// Cache hint for the live state at `pos` (see [`FlowStates::prefetch`]).
     fn prefetch(&self, pos: usize, step: u8);
     /// Move the live state at `pos` to the ended list (the last live state
@@ -378,6 +393,10 @@ impl<G: FeatureGroup> Arena for TypedArena<G> {
     #[inline]
     fn update(&mut self, pos: usize, pkt: &PacketView<'_>) {
         self.group.update(&mut self.slots.live[pos], pkt);
+    }
+
+    fn stream_done(&self, pos: usize, dir: Direction) -> bool {
+        self.group.stream_done(&self.slots.live[pos], dir)
     }
 
     #[inline]
@@ -587,6 +606,8 @@ pub struct GroupStates {
     /// The start of each direction's TCP byte stream, when a group needs
     /// it (see [`Streams`]).
     streams: Option<Streams>,
+    /// Positions in `arenas` of the groups that read the stream start.
+    stream_readers: Vec<usize>,
 }
 
 /// TCP stream-start reassembly, done once per flow for every group that
@@ -610,9 +631,22 @@ impl GroupStates {
     /// States for these arenas (registry order), with TCP stream-start
     /// reassembly of `stream_start` bytes per direction (0: none).
     pub fn new(arenas: Vec<Box<dyn Arena>>, stream_start: u32) -> GroupStates {
+        GroupStates::with_readers(arenas, stream_start, None)
+    }
+
+    /// [`GroupStates::new`], naming the arenas whose groups read the
+    /// stream start (`None`: all of them); a direction's stream buffer is
+    /// freed once they are all done with it.
+    pub fn with_readers(
+        arenas: Vec<Box<dyn Arena>>,
+        stream_start: u32,
+        readers: Option<Vec<usize>>,
+    ) -> GroupStates {
         let (deferred, eager): (Vec<usize>, Vec<usize>) =
             (0..arenas.len()).partition(|&i| arenas[i].deferred());
+        let stream_readers = readers.unwrap_or_else(|| (0..arenas.len()).collect());
         GroupStates {
+            stream_readers,
             arenas,
             eager,
             deferred,
@@ -701,21 +735,33 @@ impl FlowStates for GroupStates {
         for &i in &self.eager {
             self.arenas[i].update(pos, pkt);
         }
+        // Every stream reader done with this direction: free its bytes.
+        let close = pkt.stream.is_some_and(|st| !st.is_closed())
+            && self
+                .stream_readers
+                .iter()
+                .all(|&i| self.arenas[i].stream_done(pos, pkt.dir));
+        let dir = pkt.dir as usize;
         if !self.deferred.is_empty() {
             let r = &mut self.recent.live[pos];
-            if !r.spilled() {
-                if (r.n as usize) < DEFERRED_PACKETS {
-                    r.push(pkt);
-                    return;
+            if !r.spilled() && (r.n as usize) < DEFERRED_PACKETS {
+                r.push(pkt);
+            } else {
+                if !r.spilled() {
+                    // The flow outgrows its buffer: build the deferred states.
+                    r.n += 1;
+                    for &i in &self.deferred {
+                        self.arenas[i].materialize(pos, r, pkt);
+                    }
                 }
-                // The flow outgrows its buffer: build the deferred states.
-                r.n += 1;
                 for &i in &self.deferred {
-                    self.arenas[i].materialize(pos, r, pkt);
+                    self.arenas[i].update(pos, pkt);
                 }
             }
-            for &i in &self.deferred {
-                self.arenas[i].update(pos, pkt);
+        }
+        if close {
+            if let Some(s) = &mut self.streams {
+                s.slots.live[pos][dir].close();
             }
         }
     }
@@ -1018,6 +1064,97 @@ mod tests {
         // Without the need, no stream is kept.
         let plain = GroupStates::new(Vec::new(), 0);
         assert!(plain.is_empty() && plain.ended_streams(0).is_none());
+    }
+
+    /// A stream reader that is done with a direction once it has seen 10
+    /// contiguous bytes of it; it remembers the most it saw.
+    struct Sated;
+
+    impl FeatureGroup for Sated {
+        type State = [usize; 2];
+        fn needs(&self) -> Needs {
+            Needs {
+                stream_start: 12,
+                ..Needs::SUMMARY
+            }
+        }
+        fn new_state(&self) -> [usize; 2] {
+            [0; 2]
+        }
+        fn update(&self, st: &mut [usize; 2], pkt: &PacketView<'_>) {
+            let n = pkt
+                .stream
+                .expect("TCP packets carry the stream start")
+                .bytes()
+                .len();
+            let d = &mut st[pkt.dir as usize];
+            *d = (*d).max(n);
+        }
+        fn stream_done(&self, st: &[usize; 2], dir: Direction) -> bool {
+            st[dir as usize] >= 10
+        }
+        fn write(&self, _flow: &FlowView<'_>, st: &[usize; 2], out: &mut RowWriter<'_>) {
+            out.put(st[0] as i64);
+            out.put(st[1] as i64);
+        }
+    }
+
+    /// Once every stream reader is done with a direction, its bytes are
+    /// freed and no more are taken; a reader that is never done keeps it.
+    #[test]
+    fn a_direction_every_reader_is_done_with_is_freed() {
+        let segments: &[(bool, u32, bool, &[u8])] = &[
+            (true, 100, true, b""),
+            (false, 900, true, b""),
+            (true, 107, false, b"world"),
+            (true, 101, false, b"hello "), // 11 contiguous: done
+            (false, 901, false, b"OK"),
+            (true, 110, false, b"ld, and more"),
+            (false, 903, false, b" thanks"), // 9: not done
+        ];
+        let run = |with_echo: bool| {
+            let mut arenas = vec![Arc::new(Sated).arena().unwrap()];
+            if with_echo {
+                arenas.push(Arc::new(Echo).arena().unwrap());
+            }
+            let readers = (0..arenas.len()).collect();
+            let mut table = FlowTable::new(
+                TableConfig {
+                    idle_us: 60_000_000,
+                    active_us: None,
+                    tcp_close: true,
+                    max_flows: 0,
+                },
+                GroupStates::with_readers(arenas, 12, Some(readers)),
+            );
+            for (i, &(f, seq, syn, p)) in segments.iter().enumerate() {
+                let fr = tcp_frame(f, seq, syn, p);
+                let d = decode(1, &fr, fr.len() as u32).unwrap();
+                table.process(i as u64, 1_000 + i as i64, &d, &fr);
+            }
+            table.flush();
+            let streams = table.states().ended_streams(0).unwrap().clone();
+            let mut row = Vec::new();
+            let mask = [true, true];
+            let flow = &table.finished()[0];
+            table.states().write(
+                0,
+                0,
+                &FlowView { flow },
+                &mut RowWriter::new(&mut row, &mask),
+            );
+            (streams, row)
+        };
+        let (streams, row) = run(false);
+        assert!(streams[0].is_closed() && streams[0].bytes().is_empty());
+        assert!(!streams[1].is_closed());
+        assert_eq!(streams[1].bytes(), b"OK thanks");
+        // The closed direction took nothing after "hello world".
+        assert_eq!(row, [Value::Int(11), Value::Int(9)]);
+        // Echo never says it is done: both directions stay.
+        let (streams, row) = run(true);
+        assert!(!streams[0].is_closed() && streams[0].bytes() == b"hello world,");
+        assert_eq!(row, [Value::Int(12), Value::Int(9)]);
     }
 
     #[test]

@@ -14,6 +14,7 @@
 
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter, Value};
 use crate::config::Config;
+use crate::flow::Direction;
 use crate::packet::PacketView;
 use crate::proto::ssh::{self, Scan, MSG_CHANNEL_OPEN, MSG_NEWKEYS, MSG_USERAUTH_REQUEST};
 use md5::{Digest, Md5};
@@ -272,6 +273,10 @@ impl FeatureGroup for Ssh {
             // This segment ended NEWKEYS and carries (or completed) more.
             side.encrypted += 1;
         }
+    }
+
+    fn stream_done(&self, st: &SshState, dir: Direction) -> bool {
+        matches!(st.sides[dir as usize].phase, Phase::Encrypted | Phase::Stop)
     }
 
     fn write(&self, _flow: &FlowView<'_>, st: &SshState, out: &mut RowWriter<'_>) {

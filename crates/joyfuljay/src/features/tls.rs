@@ -15,6 +15,7 @@
 use super::Value;
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
+use crate::flow::Direction;
 use crate::packet::PacketView;
 use crate::proto::tls::{
     self as p, cipher_suite_name, group_name, handshake_bytes, md5_hex, messages, version_name,
@@ -225,6 +226,10 @@ impl FeatureGroup for Tls {
         }
         st.sides[d].seen = n;
         Tls::read(st, d, b);
+    }
+
+    fn stream_done(&self, st: &TlsState, dir: Direction) -> bool {
+        st.sides[dir as usize].done
     }
 
     fn write(&self, _flow: &FlowView<'_>, st: &TlsState, out: &mut RowWriter<'_>) {

@@ -109,6 +109,8 @@ pub struct StreamStart {
     contig: u32,
     /// What `start` came from.
     anchor: Anchor,
+    /// No reader wants more: the bytes are freed and nothing is taken.
+    closed: bool,
 }
 
 impl StreamStart {
@@ -122,6 +124,9 @@ impl StreamStart {
     /// (possibly fewer than the segment carried). Keeps what falls within
     /// the first `budget` bytes of the stream and is not held yet.
     pub fn push(&mut self, budget: usize, seq: u32, syn: bool, payload: &[u8]) {
+        if self.closed {
+            return;
+        }
         let budget = budget.min(MAX_BUDGET);
         let first = if syn {
             let data_start = seq.wrapping_add(1);
@@ -178,7 +183,22 @@ impl StreamStart {
     /// change no byte (only a late SYN may still confirm the start), and
     /// callers may stop feeding.
     pub fn is_complete(&self, budget: usize) -> bool {
-        self.contig as usize >= budget.min(MAX_BUDGET)
+        self.closed || self.contig as usize >= budget.min(MAX_BUDGET)
+    }
+
+    /// Free the bytes held and take no more: every reader is done with
+    /// this direction. Afterwards [`bytes`](Self::bytes) is empty and
+    /// [`push`](Self::push) does nothing.
+    pub fn close(&mut self) {
+        *self = StreamStart {
+            closed: true,
+            ..StreamStart::default()
+        };
+    }
+
+    /// True once [`close`](Self::close)d.
+    pub fn is_closed(&self) -> bool {
+        self.closed
     }
 
     /// True when a hole (a lost segment, or one not seen yet) stops the
