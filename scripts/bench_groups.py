@@ -76,9 +76,10 @@ def main():
     jj, gen = build()
     capture = a.capture or os.path.join(ROOT, "target", f"dense-{a.packets}-{a.flows}.pcap")
     if a.capture:
-        a.packets = int(subprocess.run([jj, "info", capture], capture_output=True, text=True,
-                                       check=True).stdout.split("packets")[0].split()[-1]
-                        .replace(",", ""))
+        info = subprocess.run([jj, "info", capture], capture_output=True, text=True,
+                              check=True).stdout
+        a.packets = next(int(line.split()[1].replace(",", "")) for line in info.splitlines()
+                         if line.startswith("packets:"))
     elif not os.path.exists(capture):
         subprocess.run([gen, "-o", capture, "--mix", "dense", "--packets", str(a.packets),
                         "--flows", str(a.flows)], check=True)
@@ -92,7 +93,7 @@ def main():
              f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
              (f"- capture: `{os.path.relpath(a.capture, ROOT)}`, {a.packets:,} packets" if a.capture else
               f"- capture: `jj-gen --mix dense --packets {a.packets} --flows {a.flows}`")
-             f" ({os.path.getsize(capture) / 1e6:.0f} MB, in page cache)",
+             + f" ({os.path.getsize(capture) / 1e6:.0f} MB, in page cache)",
              f"- `jj extract -j1 -f csv -o /dev/null`; medians of {a.runs} interleaved runs", "",
              "| binary | groups | flows | wall s | cpu s | packets/s | peak MiB |",
              "|---|---|---|---|---|---|---|"]
@@ -119,7 +120,9 @@ def main():
     print(text)
     if not a.no_write:
         out = os.path.join(ROOT, "bench", "results",
-                           f"{datetime.datetime.now():%Y-%m-%d-%H%M}-groups.md")
+                           f"{datetime.datetime.now():%Y-%m-%d-%H%M}-groups"
+                           + (f"-{os.path.basename(a.capture).split('.')[0]}" if a.capture else "")
+                           + ".md")
         with open(out, "w") as f:
             f.write(text)
         print(f"written to {out}", file=sys.stderr)

@@ -353,7 +353,10 @@ impl ClientHello {
 
     /// The JA3 string.
     pub fn ja3_string(&self) -> String {
-        let mut s = format!("{},", self.version);
+        let mut s =
+            String::with_capacity(16 + 6 * (self.cipher_suites.len() + self.extensions.len()));
+        push_dec(&mut s, self.version);
+        s.push(',');
         join_dec(&mut s, self.cipher_suites.iter().copied());
         s.push(',');
         join_dec(&mut s, self.extensions.iter().copied());
@@ -677,24 +680,60 @@ fn join_dec(s: &mut String, values: impl Iterator<Item = u16>) {
             s.push('-');
         }
         first = false;
-        let _ = write!(s, "{v}");
+        push_dec(s, v);
     }
+}
+
+/// `v` in decimal (the fingerprints' strings are built per TLS flow; this
+/// is several times faster than `write!`).
+fn push_dec(s: &mut String, mut v: u16) {
+    let mut buf = [0u8; 5];
+    let mut at = buf.len();
+    loop {
+        at -= 1;
+        buf[at] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    for &b in &buf[at..] {
+        s.push(char::from(b));
+    }
+}
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+fn push_hex4(s: &mut String, v: u16) {
+    for shift in [12, 8, 4, 0] {
+        s.push(char::from(HEX[usize::from((v >> shift) & 15)]));
+    }
+}
+
+/// Lowercase hex of `bytes`.
+fn hex_lower(bytes: &[u8]) -> String {
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for &b in bytes {
+        s.push(char::from(HEX[usize::from(b >> 4)]));
+        s.push(char::from(HEX[usize::from(b & 15)]));
+    }
+    s
 }
 
 fn hex_list(values: &[u16]) -> String {
     let mut s = String::with_capacity(values.len() * 5);
-    for (i, v) in values.iter().enumerate() {
+    for (i, &v) in values.iter().enumerate() {
         if i > 0 {
             s.push(',');
         }
-        let _ = write!(s, "{v:04x}");
+        push_hex4(&mut s, v);
     }
     s
 }
 
 fn sha12(s: &str) -> String {
     let d = Sha256::digest(s.as_bytes());
-    hex::encode(&d[..6])
+    hex_lower(&d[..6])
 }
 
 fn zero12() -> String {
@@ -703,7 +742,7 @@ fn zero12() -> String {
 
 /// Lowercase hex MD5 of `s` (JA3, JA3S).
 pub fn md5_hex(s: &str) -> String {
-    hex::encode(Md5::digest(s.as_bytes()))
+    hex_lower(&Md5::digest(s.as_bytes()))
 }
 
 #[cfg(test)]

@@ -301,3 +301,17 @@ fn no_input_panics() {
         let _ = server_key_exchange(&b[..at.min(b.len())]);
     }
 }
+
+#[test]
+fn number_formatting_matches_std() {
+    for v in 0..=u16::MAX {
+        let mut s = String::new();
+        push_dec(&mut s, v);
+        assert_eq!(s, v.to_string());
+        let mut h = String::new();
+        push_hex4(&mut h, v);
+        assert_eq!(h, format!("{v:04x}"));
+        let b = v.to_be_bytes();
+        assert_eq!(hex_lower(&b), hex::encode(b));
+    }
+}
