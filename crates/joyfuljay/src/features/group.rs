@@ -613,11 +613,12 @@ pub struct GroupStates {
 /// TCP stream-start reassembly, done once per flow for every group that
 /// needs it: the first `budget` bytes of each direction, in sequence
 /// order, tolerant of loss, retransmission and reordering
-/// ([`StreamStart`]). Only TCP flows use it; nothing is allocated before a
-/// flow carries payload.
+/// ([`StreamStart`]). Only TCP flows use it: a flow's pair is boxed at its
+/// first TCP packet (other flows keep an empty pointer, 8 bytes), and a
+/// direction allocates no bytes before it carries payload.
 struct Streams {
     budget: usize,
-    slots: Slots<[StreamStart; 2]>,
+    slots: Slots<Option<Box<[StreamStart; 2]>>>,
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
@@ -660,7 +661,10 @@ impl GroupStates {
 
     /// The stream starts of ended flow `i` (both directions), when kept.
     pub fn ended_streams(&self, i: usize) -> Option<&[StreamStart; 2]> {
-        self.streams.as_ref().and_then(|s| s.slots.ended.get(i))
+        self.streams
+            .as_ref()
+            .and_then(|s| s.slots.ended.get(i))
+            .and_then(|b| b.as_deref())
     }
 
     fn has_deferred(&self) -> bool {
@@ -713,7 +717,8 @@ impl FlowStates for GroupStates {
         let with_stream;
         let pkt = match &mut self.streams {
             Some(s) if pkt.proto() == 6 => {
-                let st = &mut s.slots.live[pos][pkt.dir as usize];
+                let pair = s.slots.live[pos].get_or_insert_with(Default::default);
+                let st = &mut pair[pkt.dir as usize];
                 if !st.is_complete(s.budget) {
                     if let Some(t) = pkt.tcp() {
                         st.push(
@@ -761,7 +766,9 @@ impl FlowStates for GroupStates {
         }
         if close {
             if let Some(s) = &mut self.streams {
-                s.slots.live[pos][dir].close();
+                if let Some(pair) = &mut s.slots.live[pos] {
+                    pair[dir].close();
+                }
             }
         }
     }
