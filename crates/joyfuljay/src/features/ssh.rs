@@ -12,6 +12,7 @@
 //! segments with payload are counted and nothing more is read. The
 //! initiator of the flow is the SSH client.
 
+use super::lazy::Lazy;
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter, Value};
 use crate::config::Config;
 use crate::flow::Direction;
@@ -237,7 +238,8 @@ fn name_list(l: &str) -> Value {
 }
 
 impl FeatureGroup for Ssh {
-    type State = SshState;
+    /// Boxed at the flow's first TCP packet: 8 bytes for other flows.
+    type State = Lazy<SshState>;
 
     fn needs(&self) -> Needs {
         Needs {
@@ -247,12 +249,13 @@ impl FeatureGroup for Ssh {
         }
     }
 
-    fn new_state(&self) -> SshState {
-        SshState::default()
+    fn new_state(&self) -> Lazy<SshState> {
+        Lazy::NONE
     }
 
-    fn update(&self, st: &mut SshState, pkt: &PacketView<'_>) {
+    fn update(&self, st: &mut Lazy<SshState>, pkt: &PacketView<'_>) {
         let Some(stream) = pkt.stream else { return };
+        let st = st.get_or_default();
         let d = pkt.dir as usize;
         let side = &mut st.sides[d];
         if side.phase == Phase::Encrypted {
@@ -275,11 +278,15 @@ impl FeatureGroup for Ssh {
         }
     }
 
-    fn stream_done(&self, st: &SshState, dir: Direction) -> bool {
-        matches!(st.sides[dir as usize].phase, Phase::Encrypted | Phase::Stop)
+    fn stream_done(&self, st: &Lazy<SshState>, dir: Direction) -> bool {
+        st.get().is_some_and(|st| {
+            matches!(st.sides[dir as usize].phase, Phase::Encrypted | Phase::Stop)
+        })
     }
 
-    fn write(&self, _flow: &FlowView<'_>, st: &SshState, out: &mut RowWriter<'_>) {
+    fn write(&self, _flow: &FlowView<'_>, st: &Lazy<SshState>, out: &mut RowWriter<'_>) {
+        let empty = SshState::default();
+        let st = st.or(&empty);
         let [c, s] = &st.sides;
         let (ci, si) = (c.ident(), s.ident());
         let is_ssh = ci.is_some() || si.is_some();
