@@ -27,6 +27,7 @@ pub mod lazy;
 pub mod mac;
 mod registry;
 mod row;
+pub mod quic;
 pub mod sets;
 pub mod size;
 pub mod stats;

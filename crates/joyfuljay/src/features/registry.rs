@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, tcp, tcp_fingerprint,
+    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, tcp, tcp_fingerprint,
     tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing,
 };
 use crate::config::Config;
@@ -40,6 +40,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &mac::DEF,
     &icmp::DEF,
     &entropy::DEF,
+    &quic::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

@@ -5,3 +5,4 @@
 //! (or a partial result documented as such) for what cannot be read. The
 //! feature groups in `features` turn their results into columns; fuzz
 //! targets call them directly.
+pub mod quic;
