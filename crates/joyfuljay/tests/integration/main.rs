@@ -5,6 +5,7 @@ mod flows;
 mod header_groups;
 mod options;
 mod parallel;
+mod quic;
 #[cfg(feature = "parquet")]
 mod parquet;
 mod readers;
