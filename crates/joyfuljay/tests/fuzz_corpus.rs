@@ -69,6 +69,11 @@ fn pipeline_seeds_and_regressions() {
     replay("pipeline");
 }
 
+#[test]
+fn quic_seeds_and_regressions() {
+    replay("quic");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]
