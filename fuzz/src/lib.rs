@@ -776,8 +776,8 @@ pub fn pipeline(data: &[u8]) {
 /// exceeds its budget.
 pub fn quic(data: &[u8]) {
     use joyfuljay::proto::quic::{
-        crypto_frames, decrypt_initial, packets, CryptoStream, InitialKeys, PacketType,
-        VERSION_1, VERSION_2,
+        crypto_frames, decrypt_initial, packets, CryptoStream, InitialKeys, PacketType, VERSION_1,
+        VERSION_2,
     };
     const BUDGET: u32 = 4096;
     let mut buf = Vec::new();
@@ -793,7 +793,10 @@ pub fn quic(data: &[u8]) {
                     continue;
                 };
                 if let Some(d) = decrypt_initial(&p, &k, &mut buf) {
-                    assert_eq!(d.len + p.pn_offset + usize::from(d.pn_len) + 16, p.bytes.len());
+                    assert_eq!(
+                        d.len + p.pn_offset + usize::from(d.pn_len) + 16,
+                        p.bytes.len()
+                    );
                     assert!((1..=4).contains(&d.pn_len));
                     for (off, c) in crypto_frames(&buf[..d.len]) {
                         stream.add(off, c);
@@ -1060,7 +1063,10 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
         "quic" => {
             // UDP payloads of the QUIC capture (Ethernet, IPv4 without
             // options) and the RFC 9001/9369 client Initials.
-            for (i, (_, _, f)) in frames_of(&captures.join("quic.pcap"), 80).into_iter().enumerate() {
+            for (i, (_, _, f)) in frames_of(&captures.join("quic.pcap"), 80)
+                .into_iter()
+                .enumerate()
+            {
                 if f.len() > 42 && f[12..14] == [8, 0] && f[23] == 17 {
                     out.push((format!("quic.pcap-{i}"), f[42..].to_vec()));
                 }

@@ -18,6 +18,7 @@ use crate::proto::quic::{
     crypto_frames, decrypt_initial, is_known_version, packets, parse_packet, version_name,
     CryptoStream, InitialKeys, PacketType,
 };
+use crate::proto::tls::ClientHello;
 use std::sync::Arc;
 
 const INT: ColumnType = ColumnType::Int;
@@ -215,7 +216,12 @@ impl QuicFlow {
 
 /// SNI, ALPN and JA4 of a ClientHello handshake message.
 fn parse_hello(msg: &[u8]) -> Option<HelloInfo> {
-    mini_tls::parse(msg)
+    let ch = ClientHello::parse(msg)?;
+    Some(HelloInfo {
+        ja4: Some(ch.ja4(true)),
+        sni: ch.sni,
+        alpn: ch.alpn,
+    })
 }
 
 /// A first QUIC datagram: its first packet is a long header of a known
@@ -300,58 +306,6 @@ impl FeatureGroup for Quic {
         out.put(q.is_some_and(|q| q.spin == 3));
         out.put_with(|| hello.and_then(|h| h.sni.clone()));
         out.put_with(|| hello.and_then(|h| h.ja4.clone()));
-    }
-}
-
-/// A minimal ClientHello reader (SNI and ALPN only), until the crate's
-/// TLS parser is used.
-mod mini_tls {
-    use super::HelloInfo;
-
-    fn u16_at(b: &[u8], i: usize) -> Option<usize> {
-        Some(usize::from(*b.get(i)?) << 8 | usize::from(*b.get(i + 1)?))
-    }
-
-    pub(super) fn parse(msg: &[u8]) -> Option<HelloInfo> {
-        if *msg.first()? != 1 {
-            return None;
-        }
-        let body = msg.get(4..)?;
-        let mut i = 2 + 32;
-        i += 1 + usize::from(*body.get(i)?);
-        i += 2 + u16_at(body, i)?;
-        i += 1 + usize::from(*body.get(i)?);
-        let ext_len = u16_at(body, i)?;
-        let mut exts = body.get(i + 2..i + 2 + ext_len)?;
-        let mut h = HelloInfo::default();
-        while exts.len() >= 4 {
-            let ty = u16_at(exts, 0)?;
-            let len = u16_at(exts, 2)?;
-            let data = exts.get(4..4 + len)?;
-            match ty {
-                0 => {
-                    // server_name_list: (type, name) entries; host_name = 0.
-                    let list = data.get(2..2 + u16_at(data, 0)?)?;
-                    if *list.first()? == 0 {
-                        let n = u16_at(list, 1)?;
-                        h.sni = Some(String::from_utf8_lossy(list.get(3..3 + n)?).into_owned());
-                    }
-                }
-                16 => {
-                    let mut list = data.get(2..2 + u16_at(data, 0)?)?;
-                    let mut names = Vec::new();
-                    while let Some(&n) = list.first() {
-                        let name = list.get(1..1 + usize::from(n))?;
-                        names.push(String::from_utf8_lossy(name).into_owned());
-                        list = &list[1 + usize::from(n)..];
-                    }
-                    h.alpn = Some(names);
-                }
-                _ => {}
-            }
-            exts = &exts[4 + len..];
-        }
-        Some(h)
     }
 }
 

@@ -6,3 +6,4 @@
 //! feature groups in `features` turn their results into columns; fuzz
 //! targets call them directly.
 pub mod quic;
+pub mod tls;

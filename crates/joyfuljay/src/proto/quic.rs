@@ -189,7 +189,11 @@ pub fn parse_packet(b: &[u8]) -> Option<(Packet<'_>, &[u8])> {
     }
     let bits = first >> 4 & 3;
     // RFC 9369 §3.2: v2 rotates the type bits.
-    let bits = if version == VERSION_2 { (bits + 3) & 3 } else { bits };
+    let bits = if version == VERSION_2 {
+        (bits + 3) & 3
+    } else {
+        bits
+    };
     p.ty = match bits {
         0 => PacketType::Initial,
         1 => PacketType::ZeroRtt,
@@ -374,7 +378,8 @@ pub fn decrypt_initial(p: &Packet<'_>, keys: &InitialKeys, buf: &mut Vec<u8>) ->
     let ct_len = body.len() - 16;
     let (ct, tag) = body.split_at_mut(ct_len);
     let tag = Tag::try_from(&tag[..]).ok()?;
-    aead.decrypt_inout_detached(&nonce, aad, ct.into(), &tag).ok()?;
+    aead.decrypt_inout_detached(&nonce, aad, ct.into(), &tag)
+        .ok()?;
     buf.copy_within(hdr_len..hdr_len + ct_len, 0);
     buf.truncate(ct_len);
     Some(Decrypted {

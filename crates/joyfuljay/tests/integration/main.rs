@@ -5,9 +5,9 @@ mod flows;
 mod header_groups;
 mod options;
 mod parallel;
-mod quic;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod quic;
 mod readers;
 mod reference;
 mod reference_ip;

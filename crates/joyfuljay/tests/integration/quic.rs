@@ -59,10 +59,19 @@ fn quic_matches_wireshark_on_every_flow() {
         .iter()
         .filter(|c| *c == "is_quic" || c.starts_with("quic_"))
         .collect();
-    assert_eq!(cols.len(), joyfuljay::features::find("quic").unwrap().columns.len());
+    assert_eq!(
+        cols.len(),
+        joyfuljay::features::find("quic").unwrap().columns.len()
+    );
     let (mut cells, mut quic_flows, mut bad) = (0, 0, Vec::new());
     for r in &t.rows {
-        let k = truth_key(&r[h("ip_a")], &r[h("port_a")], &r[h("ip_b")], &r[h("port_b")], 17);
+        let k = truth_key(
+            &r[h("ip_a")],
+            &r[h("port_a")],
+            &r[h("ip_b")],
+            &r[h("port_b")],
+            17,
+        );
         let row = *rows.get(&k).unwrap_or_else(|| panic!("flow {r:?} missing"));
         assert_eq!(text(&sink, row, "src_ip"), r[h("init_ip")]);
         assert_eq!(int(&sink, row, "src_port").to_string(), r[h("init_port")]);
@@ -72,12 +81,21 @@ fn quic_matches_wireshark_on_every_flow() {
             let want = &r[h(c)];
             cells += 1;
             if &got != want {
-                bad.push(format!("{}:{} {c}: ours {got:?}, tshark {want:?}", r[2], r[3]));
+                bad.push(format!(
+                    "{}:{} {c}: ours {got:?}, tshark {want:?}",
+                    r[2], r[3]
+                ));
             }
         }
     }
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad.join("\n"));
-    // The capture's 8 QUIC connections and 3 non-QUIC UDP flows.
-    assert_eq!((t.rows.len(), quic_flows), (11, 8));
-    assert!(cells >= 11 * 22, "{cells}");
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad.join("\n")
+    );
+    // The capture's 8 QUIC connections and 2 non-QUIC UDP flows (DNS-shaped
+    // on 53, non-QUIC datagrams to 443).
+    assert_eq!((t.rows.len(), quic_flows), (10, 8));
+    assert_eq!(cells, 10 * 22);
 }

@@ -44,8 +44,10 @@ fn server_initials_are_not_decrypted() {
 fn non_quic_payloads_do_not_start_quic() {
     // DNS queries whose first byte has both top bits set; short-header
     // look-alike; unknown version; too-long connection ID; empty.
-    let dns = b"\xc3\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01";
-    let dns2 = b"\xff\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01";
+    let dns =
+        b"\xc3\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01";
+    let dns2 =
+        b"\xff\x00\x01\x00\x00\x01\x00\x00\x00\x00\x00\x00\x07example\x04test\x00\x00\x01\x00\x01";
     let mut long_cid = vec![0xc0, 0, 0, 0, 1, 21];
     long_cid.extend([0u8; 40]);
     for p in [

@@ -32,7 +32,9 @@ fn version_names() {
     assert_eq!(version_name(0xff00_0000), "0xff000000");
     assert_eq!(version_name(0x1a2a_3a4a), "0x1a2a3a4a");
     assert!(is_known_version(1) && is_known_version(VERSION_2) && is_known_version(0xff00_0022));
-    assert!(!is_known_version(0) && !is_known_version(0xff00_0000) && !is_known_version(0xff00_0023));
+    assert!(
+        !is_known_version(0) && !is_known_version(0xff00_0000) && !is_known_version(0xff00_0023)
+    );
 }
 
 /// RFC 9001 Appendix A.1 (v1) and RFC 9369 Appendix A.1 (v2): the
@@ -87,13 +89,18 @@ fn rfc_client_initials_decrypt() {
         for i in [0usize, 5, 17, 30, 600, 1199] {
             let mut bad = dg.clone();
             bad[i] ^= 0x04;
-            let ok = packets(&bad)
-                .next()
-                .and_then(|p| InitialKeys::client(p.version, p.dcid).and_then(|k| decrypt_initial(&p, &k, &mut buf)));
+            let ok = packets(&bad).next().and_then(|p| {
+                InitialKeys::client(p.version, p.dcid)
+                    .and_then(|k| decrypt_initial(&p, &k, &mut buf))
+            });
             assert!(ok.is_none(), "{file}: byte {i} flipped still decrypts");
         }
         // The other version's keys do not open it.
-        let other = if version == VERSION_1 { VERSION_2 } else { VERSION_1 };
+        let other = if version == VERSION_1 {
+            VERSION_2
+        } else {
+            VERSION_1
+        };
         let k = InitialKeys::client(other, p.dcid).unwrap();
         assert!(decrypt_initial(p, &k, &mut buf).is_none());
     }
@@ -139,7 +146,14 @@ fn truncated_and_garbage_inputs_never_panic() {
 
 /// A long header of `version` with type bits `bits`, the connection IDs,
 /// (Initial: an empty token,) a Length and `body`.
-fn long(first: u8, version: u32, dcid: &[u8], scid: &[u8], token: Option<&[u8]>, body: &[u8]) -> Vec<u8> {
+fn long(
+    first: u8,
+    version: u32,
+    dcid: &[u8],
+    scid: &[u8],
+    token: Option<&[u8]>,
+    body: &[u8],
+) -> Vec<u8> {
     let mut v = vec![first];
     v.extend_from_slice(&version.to_be_bytes());
     v.push(dcid.len() as u8);
@@ -164,7 +178,14 @@ fn coalesced_packets_walk_by_length() {
     dg.extend([0x41, 1, 2, 3, 4, 5]);
     let ps: Vec<Packet<'_>> = packets(&dg).collect();
     let tys: Vec<PacketType> = ps.iter().map(|p| p.ty).collect();
-    assert_eq!(tys, [PacketType::Initial, PacketType::Handshake, PacketType::Short]);
+    assert_eq!(
+        tys,
+        [
+            PacketType::Initial,
+            PacketType::Handshake,
+            PacketType::Short
+        ]
+    );
     assert_eq!(ps[0].token, b"tk");
     assert_eq!((ps[0].dcid, ps[0].scid), (&b"abcd"[..], &b"xy"[..]));
     assert_eq!(ps[0].bytes.len(), 1 + 4 + 1 + 4 + 1 + 2 + 1 + 2 + 2 + 30);
@@ -180,7 +201,14 @@ fn coalesced_packets_walk_by_length() {
     dg.extend(long(0xe0, VERSION_2, b"c", b"", None, &[2; 20]));
     dg.extend(long(0xf0, VERSION_2, b"c", b"", None, &[3; 20]));
     let tys: Vec<PacketType> = packets(&dg).map(|p| p.ty).collect();
-    assert_eq!(tys, [PacketType::Initial, PacketType::ZeroRtt, PacketType::Handshake]);
+    assert_eq!(
+        tys,
+        [
+            PacketType::Initial,
+            PacketType::ZeroRtt,
+            PacketType::Handshake
+        ]
+    );
     let z = long(0xd0, VERSION_1, b"c", b"", None, &[1; 20]);
     assert_eq!(packets(&z).next().unwrap().ty, PacketType::ZeroRtt);
     // A Length past the datagram: one incomplete packet.
@@ -205,7 +233,10 @@ fn retry_version_negotiation_and_unknown_versions() {
         r.extend([0xee; 16]);
         let p = packets(&r).next().unwrap();
         assert_eq!(p.ty, PacketType::Retry);
-        assert_eq!((p.dcid, p.scid, p.token), (&[1u8, 2][..], &[7u8, 7, 7][..], &b"token!"[..]));
+        assert_eq!(
+            (p.dcid, p.scid, p.token),
+            (&[1u8, 2][..], &[7u8, 7, 7][..], &b"token!"[..])
+        );
         assert!(packets(&r[..r.len() - 20]).next().is_none());
     }
     // Version Negotiation: version 0, then the supported versions.
@@ -216,7 +247,10 @@ fn retry_version_negotiation_and_unknown_versions() {
     // Unknown version: the invariant header only.
     let u = [0xc0, 0x0a, 0x0b, 0x0c, 0x0d, 1, 5, 1, 6, 0, 0, 0];
     let p = packets(&u).next().unwrap();
-    assert_eq!((p.ty, p.dcid, p.scid), (PacketType::UnknownLong, &[5u8][..], &[6u8][..]));
+    assert_eq!(
+        (p.ty, p.dcid, p.scid),
+        (PacketType::UnknownLong, &[5u8][..], &[6u8][..])
+    );
 }
 
 #[test]
@@ -225,8 +259,8 @@ fn crypto_frames_skip_padding_ping_ack() {
     // ACK_ECN (3 counts), CRYPTO(10, "ab"), CRYPTO(0, "xyz"), then
     // CONNECTION_CLOSE ends it.
     let f = [
-        0, 0, 1, 2, 5, 0, 1, 2, 0, 1, 3, 5, 0, 0, 0, 1, 2, 3, 6, 10, 2, b'a', b'b', 6, 0, 3, b'x', b'y',
-        b'z', 0x1c, 0, 0, 0, 6, 0, 1, b'q',
+        0, 0, 1, 2, 5, 0, 1, 2, 0, 1, 3, 5, 0, 0, 0, 1, 2, 3, 6, 10, 2, b'a', b'b', 6, 0, 3, b'x',
+        b'y', b'z', 0x1c, 0, 0, 0, 6, 0, 1, b'q',
     ];
     let v: Vec<(u64, &[u8])> = crypto_frames(&f).collect();
     assert_eq!(v, vec![(10, &b"ab"[..]), (0, &b"xyz"[..])]);
