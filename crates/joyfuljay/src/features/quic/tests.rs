@@ -110,6 +110,10 @@ fn hello_search_gives_up_after_the_budget_of_packets() {
 fn state_sizes_are_as_documented() {
     // docs/semantics.md#quic: 8 bytes per flow; a QUIC flow's box.
     assert_eq!(std::mem::size_of::<QuicState>(), 8);
-    assert!(std::mem::size_of::<QuicFlow>() <= 160, "{}", std::mem::size_of::<QuicFlow>());
+    assert!(
+        std::mem::size_of::<QuicFlow>() <= 160,
+        "{}",
+        std::mem::size_of::<QuicFlow>()
+    );
     eprintln!("QuicFlow {} bytes", std::mem::size_of::<QuicFlow>());
 }
