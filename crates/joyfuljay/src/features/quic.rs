@@ -80,7 +80,7 @@ struct Quic;
 struct HelloInfo {
     sni: Option<String>,
     alpn: Option<Vec<String>>,
-    ja4: Option<String>,
+    ja4: String,
 }
 
 /// The search for the client's ClientHello.
@@ -218,7 +218,7 @@ impl QuicFlow {
 fn parse_hello(msg: &[u8]) -> Option<HelloInfo> {
     let ch = ClientHello::parse(msg)?;
     Some(HelloInfo {
-        ja4: Some(ch.ja4(true)),
+        ja4: ch.ja4(true),
         sni: ch.sni,
         alpn: ch.alpn,
     })
@@ -305,7 +305,7 @@ impl FeatureGroup for Quic {
         out.put(count(|q| q.retry) > 0);
         out.put(q.is_some_and(|q| q.spin == 3));
         out.put_with(|| hello.and_then(|h| h.sni.clone()));
-        out.put_with(|| hello.and_then(|h| h.ja4.clone()));
+        out.put_with(|| hello.map(|h| h.ja4.clone()));
     }
 }
 

@@ -368,6 +368,9 @@ pub fn decrypt_initial(p: &Packet<'_>, keys: &InitialKeys, buf: &mut Vec<u8>) ->
         buf[pn_off + i] ^= mask[1 + i];
         pn = pn << 8 | u32::from(buf[pn_off + i]);
     }
+    // The nonce takes the full packet number; the truncated one is used as
+    // it (a client's Initial packet numbers start at 0 and stay far below
+    // 2^8, the smallest truncation).
     let mut nonce = Nonce::<aes_gcm::aead::consts::U12>::default();
     nonce.copy_from_slice(&keys.iv);
     for (i, x) in u64::from(pn).to_be_bytes().iter().enumerate() {

@@ -27,6 +27,12 @@ fn rfc_initials_give_sni_and_alpn() {
         // RFC 9001 A.2's ClientHello: SNI example.com, ALPN "alpn".
         assert_eq!(h.sni.as_deref(), Some("example.com"));
         assert_eq!(h.alpn, Some(vec!["alpn".to_string()]));
+        // QUIC, TLS 1.3, SNI, 3 cipher suites, ..., ALPN "alpn" -> "an".
+        assert!(
+            h.ja4.starts_with("q13d03") && &h.ja4[8..10] == "an",
+            "{}",
+            h.ja4
+        );
     }
 }
 
