@@ -7,7 +7,8 @@ TCP share, a few long flows), several times each, and prints the medians of
 wall time, CPU time (user + sys) and peak RSS, with the ratio of each set to flow_meta alone measured in the same run
 (default sets: flow_meta,timing,size; JJ-CORE without tls; every header
 group; `--sets` chooses others, `;`-separated). `--baseline JJ` adds
-another jj binary (e.g. a build of an earlier commit) side by side.
+another jj binary (e.g. a build of an earlier commit) side by side. `--capture FILE` benches
+on another capture (e.g. `scripts/make_tls_bench.py`'s TLS-heavy one).
 
     python3 scripts/bench_groups.py                       # writes bench/results/
     python3 scripts/bench_groups.py --baseline /tmp/jj-old --runs 5
@@ -67,12 +68,18 @@ def main():
     ap.add_argument("--baseline", help="another jj binary to run side by side")
     ap.add_argument("--no-write", action="store_true", help="do not write bench/results")
     ap.add_argument("--sets", help="group sets to compare, ';'-separated (first: the base)")
+    ap.add_argument("--capture", help="bench on this capture instead of the generated dense one "
+                    "(e.g. scripts/make_tls_bench.py's TLS-heavy capture)")
     a = ap.parse_args()
     sets = a.sets.split(";") if a.sets else DEFAULT_SETS
 
     jj, gen = build()
-    capture = os.path.join(ROOT, "target", f"dense-{a.packets}-{a.flows}.pcap")
-    if not os.path.exists(capture):
+    capture = a.capture or os.path.join(ROOT, "target", f"dense-{a.packets}-{a.flows}.pcap")
+    if a.capture:
+        a.packets = int(subprocess.run([jj, "info", capture], capture_output=True, text=True,
+                                       check=True).stdout.split("packets")[0].split()[-1]
+                        .replace(",", ""))
+    elif not os.path.exists(capture):
         subprocess.run([gen, "-o", capture, "--mix", "dense", "--packets", str(a.packets),
                         "--flows", str(a.flows)], check=True)
     bins = [("jj", jj)] + ([("baseline", a.baseline)] if a.baseline else [])
@@ -83,7 +90,8 @@ def main():
                 rows.setdefault((name, g), []).append(run_once(b, capture, g))
     lines = [f"# Feature-group cost, {datetime.datetime.now():%Y-%m-%d %H:%M}", "",
              f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.platform()}",
-             f"- capture: `jj-gen --mix dense --packets {a.packets} --flows {a.flows}`"
+             (f"- capture: `{os.path.relpath(a.capture, ROOT)}`, {a.packets:,} packets" if a.capture else
+              f"- capture: `jj-gen --mix dense --packets {a.packets} --flows {a.flows}`")
              f" ({os.path.getsize(capture) / 1e6:.0f} MB, in page cache)",
              f"- `jj extract -j1 -f csv -o /dev/null`; medians of {a.runs} interleaved runs", "",
              "| binary | groups | flows | wall s | cpu s | packets/s | peak MiB |",

@@ -767,6 +767,55 @@ pub fn pipeline(data: &[u8]) {
 
 // ------------------------------------------------------------------ seeds
 
+/// The `tls` target: `data` is the start of one direction of a TCP
+/// connection. Records and handshake messages are framed, every hello,
+/// certificate list and key exchange found is parsed and every fingerprint
+/// built; the same bytes are also read as one bare handshake message (as
+/// QUIC's CRYPTO frames carry it). Nothing may panic, and the fingerprints
+/// keep their fixed shapes.
+pub fn tls(data: &[u8]) {
+    use joyfuljay::proto::tls::{
+        handshake_bytes, md5_hex, messages, server_key_exchange, Certificates, ClientHello,
+        ServerHello, CERTIFICATE, CLIENT_HELLO, SERVER_HELLO, SERVER_KEY_EXCHANGE,
+    };
+    let check_client = |c: &ClientHello| {
+        assert_eq!(md5_hex(&c.ja3_string()).len(), 32);
+        let j = c.ja4(false);
+        assert_eq!(j.len(), 36, "{j}");
+        assert!(c.ja4_r(true).starts_with('q'));
+    };
+    let hs = handshake_bytes(data);
+    assert!(hs.bytes.len() <= data.len());
+    let (msgs, _) = messages(&hs.bytes);
+    for m in msgs {
+        match m.kind {
+            CLIENT_HELLO => {
+                if let Some(c) = ClientHello::parse_body(m.body) {
+                    check_client(&c);
+                }
+            }
+            SERVER_HELLO => {
+                if let Some(s) = ServerHello::parse_body(m.body) {
+                    assert_eq!(s.ja4s(false).len(), 25, "{}", s.ja4s(false));
+                    let _ = (s.ja3s_string(), s.ja4s_r(false));
+                }
+            }
+            CERTIFICATE => {
+                if let Some(c) = Certificates::parse_body(m.body) {
+                    assert!(c.first_len <= c.total_len && c.total_len <= m.body.len());
+                }
+            }
+            SERVER_KEY_EXCHANGE => {
+                let _ = server_key_exchange(m.body);
+            }
+            _ => {}
+        }
+    }
+    if let Some(c) = ClientHello::parse(data) {
+        check_client(&c);
+    }
+}
+
 /// `quic`: one UDP datagram through the QUIC parser
 /// (`joyfuljay::proto::quic`): the coalesced-packet walk stays inside the
 /// datagram and ends; each complete Initial is decrypted with its
@@ -816,12 +865,13 @@ pub fn quic(data: &[u8]) {
 }
 
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 6] = [
+pub const TARGETS: [&str; 7] = [
     "pcap_reader",
     "pcapng_reader",
     "decode",
     "decode_vs_etherparse",
     "pipeline",
+    "tls",
     "quic",
 ];
 
@@ -833,6 +883,7 @@ pub fn run_target(name: &str, data: &[u8]) {
         "decode" => decode(data),
         "decode_vs_etherparse" => decode_vs_etherparse(data),
         "pipeline" => pipeline(data),
+        "tls" => tls(data),
         "quic" => quic(data),
         other => panic!("no fuzz target {other}"),
     }
@@ -1058,6 +1109,21 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
                 out.push((format!("synthetic-vlan-{i}"), p.ethernet(&[5, 6], &[])));
                 out.push((format!("synthetic-mpls-{i}"), p.ethernet(&[], &[16, 17])));
                 out.push((format!("synthetic-pppoe-{i}"), p.pppoe()));
+            }
+        }
+        "tls" => {
+            // Each frame of the recorded handshakes from its first TLS
+            // record header on (the TCP payload, near enough), and the
+            // payloads of frames that continue a record.
+            for f in &files {
+                for (i, (_, _, data)) in frames_of(f, 400).into_iter().enumerate() {
+                    let at = data
+                        .windows(3)
+                        .position(|w| matches!(w, [22, 3, 0..=4]) || matches!(w, [20, 3, 3]));
+                    if let Some(at) = at {
+                        out.push((format!("{}-{i}", fname(f)), data[at..].to_vec()));
+                    }
+                }
             }
         }
         "quic" => {

@@ -29,6 +29,7 @@ CAPTURES = [
     "Obsolete_Packets.cap",
     "RawPacketIPv6Tunnel-UK6x.cap",
     "tcp-ethereal-file1.trace",
+    "tls-handshakes.pcap",
 ]
 
 # (keyword options, the same as CLI flags)
@@ -84,8 +85,8 @@ def assert_same(df: pd.DataFrame, csv: pd.DataFrame, types: dict) -> None:
             assert [None if pd.isna(v) else v for v in got] == [None if pd.isna(v) else v for v in want], name
         elif ty == "list[(int, float)]":
             assert [as_pairs(c) for c in got] == [[tuple(p) for p in c] for c in want], name
-        else:  # list[int], list[float]
-            assert [list(c) for c in got] == want.tolist(), name
+        else:  # list[int], list[float], list[str]; None when null
+            assert [None if c is None else list(c) for c in got] == want.tolist(), name
 
 
 @pytest.mark.parametrize("config", sorted(CONFIGS))
@@ -124,7 +125,7 @@ def test_many_flows_dataframe_equals_the_cli(tmp_path, schema_types, many_flows)
     assert pq.read_table(tmp_path / "flows.parquet").equals(jj.extract(many_flows, output_format="arrow"))
 
 
-@pytest.mark.parametrize("name", ["http.cap", "vlan.cap", "Obsolete_Packets.cap"])
+@pytest.mark.parametrize("name", ["http.cap", "vlan.cap", "Obsolete_Packets.cap", "tls-handshakes.pcap"])
 def test_parquet_equals_csv(tmp_path, schema_types, name):
     flags = ["--raw-sequences", "--splt", "--bidirectional-split", "--flow-id"]
     run_jj("extract", "-q", *flags, "-o", str(tmp_path / "flows.parquet"), str(capture(name)))

@@ -70,6 +70,11 @@ fn pipeline_seeds_and_regressions() {
 }
 
 #[test]
+fn tls_seeds_and_regressions() {
+    replay("tls");
+}
+
+#[test]
 fn quic_seeds_and_regressions() {
     replay("quic");
 }

@@ -40,6 +40,7 @@ pub mod tcp_rtt;
 pub mod tcp_sequence;
 pub mod tcp_window;
 pub mod timing;
+pub mod tls;
 
 pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,

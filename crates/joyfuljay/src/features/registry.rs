@@ -5,7 +5,7 @@ use super::group::Group;
 use super::row::Column;
 use super::{
     entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, tcp, tcp_fingerprint,
-    tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing,
+    tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -40,6 +40,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &mac::DEF,
     &icmp::DEF,
     &entropy::DEF,
+    &tls::DEF,
     &quic::DEF,
 ];
 
@@ -277,8 +278,13 @@ mod tests {
             features: vec!["entropy".into()],
             ..core.clone()
         };
-        let mut want2 = want.clone();
-        want2.push("entropy");
+        // Registry order, whatever the order of the request.
+        let want2: Vec<&str> = GROUPS
+            .iter()
+            .map(|d| d.id)
+            .filter(|id| want.contains(id) || *id == "entropy")
+            .collect();
+        assert_eq!(want2.len(), want.len() + 1);
         assert_eq!(ids(&both), want2);
         let e = select(&Config {
             profile: Some("JJ-NOPE".into()),

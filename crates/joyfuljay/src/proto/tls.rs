@@ -707,4 +707,4 @@ pub fn md5_hex(s: &str) -> String {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

@@ -15,4 +15,5 @@ mod tcpopts;
 mod tshark;
 mod tshark_ip;
 mod tshark_tcp;
+mod tshark_tls;
 mod util;
