@@ -14,7 +14,7 @@ secs=${FUZZ_SECONDS:-15}
 san=${FUZZ_SANITIZER:-none}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(pcap_reader pcapng_reader decode decode_vs_etherparse pipeline tls ssh)
+    targets=(pcap_reader pcapng_reader decode decode_vs_etherparse pipeline tls ssh quic)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2
@@ -31,7 +31,7 @@ passed=0
 failed=0
 for t in "${targets[@]}"; do
     case $t in
-        decode | decode_vs_etherparse) max_len=2048 ;;
+        decode | decode_vs_etherparse | quic) max_len=2048 ;;
         ssh) max_len=4096 ;;
         *) max_len=16384 ;;
     esac

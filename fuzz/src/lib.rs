@@ -880,8 +880,56 @@ pub fn tls(data: &[u8]) {
     }
 }
 
+/// `quic`: one UDP datagram through the QUIC parser
+/// (`joyfuljay::proto::quic`): the coalesced-packet walk stays inside the
+/// datagram and ends; each complete Initial is decrypted with its
+/// version's client keys (and with v1's and v2's keys whatever its
+/// version), a plaintext has the length the header implies, and its
+/// CRYPTO frames go through the bounded reassembly, whose buffer never
+/// exceeds its budget.
+pub fn quic(data: &[u8]) {
+    use joyfuljay::proto::quic::{
+        crypto_frames, decrypt_initial, packets, CryptoStream, InitialKeys, PacketType, VERSION_1,
+        VERSION_2,
+    };
+    const BUDGET: u32 = 4096;
+    let mut buf = Vec::new();
+    let mut stream = CryptoStream::new(BUDGET);
+    let mut total = 0usize;
+    for p in packets(data) {
+        total += p.bytes.len();
+        assert!(total <= data.len(), "packets past the datagram");
+        assert!(p.dcid.len() <= 255 && p.scid.len() <= 255);
+        if p.ty == PacketType::Initial && p.complete {
+            for v in [p.version, VERSION_1, VERSION_2] {
+                let Some(k) = InitialKeys::client(v, p.dcid) else {
+                    continue;
+                };
+                if let Some(d) = decrypt_initial(&p, &k, &mut buf) {
+                    assert_eq!(
+                        d.len + p.pn_offset + usize::from(d.pn_len) + 16,
+                        p.bytes.len()
+                    );
+                    assert!((1..=4).contains(&d.pn_len));
+                    for (off, c) in crypto_frames(&buf[..d.len]) {
+                        stream.add(off, c);
+                    }
+                }
+            }
+        }
+    }
+    // The datagram's bytes as frames too (the parser must not care).
+    for (off, c) in crypto_frames(data) {
+        stream.add(off, c);
+    }
+    assert!(stream.contiguous().len() <= BUDGET as usize);
+    if let Ok(Some(m)) = stream.first_message() {
+        assert!(m.len() >= 4 && m.len() <= BUDGET as usize);
+    }
+}
+
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 7] = [
+pub const TARGETS: [&str; 8] = [
     "pcap_reader",
     "pcapng_reader",
     "decode",
@@ -889,6 +937,7 @@ pub const TARGETS: [&str; 7] = [
     "pipeline",
     "tls",
     "ssh",
+    "quic",
 ];
 
 /// Run the body of the target called `name` on one input.
@@ -901,6 +950,7 @@ pub fn run_target(name: &str, data: &[u8]) {
         "pipeline" => pipeline(data),
         "tls" => tls(data),
         "ssh" => ssh(data),
+        "quic" => quic(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -1181,6 +1231,24 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
             .enumerate()
             {
                 out.push((format!("synthetic-{i}"), s.to_vec()));
+            }
+        }
+        "quic" => {
+            // UDP payloads of the QUIC capture (Ethernet, IPv4 without
+            // options) and the RFC 9001/9369 client Initials.
+            for (i, (_, _, f)) in frames_of(&captures.join("quic.pcap"), 80)
+                .into_iter()
+                .enumerate()
+            {
+                if f.len() > 42 && f[12..14] == [8, 0] && f[23] == 17 {
+                    out.push((format!("quic.pcap-{i}"), f[42..].to_vec()));
+                }
+            }
+            let vectors = captures.join("../quic");
+            for v in ["rfc9001-client-initial.bin", "rfc9369-client-initial.bin"] {
+                if let Ok(b) = std::fs::read(vectors.join(v)) {
+                    out.push((v.to_string(), b));
+                }
             }
         }
         other => panic!("no fuzz target {other}"),

@@ -25,6 +25,7 @@ pub mod ip_extended;
 pub mod ipv6_options;
 pub mod lazy;
 pub mod mac;
+pub mod quic;
 mod registry;
 mod row;
 pub mod sets;

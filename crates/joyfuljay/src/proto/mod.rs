@@ -6,5 +6,6 @@
 //! feature groups in `features` turn their results into columns; fuzz
 //! targets call them directly.
 
+pub mod quic;
 pub mod ssh;
 pub mod tls;

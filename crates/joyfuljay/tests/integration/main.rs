@@ -7,6 +7,7 @@ mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
 mod parquet;
+mod quic;
 mod readers;
 mod reference;
 mod reference_ip;
