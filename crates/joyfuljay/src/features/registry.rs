@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, ssh, tcp, tcp_fingerprint,
+    dns, entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, size, ssh, tcp, tcp_fingerprint,
     tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
 };
 use crate::config::Config;
@@ -42,6 +42,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &entropy::DEF,
     &tls::DEF,
     &ssh::DEF,
+    &dns::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles
