@@ -79,6 +79,11 @@ fn ssh_seeds_and_regressions() {
     replay("ssh");
 }
 
+#[test]
+fn dns_seeds_and_regressions() {
+    replay("dns");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]
