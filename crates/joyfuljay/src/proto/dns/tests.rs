@@ -228,3 +228,71 @@ fn mnemonics() {
     assert_eq!(rcode_name(3), "NXDOMAIN");
     assert_eq!(rcode_name(9), "RCODE9");
 }
+
+/// The DNS messages of the DNS captures' UDP frames (ports 53 and 5353).
+fn capture_messages() -> Vec<Vec<u8>> {
+    let mut out = Vec::new();
+    for name in ["dns.cap", "dns-local.pcap"] {
+        let path = joyfuljay_testkit::capture(name);
+        crate::capture::CaptureReader::open(&path)
+            .unwrap()
+            .for_each(
+                |frame| {
+                    let Ok(d) = crate::decode::decode(frame.link_type, frame.data, frame.orig_len)
+                    else {
+                        return true;
+                    };
+                    let port = |p: u16| p == 53 || p == 5353;
+                    if d.proto == 17 && (port(d.sport) || port(d.dport)) {
+                        let start = d.payload_off as usize;
+                        let end = (start + d.payload_len as usize).min(frame.data.len());
+                        out.push(frame.data[start..end].to_vec());
+                    }
+                    true
+                },
+                || {},
+            )
+            .unwrap();
+    }
+    out
+}
+
+/// Every UDP message of the DNS captures read as `simple-dns` (the
+/// reference crate) reads it: header, questions, answers' types and TTLs.
+#[test]
+fn agrees_with_simple_dns_on_the_captures() {
+    use simple_dns::{Packet, PacketFlag};
+    let msgs = capture_messages();
+    assert!(msgs.len() >= 50, "{}", msgs.len());
+    let mut answers = 0;
+    for b in &msgs {
+        let theirs = Packet::parse(b).unwrap();
+        let ours = Message::parse(b).unwrap();
+        let h = ours.header;
+        assert_eq!(h.id, theirs.id());
+        assert_eq!(h.is_response(), theirs.has_flags(PacketFlag::RESPONSE));
+        assert_eq!(h.truncated(), theirs.has_flags(PacketFlag::TRUNCATION));
+        assert_eq!(h.recursion_desired(), theirs.has_flags(PacketFlag::RECURSION_DESIRED));
+        assert_eq!(h.recursion_available(), theirs.has_flags(PacketFlag::RECURSION_AVAILABLE));
+        let qs: Vec<(String, u16)> = ours.questions().map(|q| (q.name.text(), q.qtype)).collect();
+        let tq: Vec<(String, u16)> = theirs
+            .questions
+            .iter()
+            .map(|q| (q.qname.to_string(), u16::from(q.qtype)))
+            .collect();
+        assert_eq!(qs, tq);
+        let an: Vec<(String, u16, u32)> = ours
+            .answers()
+            .map(|r| (r.name.text(), r.rtype, r.ttl))
+            .collect();
+        let ta: Vec<(String, u16, u32)> = theirs
+            .answers
+            .iter()
+            .map(|r| (r.name.to_string(), u16::from(r.rdata.type_code()), r.ttl))
+            .collect();
+        assert_eq!(an, ta);
+        assert_eq!(an.len(), usize::from(h.ancount));
+        answers += an.len();
+    }
+    assert!(answers >= 30, "{answers}");
+}
