@@ -859,7 +859,9 @@ pub fn dns(data: &[u8]) {
     check(data);
     let mut pos = 0;
     for _ in 0..data.len() {
-        let Some((msg, used)) = tcp_message(&data[pos..]) else { break };
+        let Some((msg, used)) = tcp_message(&data[pos..]) else {
+            break;
+        };
         assert_eq!(used, msg.len() + 2);
         pos += used;
         assert!(pos <= data.len());
@@ -1250,7 +1252,10 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
             }
             for (i, s) in [
                 &[0u8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1][..],
-                &[0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1, 0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 9, 0, 0],
+                &[
+                    0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1, 0xc0, 12, 0,
+                    1, 0, 1, 0, 0, 0, 9, 0, 0,
+                ],
                 &[0, 14, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
             ]
             .into_iter()

@@ -300,7 +300,9 @@ impl<'a> Message<'a> {
 
     /// The first question, if any.
     pub fn first_question(&self) -> Option<Question<'a>> {
-        question(self.msg, HEADER_LEN).filter(|_| self.header.qdcount > 0).map(|q| q.0)
+        question(self.msg, HEADER_LEN)
+            .filter(|_| self.header.qdcount > 0)
+            .map(|q| q.0)
     }
 
     /// The answer section's records, in order, as far as they parse (at

@@ -141,7 +141,11 @@ fn dns_matches_wireshark_on_every_flow() {
                 let want = &r[i];
                 if FLOATS.contains(&col.as_str()) && !want.is_empty() {
                     let (g, w): (f64, f64) = (got.parse().unwrap(), want.parse().unwrap());
-                    let tol = if col == "dns_response_time_mean" { 1e-6 } else { 1e-9 };
+                    let tol = if col == "dns_response_time_mean" {
+                        1e-6
+                    } else {
+                        1e-9
+                    };
                     assert!((g - w).abs() <= tol, "{at} {col}: {g} vs {w}");
                 } else {
                     assert_eq!(&got, want, "{at} {col}");
@@ -175,11 +179,7 @@ fn flows_without_dns_are_zero_false_and_null() {
         for row in 0..sink.rows.len() {
             for c in joyfuljay::features::find("dns").unwrap().columns {
                 let v = sink.get(row, c.name).unwrap();
-                let ok = match v {
-                    Value::Null => true,
-                    Value::Int(0) | Value::Bool(false) => true,
-                    _ => false,
-                };
+                let ok = matches!(v, Value::Null | Value::Int(0) | Value::Bool(false));
                 assert!(ok, "{name} row {row} {}: {v:?}", c.name);
             }
         }

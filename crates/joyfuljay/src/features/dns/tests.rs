@@ -34,11 +34,38 @@ fn queries_responses_and_matching_by_id() {
     let mut a = Acc::default();
     // Query 1 sent twice (a retransmission), query 2, then the responses
     // in the other order; an unsolicited response matches nothing.
-    feed(&mut a, &msg(1, 0x0100, &[("www.example.com", 1)], &[], 0, 0), 1_000);
-    feed(&mut a, &msg(1, 0x0100, &[("www.example.com", 1)], &[], 0, 0), 2_000);
-    feed(&mut a, &msg(2, 0x0100, &[("b.example", 16), ("c.d.example", 28)], &[], 0, 1), 3_000);
-    feed(&mut a, &msg(2, 0x8583, &[("b.example", 16)], &[], 1, 1), 4_500);
-    feed(&mut a, &msg(1, 0x8180, &[("www.example.com", 1)], &[300, 60], 0, 0), 11_000);
+    feed(
+        &mut a,
+        &msg(1, 0x0100, &[("www.example.com", 1)], &[], 0, 0),
+        1_000,
+    );
+    feed(
+        &mut a,
+        &msg(1, 0x0100, &[("www.example.com", 1)], &[], 0, 0),
+        2_000,
+    );
+    feed(
+        &mut a,
+        &msg(
+            2,
+            0x0100,
+            &[("b.example", 16), ("c.d.example", 28)],
+            &[],
+            0,
+            1,
+        ),
+        3_000,
+    );
+    feed(
+        &mut a,
+        &msg(2, 0x8583, &[("b.example", 16)], &[], 1, 1),
+        4_500,
+    );
+    feed(
+        &mut a,
+        &msg(1, 0x8180, &[("www.example.com", 1)], &[300, 60], 0, 0),
+        11_000,
+    );
     feed(&mut a, &msg(9, 0x8005, &[("x", 1)], &[7], 0, 0), 12_000);
     assert_eq!((a.queries, a.responses), (3, 3));
     assert_eq!(a.names, ["www.example.com", "b.example", "c.d.example"]);

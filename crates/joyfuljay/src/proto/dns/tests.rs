@@ -32,9 +32,26 @@ fn response() -> Vec<u8> {
     // Answer 1: owner = pointer to the question name (offset 12).
     m.extend_from_slice(&[0xc0, 12, 0, 5, 0, 1, 0, 0, 0x0e, 0x10, 0, 6]);
     m.extend_from_slice(&[3, b'c', b'd', b'n', 0xc0, 16]); // cdn.example.com
-    // Answer 2: A record, owner = pointer to the CNAME target.
+                                                           // Answer 2: A record, owner = pointer to the CNAME target.
     let cname_target = m.len() - 6;
-    m.extend_from_slice(&[0xc0, cname_target as u8, 0, 1, 0, 1, 0, 0, 0, 60, 0, 4, 10, 0, 0, 1]);
+    m.extend_from_slice(&[
+        0xc0,
+        cname_target as u8,
+        0,
+        1,
+        0,
+        1,
+        0,
+        0,
+        0,
+        60,
+        0,
+        4,
+        10,
+        0,
+        0,
+        1,
+    ]);
     // Answer 3: TTL 0.
     m.extend_from_slice(&[0xc0, 12, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 10, 0, 0, 2]);
     m
@@ -43,7 +60,10 @@ fn response() -> Vec<u8> {
 #[test]
 fn header_fields() {
     let h = Header::parse(&header(0x1234, 0x8583, [1, 2, 3, 4])).unwrap();
-    assert_eq!((h.id, h.qdcount, h.ancount, h.nscount, h.arcount), (0x1234, 1, 2, 3, 4));
+    assert_eq!(
+        (h.id, h.qdcount, h.ancount, h.nscount, h.arcount),
+        (0x1234, 1, 2, 3, 4)
+    );
     assert!(h.is_response() && h.recursion_desired() && h.recursion_available());
     assert!(!h.truncated());
     assert_eq!((h.rcode(), h.opcode()), (3, 0));
@@ -67,7 +87,10 @@ fn questions_and_answers_with_compression() {
     assert_eq!(ans[0].name.text(), "www.example.com");
     assert_eq!((ans[0].rtype, ans[0].ttl), (5, 3600));
     assert_eq!(ans[1].name.text(), "cdn.example.com");
-    assert_eq!((ans[1].rtype, ans[1].ttl, ans[1].rdata), (1, 60, &[10, 0, 0, 1][..]));
+    assert_eq!(
+        (ans[1].rtype, ans[1].ttl, ans[1].rdata),
+        (1, 60, &[10, 0, 0, 1][..])
+    );
     assert_eq!(ans[2].ttl, 0);
     assert_eq!(msg.first_question().unwrap().name.text(), "www.example.com");
 }
@@ -121,7 +144,10 @@ fn a_chain_of_backward_pointers_is_bounded() {
         let prev = 12 + 2 * (i - 1);
         m.extend_from_slice(&[0xc0 | (prev >> 8) as u8, prev as u8]);
     }
-    assert_eq!(name(&m, 12 + 2 * MAX_JUMPS).map(|n| n.0.text()), Some(String::new()));
+    assert_eq!(
+        name(&m, 12 + 2 * MAX_JUMPS).map(|n| n.0.text()),
+        Some(String::new())
+    );
     assert!(name(&m, 12 + 2 * (MAX_JUMPS + 1)).is_none());
 }
 
@@ -130,7 +156,13 @@ fn names_longer_than_255_bytes_are_refused() {
     // 4 labels of 63 bytes: 4 * 64 + 1 = 257 bytes.
     let label = "x".repeat(63);
     let long = [label.as_str(); 4].join(".");
-    let short = [label.as_str(), label.as_str(), label.as_str(), &"x".repeat(61)].join(".");
+    let short = [
+        label.as_str(),
+        label.as_str(),
+        label.as_str(),
+        &"x".repeat(61),
+    ]
+    .join(".");
     for (n, ok) in [(long, false), (short, true)] {
         let mut m = header(1, 0, [1, 0, 0, 0]);
         m.extend(wire(&n));
@@ -272,8 +304,14 @@ fn agrees_with_simple_dns_on_the_captures() {
         assert_eq!(h.id, theirs.id());
         assert_eq!(h.is_response(), theirs.has_flags(PacketFlag::RESPONSE));
         assert_eq!(h.truncated(), theirs.has_flags(PacketFlag::TRUNCATION));
-        assert_eq!(h.recursion_desired(), theirs.has_flags(PacketFlag::RECURSION_DESIRED));
-        assert_eq!(h.recursion_available(), theirs.has_flags(PacketFlag::RECURSION_AVAILABLE));
+        assert_eq!(
+            h.recursion_desired(),
+            theirs.has_flags(PacketFlag::RECURSION_DESIRED)
+        );
+        assert_eq!(
+            h.recursion_available(),
+            theirs.has_flags(PacketFlag::RECURSION_AVAILABLE)
+        );
         let qs: Vec<(String, u16)> = ours.questions().map(|q| (q.name.text(), q.qtype)).collect();
         let tq: Vec<(String, u16)> = theirs
             .questions
