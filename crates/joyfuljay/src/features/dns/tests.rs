@@ -115,3 +115,71 @@ fn ports() {
     assert!(dns_ports(17, 53, 40000) && dns_ports(17, 40000, 5353) && dns_ports(6, 53, 1));
     assert!(!dns_ports(6, 5353, 1) && !dns_ports(17, 54, 1) && !dns_ports(1, 53, 53));
 }
+
+/// DNS over TCP as the engine hands it over: a stream start that grows by
+/// segments of `seg` bytes; every message ending within the budget is read
+/// once (across segments, several per segment), the rest are not, and the
+/// direction is then done.
+#[test]
+fn tcp_messages_across_segments_up_to_the_budget() {
+    use crate::features::testutil::{decoded_of, obs};
+    use crate::packet::stream::StreamStart;
+    // 20 queries of 1,000 bytes each (one question, padded with an
+    // additional-section byte run the parser never reads): 20,040 bytes
+    // with their prefixes, so 16 end within the 16 KiB budget.
+    let label = "q".repeat(50);
+    let mut stream = Vec::new();
+    for id in 0..20u16 {
+        let mut m = msg(id, 0x0100, &[(&format!("{label}.example"), 16)], &[], 0, 0);
+        m.resize(1000, 0xee);
+        stream.extend_from_slice(&(m.len() as u16).to_be_bytes());
+        stream.extend_from_slice(&m);
+    }
+    let within = stream.len().min(BUDGET as usize) / 1002;
+    assert_eq!(within, 16);
+    for seg in [1, 700, 1002, 5000, 30_000] {
+        let g = Dns;
+        let mut st = g.new_state();
+        let mut ss = StreamStart::new();
+        let mut sent = 0;
+        let mut t = 0;
+        while sent < stream.len() {
+            let piece = &stream[sent..(sent + seg).min(stream.len())];
+            ss.push(BUDGET as usize, 1000 + sent as u32, false, piece);
+            let mut d = decoded_of(&obs(
+                t,
+                Direction::Fwd,
+                40 + piece.len() as u32,
+                piece.len() as u32,
+            ));
+            d.dport = 53;
+            let mut pkt = PacketView::new(t, Direction::Fwd, &d, &[]);
+            pkt.stream = Some(&ss);
+            g.update(&mut st, &pkt);
+            sent += piece.len();
+            t += 1;
+        }
+        let a = st.acc.as_deref().unwrap();
+        assert_eq!(a.queries as usize, within, "segments of {seg}");
+        assert_eq!(a.qn as usize, within);
+        assert!(a.tcp_done[0] && g.stream_done(&st, Direction::Fwd));
+        assert_eq!(a.names, [format!("{label}.example")]);
+    }
+    // Not DNS on port 53: the direction is done at the first frame.
+    let g = Dns;
+    let mut st = g.new_state();
+    let mut ss = StreamStart::new();
+    ss.push(BUDGET as usize, 1, false, b"\x00\x10GET / HTTP/1.1\r\n");
+    let mut d = decoded_of(&obs(0, Direction::Fwd, 60, 18));
+    d.dport = 53;
+    let mut pkt = PacketView::new(0, Direction::Fwd, &d, &[]);
+    pkt.stream = Some(&ss);
+    g.update(&mut st, &pkt);
+    assert!(g.stream_done(&st, Direction::Fwd));
+    assert_eq!(st.acc.as_deref().unwrap().queries, 0);
+    // Another port: nothing read, done at once.
+    let d = decoded_of(&obs(0, Direction::Fwd, 60, 18));
+    let mut st = g.new_state();
+    g.update(&mut st, &PacketView::new(0, Direction::Fwd, &d, &[]));
+    assert!(st.acc.is_none() && g.stream_done(&st, Direction::Fwd));
+}
