@@ -829,6 +829,55 @@ pub fn ssh(data: &[u8]) {
     }
 }
 
+// -------------------------------------------------------------------- dns
+
+/// The DNS parser (`joyfuljay::proto::dns`) on arbitrary bytes, read as
+/// one message (a UDP payload) and as a TCP stream of length-prefixed
+/// messages, as the `dns` group reads them: never a panic; a message that
+/// parses has all its questions, at most ANCOUNT answers, names within
+/// the bounds; the framing stays within the input.
+pub fn dns(data: &[u8]) {
+    use joyfuljay::proto::dns::{name, record, tcp_message, Message, MAX_NAME_LEN};
+    let check = |msg: &[u8]| {
+        let Some(m) = Message::parse(msg) else { return };
+        let mut n = 0;
+        for q in m.questions() {
+            n += 1;
+            assert!(q.name.wire_len as usize <= MAX_NAME_LEN && q.name.labels <= 127);
+            let t = q.name.text();
+            assert!(t.len() <= 4 * MAX_NAME_LEN);
+            assert_eq!(t.is_empty(), q.name.labels == 0);
+        }
+        assert_eq!(n, usize::from(m.header.qdcount));
+        assert_eq!(m.first_question().is_some(), m.header.qdcount > 0);
+        let a = m.answers().inspect(|r| {
+            let _ = r.name.text();
+            assert!(r.rdata.len() < msg.len());
+        });
+        assert!(a.count() <= usize::from(m.header.ancount));
+    };
+    check(data);
+    let mut pos = 0;
+    for _ in 0..data.len() {
+        let Some((msg, used)) = tcp_message(&data[pos..]) else {
+            break;
+        };
+        assert_eq!(used, msg.len() + 2);
+        pos += used;
+        assert!(pos <= data.len());
+        check(msg);
+    }
+    for off in 0..data.len().min(64) {
+        if let Some((n, end)) = name(data, off) {
+            assert!(end <= data.len() && end > off);
+            let _ = n.text();
+        }
+        if let Some((_, end)) = record(data, off) {
+            assert!(end <= data.len());
+        }
+    }
+}
+
 // ------------------------------------------------------------------ seeds
 
 /// The `tls` target: `data` is the start of one direction of a TCP
@@ -929,7 +978,7 @@ pub fn quic(data: &[u8]) {
 }
 
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 8] = [
+pub const TARGETS: [&str; 9] = [
     "pcap_reader",
     "pcapng_reader",
     "decode",
@@ -938,6 +987,7 @@ pub const TARGETS: [&str; 8] = [
     "tls",
     "ssh",
     "quic",
+    "dns",
 ];
 
 /// Run the body of the target called `name` on one input.
@@ -951,6 +1001,7 @@ pub fn run_target(name: &str, data: &[u8]) {
         "tls" => tls(data),
         "ssh" => ssh(data),
         "quic" => quic(data),
+        "dns" => dns(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -1249,6 +1300,36 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
                 if let Ok(b) = std::fs::read(vectors.join(v)) {
                     out.push((v.to_string(), b));
                 }
+            }
+        }
+        "dns" => {
+            // The transport payload of each frame to or from port 53 or
+            // 5353 of the DNS captures (a UDP message, or a piece of a TCP
+            // stream of length-prefixed messages).
+            for f in files.iter().filter(|f| fname(f).starts_with("dns")) {
+                for (i, (lt, orig, data)) in frames_of(f, 400).into_iter().enumerate() {
+                    let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
+                        continue;
+                    };
+                    let dns_port = |p: u16| p == 53 || p == 5353;
+                    let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
+                    if !payload.is_empty() && (dns_port(d.sport) || dns_port(d.dport)) {
+                        out.push((format!("{}-{i}", fname(f)), payload.to_vec()));
+                    }
+                }
+            }
+            for (i, s) in [
+                &[0u8, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0xc0, 12, 0, 1, 0, 1][..],
+                &[
+                    0, 1, 0x81, 0x80, 0, 1, 0, 1, 0, 0, 0, 0, 1, b'a', 0, 0, 1, 0, 1, 0xc0, 12, 0,
+                    1, 0, 1, 0, 0, 0, 9, 0, 0,
+                ],
+                &[0, 14, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out.push((format!("synthetic-{i}"), s.to_vec()));
             }
         }
         other => panic!("no fuzz target {other}"),

@@ -71,8 +71,9 @@ class Config:
             ``flow_meta``, ``timing``, ``size``, ``tcp``, ``tcp_sequence``,
             ``tcp_window``, ``tcp_options``, ``tcp_rtt``,
             ``tcp_fingerprint``, ``tcp_mptcp``, ``ip_extended``,
-            ``ipv6_options``, ``mac``, ``icmp``, ``entropy``, ``ssh``: see
-            ``jj features``), a list or a comma-separated string.
+            ``ipv6_options``, ``mac``, ``icmp``, ``entropy``, ``tls``,
+            ``ssh``, ``quic``, ``dns``: see ``jj features``), a list or a
+            comma-separated string.
         profile: a named set of groups added to ``features``:
             ``"JJ-CORE"``, ``"JJ-EXTENDED"`` or ``"JJ-EXPERIMENTAL"``
             (``None``). With a profile, ``features`` left at ``"all"`` adds

@@ -84,6 +84,11 @@ fn quic_seeds_and_regressions() {
     replay("quic");
 }
 
+#[test]
+fn dns_seeds_and_regressions() {
+    replay("dns");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]

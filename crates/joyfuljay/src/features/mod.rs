@@ -12,11 +12,12 @@
 //! - `sets`: small exact sets for distinct-value counts;
 //! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
 //!   `ip_extended`, `ipv6_options`, `mac`, `icmp`, `tcp_window`,
-//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `ssh`).
+//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `ssh`, `dns`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
 
+pub mod dns;
 pub mod entropy;
 pub mod flow_meta;
 mod group;

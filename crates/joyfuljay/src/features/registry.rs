@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, ssh, tcp,
+    dns, entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, ssh, tcp,
     tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
 };
 use crate::config::Config;
@@ -43,6 +43,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &tls::DEF,
     &ssh::DEF,
     &quic::DEF,
+    &dns::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

@@ -14,6 +14,7 @@ mod reference_ip;
 mod ssh;
 mod tcpopts;
 mod tshark;
+mod tshark_dns;
 mod tshark_ip;
 mod tshark_tcp;
 mod tshark_tls;
