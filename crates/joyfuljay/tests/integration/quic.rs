@@ -10,7 +10,7 @@
 //! UDP on ports 53 and 443). Every 5-tuple is one flow (infinite idle
 //! timeout).
 
-use crate::util::{int, row_key, run, text, truth_key, FlowKey};
+use crate::util::{int, row_key, run, text, truth_cell, truth_key, FlowKey};
 use joyfuljay::features::Value;
 use joyfuljay::Config;
 use joyfuljay_testkit::{capture, expected_dir, Table};
@@ -22,19 +22,6 @@ fn cfg() -> Config {
         terminate_on_fin_rst: false,
         flow_timeout: 1e12,
         ..Config::default()
-    }
-}
-
-/// A cell as the truth file writes it: integers in decimal, booleans
-/// `true`/`false`, lists as compact JSON, null empty.
-fn cell(v: Option<&Value>) -> String {
-    match v {
-        Some(Value::Int(v)) => v.to_string(),
-        Some(Value::Str(v)) => v.clone(),
-        Some(Value::Bool(v)) => v.to_string(),
-        Some(Value::Null) => String::new(),
-        Some(Value::StrList(v)) => serde_json::to_string(v).unwrap(),
-        other => panic!("unexpected cell {other:?}"),
     }
 }
 
@@ -77,7 +64,7 @@ fn quic_matches_wireshark_on_every_flow() {
         assert_eq!(int(&sink, row, "src_port").to_string(), r[h("init_port")]);
         quic_flows += usize::from(r[h("is_quic")] == "true");
         for c in &cols {
-            let got = cell(sink.get(row, c));
+            let got = truth_cell(&sink, row, c);
             let want = &r[h(c)];
             cells += 1;
             if &got != want {

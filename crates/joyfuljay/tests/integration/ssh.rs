@@ -12,7 +12,7 @@
 //! columns are checked against what that server sends (the constants of
 //! the capture script, hashed here with MD5) instead.
 
-use crate::util::{int, row_key, run, text, truth_key, FlowKey};
+use crate::util::{int, row_key, run, text, truth_cell, truth_key, FlowKey};
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
 use joyfuljay::Config;
@@ -33,22 +33,6 @@ fn cfg() -> Config {
         terminate_on_fin_rst: false,
         flow_timeout: 1e12,
         ..Config::default()
-    }
-}
-
-/// A cell as the truth files write it: integers in decimal, booleans
-/// `true`/`false`, lists as compact JSON arrays, null empty.
-fn cell(s: &VecSink, row: usize, col: &str) -> String {
-    match s.get(row, col) {
-        Some(Value::Int(v)) => v.to_string(),
-        Some(Value::Str(v)) => v.clone(),
-        Some(Value::Bool(v)) => v.to_string(),
-        Some(Value::Null) => String::new(),
-        Some(Value::StrList(v)) => {
-            let q: Vec<String> = v.iter().map(|n| format!("\"{n}\"")).collect();
-            format!("[{}]", q.join(","))
-        }
-        other => panic!("{col} of row {row}: {other:?}"),
     }
 }
 
@@ -106,7 +90,7 @@ fn ssh_matches_wireshark_on_every_flow() {
                 if i < 4 {
                     continue;
                 }
-                let got = cell(&sink, row, col);
+                let got = truth_cell(&sink, row, col);
                 let want = if fake_pre_lines {
                     match col.as_str() {
                         "ssh_server_banner" => FAKE_BANNER.to_string(),
@@ -309,16 +293,19 @@ fn reordered_split_kexinit_through_the_pipeline() {
     assert_eq!(sink.rows.len(), 3);
     // The client's KEXINIT incomplete: banner, no HASSH, no count.
     for r in 1..3 {
-        assert_eq!(cell(&sink, r, "ssh_client_banner"), "SSH-2.0-Hand_1.0");
+        assert_eq!(
+            truth_cell(&sink, r, "ssh_client_banner"),
+            "SSH-2.0-Hand_1.0"
+        );
         for col in [
             "hassh",
             "ssh_kex_algorithms",
             "ssh_auth_attempts",
             "ssh_channels_opened",
         ] {
-            assert_eq!(cell(&sink, r, col), "", "{col} of row {r}");
+            assert_eq!(truth_cell(&sink, r, col), "", "{col} of row {r}");
         }
-        assert_eq!(cell(&sink, r, "ssh_kex_packets"), "0");
+        assert_eq!(truth_cell(&sink, r, "ssh_kex_packets"), "0");
     }
     let hs = |l: &[&str; 10], o: usize| format!("{};{};{};{}", l[0], l[2 + o], l[4 + o], l[6 + o]);
     let (chs, shs) = (hs(&client_lists, 0), hs(&server_lists, 1));
@@ -357,6 +344,6 @@ fn reordered_split_kexinit_through_the_pipeline() {
         ("ssh_encrypted_packets", "0".into()),
     ];
     for (col, v) in want {
-        assert_eq!(cell(&sink, 0, col), v, "{col}");
+        assert_eq!(truth_cell(&sink, 0, col), v, "{col}");
     }
 }

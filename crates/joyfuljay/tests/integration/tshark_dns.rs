@@ -16,7 +16,7 @@
 //! timeout every 5-tuple is one flow. Captures without DNS give every
 //! flow zeros, false and nulls.
 
-use crate::util::{row_key, run, truth_key, FlowKey};
+use crate::util::{row_key, run, truth_cell, truth_key, FlowKey};
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
 use joyfuljay::Config;
@@ -31,28 +31,6 @@ fn cfg() -> Config {
         terminate_on_fin_rst: false,
         flow_timeout: 1e12,
         ..Config::default()
-    }
-}
-
-/// A cell as the truth files write it: integers in decimal, booleans
-/// `true`/`false`, lists as compact JSON arrays, null empty; floats
-/// apart (compared as numbers).
-fn cell(s: &VecSink, row: usize, col: &str) -> String {
-    match s.get(row, col) {
-        Some(Value::Int(v)) => v.to_string(),
-        Some(Value::Str(v)) => v.clone(),
-        Some(Value::Bool(v)) => v.to_string(),
-        Some(Value::Null) => String::new(),
-        Some(Value::Float(v)) => v.to_string(),
-        Some(Value::StrList(v)) => {
-            let q: Vec<String> = v.iter().map(|n| format!("\"{n}\"")).collect();
-            format!("[{}]", q.join(","))
-        }
-        Some(Value::IntList(v)) => {
-            let q: Vec<String> = v.iter().map(|n| n.to_string()).collect();
-            format!("[{}]", q.join(","))
-        }
-        other => panic!("{col} of row {row}: {other:?}"),
     }
 }
 
@@ -137,7 +115,7 @@ fn dns_matches_wireshark_on_every_flow() {
                 if i < 5 {
                     continue;
                 }
-                let got = cell(&sink, row, col);
+                let got = truth_cell(&sink, row, col);
                 let want = &r[i];
                 if FLOATS.contains(&col.as_str()) && !want.is_empty() {
                     let (g, w): (f64, f64) = (got.parse().unwrap(), want.parse().unwrap());
@@ -153,12 +131,12 @@ fn dns_matches_wireshark_on_every_flow() {
                 cells += 1;
             }
             assert_eq!(
-                cell(&sink, row, "dns_query_type_str"),
+                truth_cell(&sink, row, "dns_query_type_str"),
                 type_mnemonic(&r[h("dns_query_type")]),
                 "{at}"
             );
             assert_eq!(
-                cell(&sink, row, "dns_response_code_str"),
+                truth_cell(&sink, row, "dns_response_code_str"),
                 rcode_mnemonic(&r[h("dns_response_code")]),
                 "{at}"
             );

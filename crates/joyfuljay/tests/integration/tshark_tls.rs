@@ -7,9 +7,8 @@
 //! Wireshark's fields), never by this crate. With TCP-close splitting off
 //! and an infinite idle timeout every 5-tuple is one flow.
 
-use crate::util::{int, row_key, run, text, truth_key, unsplit, FlowKey};
+use crate::util::{int, row_key, run, text, truth_cell, truth_key, unsplit, FlowKey};
 use joyfuljay::features::Value;
-use joyfuljay::output::VecSink;
 use joyfuljay::Config;
 use joyfuljay_testkit::{capture, expected_dir, Table};
 use std::collections::HashMap;
@@ -35,20 +34,6 @@ fn cfg() -> Config {
     Config {
         features: vec!["flow_meta".into(), "tls".into()],
         ..unsplit()
-    }
-}
-
-/// A cell as the truth files write it: integers in decimal, booleans
-/// `true`/`false`, lists as compact JSON arrays, null empty.
-fn cell(s: &VecSink, row: usize, col: &str) -> String {
-    match s.get(row, col) {
-        Some(Value::Int(v)) => v.to_string(),
-        Some(Value::Str(v)) => v.clone(),
-        Some(Value::Bool(v)) => v.to_string(),
-        Some(Value::Null) => String::new(),
-        Some(Value::IntList(l)) => serde_json::to_string(l).unwrap(),
-        Some(Value::StrList(l)) => serde_json::to_string(l).unwrap(),
-        other => panic!("{col} of row {row}: {other:?}"),
     }
 }
 
@@ -79,7 +64,7 @@ fn compare(name: &str) -> (usize, usize, usize) {
         assert_eq!(text(&sink, row, "src_ip"), r[h("src_ip")], "{name}");
         let flow = format!("{name} {}:{} -> {}:{}", r[0], r[1], r[2], r[3]);
         for (i, col) in t.header.iter().enumerate().skip(4) {
-            assert_eq!(cell(&sink, row, col), r[i], "{flow}: {col}");
+            assert_eq!(truth_cell(&sink, row, col), r[i], "{flow}: {col}");
             cells += 1;
         }
         if r[h("tls_detected")] == "true" {

@@ -164,3 +164,20 @@ pub fn ns(s: f64) -> i64 {
 }
 
 pub const T0: i64 = 1_700_000_000_000_000_000;
+
+/// A cell as the payload groups' truth files write it (scripts/tshark_tls.py,
+/// tshark_ssh.py, tshark_quic.py, tshark_dns.py): integers in decimal,
+/// floats as Rust's shortest text (compared as numbers by the caller),
+/// booleans `true`/`false`, lists as compact JSON arrays, null empty.
+pub fn truth_cell(s: &VecSink, row: usize, col: &str) -> String {
+    match s.get(row, col) {
+        Some(Value::Int(v)) => v.to_string(),
+        Some(Value::Float(v)) => v.to_string(),
+        Some(Value::Str(v)) => v.clone(),
+        Some(Value::Bool(v)) => v.to_string(),
+        Some(Value::Null) => String::new(),
+        Some(Value::IntList(l)) => serde_json::to_string(l).expect("a list of integers"),
+        Some(Value::StrList(l)) => serde_json::to_string(l).expect("a list of texts"),
+        other => panic!("{col} of row {row}: {other:?}"),
+    }
+}
