@@ -1,5 +1,6 @@
-"""The code of the encrypted-traffic pages of the user's documentation
-(tls.md, ssh.md, quic.md, copied into tests/python/data/pages) run as
+"""The code of the pages of the user's documentation for the payload groups
+(tls.md, ssh.md, quic.md, padding.md, fingerprint.md, copied into
+tests/python/data/pages) run as
 written on recorded captures, and their tables checked against our
 columns. Counts are checked against the Wireshark truth files
 (testdata/expected/tshark-*), not against our own output."""
@@ -42,7 +43,9 @@ def our_types() -> dict:
 
 @pytest.mark.parametrize("page,group,cap,n", [("tls.md", "tls", "tls-handshakes.pcap", 23),
                                               ("ssh.md", "ssh", "ssh-login.pcap", 14),
-                                              ("quic.md", "quic", "quic.pcap", 16)])
+                                              ("quic.md", "quic", "quic.pcap", 16),
+                                              ("padding.md", "padding", "tls-handshakes.pcap", 10),
+                                              ("fingerprint.md", "fingerprint", "tls-handshakes.pcap", 6)])
 def test_feature_group_block_and_tables(page, group, cap, n):
     ns = {"Config": jj.Config}
     exec(block(page, "Feature Group"), ns)
@@ -85,3 +88,22 @@ def test_quic_detection_example(tmp_path):
     zero_rtt = sum(int(r["quic_0rtt_packets"] or 0) > 0 for r in truth)
     assert http3 >= 1
     assert out.getvalue() == f"HTTP/3 flows: {http3}\nFlows with 0-RTT: {zero_rtt}\n"
+
+
+def test_padding_detection_example(tmp_path):
+    with in_capture_dir(tmp_path, "tcp-impaired.pcap"), contextlib.redirect_stdout(io.StringIO()) as out:
+        exec(block("padding.md", "Detection Example"), {})
+    df = jj.extract(str(capture("tcp-impaired.pcap")), features=["padding", "fingerprint"])
+    padded = df[df["likely_padded"] == True]  # noqa: E712 (the page's own comparison)
+    text = out.getvalue()
+    assert text.startswith(f"Padded traffic flows: {len(padded)}\nPadding patterns:\n"), text
+    assert text.endswith("Confirmed Tor flows: 0\n"), text
+
+
+def test_fingerprint_combination_block():
+    ns = {"Config": jj.Config}
+    exec(block("fingerprint.md", "Combining with Other Features"), ns)
+    df = jj.Pipeline(ns["config"]).process_pcap(str(capture("tls-handshakes.pcap")))
+    for name in ["is_tor", "is_vpn", "is_doh", "ja3_hash", "iat_mean", "entropy_payload"]:
+        assert name in df.columns, name
+    assert not df["is_vpn"].any() and not df["is_tor"].any()

@@ -12,13 +12,15 @@
 //! - `sets`: small exact sets for distinct-value counts;
 //! - one file per group (`flow_meta`, `timing`, `size`, `entropy`,
 //!   `ip_extended`, `ipv6_options`, `mac`, `icmp`, `tcp_window`,
-//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `ssh`, `dns`).
+//!   `tcp_options`, `tcp_fingerprint`, `tcp_mptcp`, `tls`, `ssh`, `quic`,
+//!   `dns`, `padding`, `fingerprint`).
 //!
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
 
 pub mod dns;
 pub mod entropy;
+pub mod fingerprint;
 pub mod flow_meta;
 mod group;
 pub mod icmp;
@@ -26,6 +28,7 @@ pub mod ip_extended;
 pub mod ipv6_options;
 pub mod lazy;
 pub mod mac;
+pub mod padding;
 pub mod quic;
 mod registry;
 mod row;

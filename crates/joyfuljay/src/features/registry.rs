@@ -4,8 +4,9 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    dns, entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, ssh, tcp,
-    tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
+    dns, entropy, fingerprint, flow_meta, icmp, ip_extended, ipv6_options, mac, padding, quic,
+    size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window,
+    timing, tls,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -44,6 +45,8 @@ pub static GROUPS: &[&GroupDef] = &[
     &ssh::DEF,
     &quic::DEF,
     &dns::DEF,
+    &padding::DEF,
+    &fingerprint::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

@@ -1,25 +1,29 @@
 #!/usr/bin/env python3
-"""Record the reference package's `timing` and `size` columns on the shared captures.
+"""Record the reference package's columns of some groups on the shared captures.
 
 Run with the interpreter of a virtualenv that has the Python package
 joyfuljay 0.1.6.1 installed, from the repository root:
 
-    /tmp/refvenv/bin/python scripts/reference_timing_size.py
+    /tmp/refvenv/bin/python scripts/reference_groups.py
+    /tmp/refvenv/bin/python scripts/reference_groups.py --features padding,fingerprint \
+        --first-column pkt_size_variance --also payload_bytes_total --out padding_fingerprint.csv
 
 For each capture in CAPTURES it calls the package's own
-`joyfuljay.extract(path, features=["flow_meta", "timing", "size"],
+`joyfuljay.extract(path, features=["flow_meta", *FEATURES],
 flow_timeout=1e9, terminate_on_fin_rst=False)` (every 5-tuple one flow, as
 our comparisons run with --no-tcp-close and an infinite timeout) and writes
 every row the package returned, keyed by the capture name and the flow's
-initiator-oriented 5-tuple and packet count, with all of its `timing` and
-`size` columns (names as the package prints them). Floats are written with
+initiator-oriented 5-tuple and packet count, with the columns named by
+--also and every column from FIRST_COLUMN on (names as the package prints them). Floats are written with
 `repr` (shortest round-trip). Nothing here computes a feature.
 
-Writes testdata/reference/timing_size.csv.
+Writes testdata/reference/OUT (default: the `timing` and `size` columns,
+from iat_min on, to timing_size.csv).
 """
 
 from __future__ import annotations
 
+import argparse
 import csv
 import math
 import sys
@@ -30,7 +34,6 @@ import joyfuljay as jj
 
 EXPECTED_VERSION = "0.1.6.1"
 ROOT = Path(__file__).resolve().parent.parent
-OUT = ROOT / "testdata" / "reference" / "timing_size.csv"
 
 CAPTURES = [
     "http.cap",
@@ -63,6 +66,14 @@ def cell(v: object) -> str:
 
 
 def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--features", default="timing,size", help="groups, comma-separated")
+    ap.add_argument("--first-column", default="iat_min", help="the first column recorded")
+    ap.add_argument("--out", default="timing_size.csv", help="file name in testdata/reference")
+    ap.add_argument("--also", default="", help="further columns recorded, comma-separated")
+    args = ap.parse_args()
+    out = ROOT / "testdata" / "reference" / args.out
+    features = ["flow_meta", *args.features.split(",")]
     version = metadata.version("joyfuljay")
     if version != EXPECTED_VERSION:
         print(f"expected joyfuljay {EXPECTED_VERSION}, found {version}", file=sys.stderr)
@@ -74,7 +85,7 @@ def main() -> int:
         try:
             df = jj.extract(
                 str(path),
-                features=["flow_meta", "timing", "size"],
+                features=features,
                 flow_timeout=1e9,
                 terminate_on_fin_rst=False,
             )
@@ -85,8 +96,8 @@ def main() -> int:
             print(f"{name}: no flows", file=sys.stderr)
             continue
         cols = list(df.columns)
-        start = cols.index("iat_min")
-        feats = cols[start:]
+        start = cols.index(args.first_column)
+        feats = [c for c in args.also.split(",") if c] + cols[start:]
         if header is None:
             header = ["capture"] + KEY + feats
         elif header[1 + len(KEY):] != feats:
@@ -96,11 +107,11 @@ def main() -> int:
             rows.append([name] + [cell(rec[k]) for k in KEY] + [cell(rec[k]) for k in feats])
         print(f"{name}: {len(df)} flows", file=sys.stderr)
     assert header is not None
-    with OUT.open("w", newline="") as f:
+    with out.open("w", newline="") as f:
         w = csv.writer(f, lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
-    print(f"wrote {OUT} ({len(rows)} rows)", file=sys.stderr)
+    print(f"wrote {out} ({len(rows)} rows)", file=sys.stderr)
     return 0
 
 
