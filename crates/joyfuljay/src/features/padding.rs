@@ -38,9 +38,6 @@ pub const MIN_RATE_IATS: u64 = 2;
 /// Two consecutive IATs are regular when they differ by at most this share
 /// of the larger one (`iat_regularity`).
 pub const IAT_REGULARITY_TOLERANCE: f64 = 0.1;
-/// A gap of at least this many microseconds between consecutive packets
-/// starts a new burst (the reference's 50 ms).
-pub const BURST_GAP_US: i64 = 50_000;
 /// IP-level lengths of a Tor cell (512 bytes in a TLS record over TCP/IP).
 pub const TOR_CELL_LENS: std::ops::RangeInclusive<u32> = 580..=600;
 /// `is_tor_like`: at least this share of the packets are Tor-cell sized…
@@ -65,7 +62,7 @@ pub const COLUMNS: &[Column] = &[
     Column::always("size_variance_ratio", FLOAT, "", "Population variance of the IP-level lengths divided by their squared mean (pkt_size_cv squared): 0 when every packet has the same length."),
     Column::nullable("constant_rate_score", FLOAT, "", "1 / (1 + iat_cv) over the flow's inter-arrival times (capture order, both directions): 1 for a perfectly constant rate; null with fewer than MIN_RATE_IATS = 2 IATs."),
     Column::nullable("iat_regularity", FLOAT, "", "Share of consecutive IAT pairs that differ by at most IAT_REGULARITY_TOLERANCE = 10 % of the larger one (two zero IATs count as regular); null with fewer than 2 IATs."),
-    Column::nullable("burst_uniformity", FLOAT, "", "1 / (1 + coefficient of variation of the bursts' packet counts), bursts split at gaps of at least BURST_GAP_US = 50 ms: 1 when every burst has as many packets; null with fewer than 2 bursts."),
+    Column::nullable("burst_uniformity", FLOAT, "", "1 / (1 + coefficient of variation of the bursts' packet counts), bursts split at inter-arrival times of at least burst_threshold_ms (as timing's burst_count; default 50 ms): 1 when every burst has as many packets; null with fewer than 2 bursts."),
     Column::always("likely_padded", BOOL, "", "At least PADDED_MIN_PACKETS = 8 packets and padding_score >= PADDED_SCORE = 0.5."),
     Column::nullable("padding_pattern", STR, "", "For a likely_padded flow: tor_cell (is_tor_like), else mtu (fixed_size_value in MTU_LENS 1400-1500 with fixed_size_ratio > 0.5), else constant_rate (is_constant_rate), else fixed_size; null otherwise."),
     Column::nullable("chaff_score", FLOAT, "", "fixed_size_ratio x constant_rate_score: near 1 for fixed-size packets at a constant rate (cover traffic); null when constant_rate_score is."),
@@ -83,7 +80,7 @@ pub const COLUMNS: &[Column] = &[
     Column::always("is_tor_like", BOOL, "", "tor_cell_ratio >= TOR_CELL_RATIO = 0.7 and pkt_size_cv < UNIFORM_SIZE_CV = 0.1."),
     Column::always("burst_padding_ratio", FLOAT, "", "Header bytes (IP-level minus payload) as a share of the flow's IP-level bytes; 0 without bytes."),
     Column::always("burst_overhead_bytes", INT, "bytes", "Header bytes of the flow: IP-level bytes minus payload bytes, over all its bursts."),
-    Column::always("avg_burst_payload_efficiency", FLOAT, "", "Mean over the bursts (split at gaps >= 50 ms) of payload bytes / IP-level bytes of the burst."),
+    Column::always("avg_burst_payload_efficiency", FLOAT, "", "Mean over the bursts (split as for burst_uniformity) of payload bytes / IP-level bytes of the burst."),
     Column::always("padding_score", FLOAT, "", "0.3 if is_constant_size + 0.2 if fixed_size_ratio > DOMINANT_SIZE_RATIO = 0.8 + 0.2 if is_constant_rate + 0.3 if is_tor_like, at most 1."),
 ];
 
@@ -92,10 +89,19 @@ pub static DEF: GroupDef = GroupDef {
     id: "padding",
     summary: "Padding and traffic shaping: fixed packet sizes, constant rate, Tor-cell sizes, burst overhead.",
     columns: COLUMNS,
-    build: |_cfg: &Config| -> Arc<dyn Group> { Arc::new(Padding) },
+    build: |cfg: &Config| -> Arc<dyn Group> {
+        Arc::new(Padding {
+            gap_us: cfg.burst_threshold_ms * 1000.0,
+        })
+    },
 };
 
-struct Padding;
+/// The group configured for a run.
+struct Padding {
+    /// `burst_threshold_ms` in microseconds: an inter-arrival time at
+    /// least this long starts a new burst (as `timing`'s bursts).
+    gap_us: f64,
+}
 
 /// Sparse histogram of IP-level lengths: `(length, count)` sorted by length.
 type Hist = SmallVec<[(u32, u64); 2]>;
@@ -183,7 +189,7 @@ impl FeatureGroup for Padding {
                 st.regular += u64::from(regular(st.last_iat, iat));
             }
             st.last_iat = iat;
-            if iat >= BURST_GAP_US {
+            if iat as f64 >= self.gap_us {
                 st.bursts.close();
             }
         }

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 /// The whole row, written the textbook way from full lists: lengths,
 /// IATs (seconds) and bursts as vectors, the mode by a counting map.
-fn naive(pkts: &[PacketObs], _cfg: &Config) -> Vec<Value> {
+fn naive(pkts: &[PacketObs], cfg: &Config) -> Vec<Value> {
     let n = pkts.len() as f64;
     let lens: Vec<f64> = pkts.iter().map(|p| f64::from(p.ip_len)).collect();
     let mut counts: BTreeMap<u32, usize> = BTreeMap::new();
@@ -64,7 +64,7 @@ fn naive(pkts: &[PacketObs], _cfg: &Config) -> Vec<Value> {
     // Bursts as lists of packets.
     let mut bursts: Vec<Vec<&PacketObs>> = vec![vec![&pkts[0]]];
     for w in pkts.windows(2) {
-        if w[1].ts_us - w[0].ts_us >= 50_000 {
+        if (w[1].ts_us - w[0].ts_us) as f64 >= cfg.burst_threshold_ms * 1000.0 {
             bursts.push(Vec::new());
         }
         bursts.last_mut().unwrap().push(&w[1]);
@@ -250,6 +250,33 @@ fn bursts_split_at_the_gap_exactly() {
         &Value::Float(eff)
     );
     assert_eq!(get(&DEF, &row, "burst_overhead_bytes"), &Value::Int(156));
+}
+
+#[test]
+fn the_burst_threshold_is_the_configured_one() {
+    let pkts = [
+        obs(0, Fwd, 100, 48),
+        obs(9_999, Bwd, 200, 148),
+        obs(19_999, Fwd, 300, 248),
+        obs(30_000, Fwd, 300, 248),
+    ];
+    let ten = Config {
+        burst_threshold_ms: 10.0,
+        ..cfg()
+    };
+    let row = row_of(&DEF, &ten, &pkts);
+    assert_row_ctx(&DEF, &row, &naive(&pkts, &ten), &[], "10 ms");
+    // Gaps 9.999, 10, 10.001 ms: bursts of 2, 1, 1.
+    let m = 4.0 / 3.0;
+    let sd = ((4.0 + 1.0 + 1.0) / 3.0 - m * m as f64).sqrt();
+    let want = 1.0 / (1.0 + sd / m);
+    match get(&DEF, &row, "burst_uniformity") {
+        Value::Float(x) => assert!((x - want).abs() < 1e-12, "{x} {want}"),
+        v => panic!("{v:?}"),
+    }
+    // At the default 50 ms: one burst.
+    let row = row_of(&DEF, &cfg(), &pkts);
+    assert_eq!(get(&DEF, &row, "burst_uniformity"), &Value::Null);
 }
 
 #[test]
