@@ -267,8 +267,8 @@ fn the_burst_threshold_is_the_configured_one() {
     let row = row_of(&DEF, &ten, &pkts);
     assert_row_ctx(&DEF, &row, &naive(&pkts, &ten), &[], "10 ms");
     // Gaps 9.999, 10, 10.001 ms: bursts of 2, 1, 1.
-    let m = 4.0 / 3.0;
-    let sd = ((4.0 + 1.0 + 1.0) / 3.0 - m * m as f64).sqrt();
+    let m: f64 = 4.0 / 3.0;
+    let sd = ((4.0 + 1.0 + 1.0) / 3.0 - m * m).sqrt();
     let want = 1.0 / (1.0 + sd / m);
     match get(&DEF, &row, "burst_uniformity") {
         Value::Float(x) => assert!((x - want).abs() < 1e-12, "{x} {want}"),
