@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import signal
 import sys
 
 from . import _joyfuljay
@@ -11,8 +10,10 @@ from . import _joyfuljay
 
 def main() -> None:
     """Run ``jj`` with this process's arguments and exit with its status."""
-    # Behave like the native binary: Ctrl-C ends the process at once.
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
+    # Behave like the native binary: the first Ctrl-C stops the run without
+    # leaving output or temporary files (exit status 130), a second one
+    # leaves at once.
+    _joyfuljay.install_cli_signal_handler()
     sys.stdout.flush()
     sys.stderr.flush()
     argv = ["jj"] + [os.fsdecode(a) for a in sys.argv[1:]]

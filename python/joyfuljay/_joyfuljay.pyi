@@ -56,3 +56,6 @@ def features_json() -> Dict[str, Any]:
 
 def cli_main(argv: List[str]) -> int:
     """Run the ``jj`` command line; returns its exit status."""
+
+def install_cli_signal_handler() -> None:
+    """Handle SIGINT/SIGTERM as the ``jj`` binary does (console script only)."""

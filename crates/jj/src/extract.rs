@@ -227,7 +227,8 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     let mut readers = Vec::with_capacity(inputs.len());
     let mut total_bytes = 0u64;
     for p in &inputs {
-        let r = joyfuljay::capture::CaptureReader::open(p)?;
+        let mut r = joyfuljay::capture::CaptureReader::open(p)?;
+        r.set_cancel(crate::interrupt_flag());
         total_bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         readers.push(r);
     }
@@ -271,6 +272,11 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
             let mut sink = format.sink(file.writer()?, &path.display().to_string());
             let stats = process_all(&pipeline, readers, &mut *sink, &mut obs, threads)?;
             drop(sink);
+            // Interrupted after the last look at the flag (while the last
+            // flows were written): still no file under the output's name.
+            if crate::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(joyfuljay::Error::Interrupted.into());
+            }
             file.commit()?;
             (stats, path.display().to_string())
         }

@@ -10,6 +10,36 @@ mod report;
 use clap::Parser;
 use std::ffi::OsString;
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+
+/// Exit status after Ctrl-C (SIGINT) or SIGTERM: 128 + SIGINT, as shells
+/// report an interrupted program.
+pub const EXIT_INTERRUPTED: u8 = 130;
+
+/// Set by the first SIGINT/SIGTERM (see [`install_interrupt_handler`]);
+/// every capture an extraction reads watches it.
+pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    Arc::clone(FLAG.get_or_init(|| Arc::new(AtomicBool::new(false))))
+}
+
+/// Handle SIGINT, SIGTERM and SIGHUP: the first stops the extraction (it
+/// ends within a few thousand packets: no file under the output's name, no
+/// temporary file left, exit status 130); a second one leaves at once,
+/// still removing the temporary output file. Call once, from a program
+/// that is `jj` itself (the binary, the Python console script).
+pub fn install_interrupt_handler() {
+    let flag = interrupt_flag();
+    // Fails only if a handler is already installed: then that one rules.
+    let _ = ctrlc::set_handler(move || {
+        if flag.swap(true, Ordering::SeqCst) {
+            joyfuljay::output::remove_temp_files();
+            eprintln!("jj: interrupted");
+            std::process::exit(i32::from(EXIT_INTERRUPTED));
+        }
+    });
+}
 
 /// Run `jj` with `args` (the first one is the program name, as in
 /// `std::env::args_os()`) and return the process exit status: 0 success,
@@ -35,6 +65,15 @@ fn main_code(args: Vec<OsString>) -> ExitCode {
         Ok(code) => code,
         // A reader such as `head` went away: not an error.
         Err(e) if is_broken_pipe(&e) => ExitCode::SUCCESS,
+        Err(e)
+            if matches!(
+                e.downcast_ref::<joyfuljay::Error>(),
+                Some(joyfuljay::Error::Interrupted)
+            ) =>
+        {
+            eprintln!("jj: interrupted");
+            ExitCode::from(EXIT_INTERRUPTED)
+        }
         Err(e) => {
             eprintln!("jj: error: {}", one_line(&message(&e)));
             // An invalid configuration (unknown feature group, bad option

@@ -5,6 +5,7 @@
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    jj::install_interrupt_handler();
     let code = jj::main_with_args(std::env::args_os().collect());
     ExitCode::from(u8::try_from(code).unwrap_or(1))
 }

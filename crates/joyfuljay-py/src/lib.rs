@@ -20,8 +20,8 @@ use joyfuljay::pipeline::Observer;
 use joyfuljay::{Config, Error, Pipeline, Stats};
 use pyo3::create_exception;
 use pyo3::exceptions::{
-    PyFileNotFoundError, PyIsADirectoryError, PyOSError, PyPermissionError, PyRuntimeError,
-    PyTypeError, PyValueError,
+    PyFileNotFoundError, PyIsADirectoryError, PyKeyboardInterrupt, PyOSError, PyPermissionError,
+    PyRuntimeError, PyTypeError, PyValueError,
 };
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyCapsule, PyDict, PyFloat, PyInt, PyList, PyString, PyTuple};
@@ -29,8 +29,14 @@ use serde_json::Value as Json;
 use std::ffi::OsString;
 use std::io::ErrorKind;
 use std::path::PathBuf;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{channel, sync_channel, Receiver, RecvTimeoutError, SyncSender};
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+/// How often a thread waiting for an extraction looks for Ctrl-C
+/// (KeyboardInterrupt and other signal handlers run within this).
+const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
 create_exception!(
     joyfuljay,
@@ -81,6 +87,7 @@ fn to_py_err(py: Python<'_>, e: Error) -> PyErr {
         }
         Error::Config(_) => PyValueError::new_err(msg),
         Error::Output { .. } => PyOSError::new_err(msg),
+        Error::Interrupted => PyKeyboardInterrupt::new_err(msg),
         _ => CaptureError::new_err(msg),
     }
 }
@@ -253,6 +260,14 @@ fn cli_main(py: Python<'_>, argv: Vec<OsString>) -> i32 {
     py.detach(|| jj::main_with_args(argv))
 }
 
+/// Handle SIGINT/SIGTERM/SIGHUP as the `jj` binary does (the first stops
+/// the run cleanly, exit status 130; a second leaves at once), in place of
+/// Python's handlers: for the `jj` console script only.
+#[pyfunction]
+fn install_cli_signal_handler() {
+    jj::install_interrupt_handler();
+}
+
 // ---------------------------------------------------------------- batches
 
 /// One Arrow record batch, handed to pyarrow through the Arrow PyCapsule
@@ -420,6 +435,15 @@ struct StreamState {
 struct BatchStream {
     rx: Mutex<Option<Receiver<Msg>>>,
     state: Mutex<StreamState>,
+    /// Set when the stream is dropped: the extraction stops within a few
+    /// thousand packets instead of at its next batch.
+    cancel: Arc<AtomicBool>,
+}
+
+impl Drop for BatchStream {
+    fn drop(&mut self) {
+        self.cancel.store(true, Ordering::SeqCst);
+    }
 }
 
 #[pymethods]
@@ -428,9 +452,24 @@ impl BatchStream {
         slf
     }
 
+    /// The next batch; waits with the GIL released, looking for signals
+    /// every 100 ms (Ctrl-C raises KeyboardInterrupt here; the extraction
+    /// stops when the stream is dropped).
     fn __next__(&self, py: Python<'_>) -> PyResult<Option<PyBatch>> {
         loop {
-            let msg = py.detach(|| lock(&self.rx).as_ref().and_then(|rx| rx.recv().ok()));
+            let msg = py.detach(|| {
+                lock(&self.rx)
+                    .as_ref()
+                    .map(|rx| rx.recv_timeout(SIGNAL_POLL))
+            });
+            let msg = match msg {
+                None | Some(Err(RecvTimeoutError::Disconnected)) => None,
+                Some(Err(RecvTimeoutError::Timeout)) => {
+                    py.check_signals()?;
+                    continue;
+                }
+                Some(Ok(m)) => Some(m),
+            };
             let mut state = lock(&self.state);
             match msg {
                 Some(Msg::Batch(batch)) => return Ok(Some(PyBatch { batch })),
@@ -489,7 +528,10 @@ impl PyPipeline {
     }
 
     /// Extract every flow of `paths` into record batches of `chunk_rows`
-    /// rows; returns (batches, warnings, stats). The GIL is released.
+    /// rows; returns (batches, warnings, stats). The work runs on other
+    /// threads with the GIL released, while this one looks for signals
+    /// every 100 ms: Ctrl-C stops the extraction (within a few thousand
+    /// packets) and raises KeyboardInterrupt.
     fn run<'py>(
         &self,
         py: Python<'py>,
@@ -497,13 +539,51 @@ impl PyPipeline {
         chunk_rows: usize,
     ) -> PyResult<(Vec<PyBatch>, Vec<String>, Bound<'py, PyDict>)> {
         let pipeline = &*self.inner;
-        let result = py.detach(|| {
-            let mut sink = ArrowSink::new(chunk_rows);
-            let mut obs = Collect::default();
-            let readers = open_all(&paths)?;
-            let stats = process_all(pipeline, readers, &mut sink, &mut obs)?;
-            Ok::<_, Error>((sink.into_batches(), obs.warnings, stats))
-        });
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
+        let result = std::thread::scope(|scope| -> PyResult<_> {
+            let flag = Arc::clone(&cancel);
+            let paths = &paths;
+            std::thread::Builder::new()
+                .name("joyfuljay-extract".to_string())
+                .spawn_scoped(scope, move || {
+                    let run = || {
+                        let mut sink = ArrowSink::new(chunk_rows);
+                        let mut obs = Collect::default();
+                        let mut readers = open_all(paths)?;
+                        for r in &mut readers {
+                            r.set_cancel(Arc::clone(&flag));
+                        }
+                        let stats = process_all(pipeline, readers, &mut sink, &mut obs)?;
+                        Ok::<_, Error>((sink.into_batches(), obs.warnings, stats))
+                    };
+                    let _ = tx.send(run());
+                })
+                .map_err(|e| {
+                    PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
+                })?;
+            let mut rx = rx;
+            loop {
+                let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+                rx = back;
+                match got {
+                    Ok(r) => return Ok(r),
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = py.check_signals() {
+                            cancel.store(true, Ordering::SeqCst);
+                            // The extraction ends within a few thousand
+                            // packets; wait for it so nothing outlives the
+                            // call.
+                            let _ = py.detach(move || rx.recv());
+                            return Err(e);
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return Err(PyRuntimeError::new_err("the extraction thread failed"))
+                    }
+                }
+            }
+        })?;
         let (batches, warnings, stats) = result.map_err(|e| to_py_err(py, e))?;
         let batches = batches.into_iter().map(|batch| PyBatch { batch }).collect();
         Ok((batches, warnings, stats_to_py(py, &stats)?))
@@ -518,9 +598,13 @@ impl PyPipeline {
         paths: Vec<PathBuf>,
         chunk_rows: usize,
     ) -> PyResult<BatchStream> {
-        let readers = py
+        let cancel = Arc::new(AtomicBool::new(false));
+        let mut readers = py
             .detach(|| open_all(&paths))
             .map_err(|e| to_py_err(py, e))?;
+        for r in &mut readers {
+            r.set_cancel(Arc::clone(&cancel));
+        }
         let (tx, rx) = sync_channel(2);
         let pipeline = Arc::clone(&self.inner);
         std::thread::Builder::new()
@@ -543,6 +627,7 @@ impl PyPipeline {
         Ok(BatchStream {
             rx: Mutex::new(Some(rx)),
             state: Mutex::new(StreamState::default()),
+            cancel,
         })
     }
 }
@@ -560,5 +645,6 @@ fn _joyfuljay(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(config_keys, m)?)?;
     m.add_function(wrap_pyfunction!(features_json, m)?)?;
     m.add_function(wrap_pyfunction!(cli_main, m)?)?;
+    m.add_function(wrap_pyfunction!(install_cli_signal_handler, m)?)?;
     Ok(())
 }

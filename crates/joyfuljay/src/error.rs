@@ -46,6 +46,10 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// The run was stopped from outside (Ctrl-C, KeyboardInterrupt) before
+    /// the end of its input.
+    #[error("interrupted")]
+    Interrupted,
 }
 
 impl Error {

@@ -10,6 +10,7 @@ use crate::features::{
 use crate::flow::{with_lookahead, Flow, FlowTable, TableConfig};
 use crate::output::Sink;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 /// Counters of a run (one file or several).
@@ -125,6 +126,10 @@ const BATCH: usize = 256;
 /// Packets between two progress reports.
 pub(crate) const PROGRESS_EVERY: u64 = 1 << 16;
 
+/// Packets between two looks at the reader's cancel flag
+/// ([`CaptureReader::set_cancel`]): a few milliseconds of work.
+const CANCEL_EVERY: u64 = 1 << 12;
+
 /// Read every frame of `reader`: count it, decode it, count the skipped
 /// ones by reason, and hand each decoded packet to `each` with its index in
 /// the input (skipped packets take an index too) and its captured bytes.
@@ -141,8 +146,16 @@ pub(crate) fn read_frames(
     let mut index = 0u64;
     let mut unknown_if = 0u64;
     let mut since = 0u64;
+    let cancel = reader.cancel_flag();
+    let mut interrupted = false;
     let end = reader.for_each(
         |frame| {
+            if index.is_multiple_of(CANCEL_EVERY)
+                && cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+            {
+                interrupted = true;
+                return false;
+            }
             st.packets += 1;
             let i = index;
             index += 1;
@@ -166,6 +179,9 @@ pub(crate) fn read_frames(
         || unknown_if += 1,
     );
     st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
+    if interrupted {
+        return Err(Error::Interrupted);
+    }
     end
 }
 

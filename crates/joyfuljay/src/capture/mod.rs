@@ -35,6 +35,8 @@ use format::format_of;
 use in_place::Bytes;
 use std::io::{Cursor, Read};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::AtomicBool;
+use std::sync::Arc;
 
 /// Initial read buffer size.
 const BUFFER_SIZE: usize = 1 << 20;
@@ -121,6 +123,9 @@ pub struct CaptureReader {
     /// Absolute file offset of the next record.
     offset: u64,
     link_types_seen: Vec<u32>,
+    /// Set by someone else to stop the run that reads this capture (see
+    /// [`CaptureReader::set_cancel`]).
+    cancel: Option<Arc<AtomicBool>>,
 }
 
 impl CaptureReader {
@@ -190,7 +195,20 @@ impl CaptureReader {
             inner,
             offset: 0,
             link_types_seen: Vec::new(),
+            cancel: None,
         }
+    }
+
+    /// Stop the run reading this capture once `flag` is set (Ctrl-C in the
+    /// CLI, KeyboardInterrupt in Python): the pipeline checks it every few
+    /// thousand packets and fails with [`Error::Interrupted`].
+    pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
+        self.cancel = Some(flag);
+    }
+
+    /// The flag given to [`CaptureReader::set_cancel`], if any.
+    pub(crate) fn cancel_flag(&self) -> Option<Arc<AtomicBool>> {
+        self.cancel.clone()
     }
 
     /// The detected container format.

@@ -4,6 +4,24 @@ use crate::error::{Error, Result};
 use std::fs::File;
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+/// Temporary files of the [`OutputFile`]s alive in this process, so that a
+/// process leaving at once (a second Ctrl-C) can still remove them
+/// ([`remove_temp_files`]).
+static TEMP_FILES: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+fn temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    TEMP_FILES.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+/// Remove the temporary file of every [`OutputFile`] not yet committed or
+/// dropped: for a process about to exit without running destructors.
+pub fn remove_temp_files() {
+    for p in temp_files().drain(..) {
+        let _ = std::fs::remove_file(p);
+    }
+}
 
 /// A file being written. Regular files are written to a temporary file in
 /// the same directory and renamed over the target by [`OutputFile::commit`];
@@ -18,6 +36,8 @@ pub struct OutputFile {
 enum Inner {
     Temp(tempfile::NamedTempFile),
     Direct(File),
+    /// Committed.
+    Done,
 }
 
 impl OutputFile {
@@ -57,6 +77,7 @@ impl OutputFile {
             .tempfile_in(&dir)
             // tempfile's message names the temporary file; keep only the cause.
             .map_err(|e| err(std::io::Error::new(e.kind(), plain_io_message(&e))))?;
+        temp_files().push(tmp.path().to_path_buf());
         Ok(OutputFile {
             target: target.to_path_buf(),
             inner: Inner::Temp(tmp),
@@ -68,6 +89,7 @@ impl OutputFile {
         let f = match &self.inner {
             Inner::Temp(t) => t.as_file().try_clone(),
             Inner::Direct(f) => f.try_clone(),
+            Inner::Done => Err(std::io::Error::other("already committed")),
         };
         f.map_err(|e| Error::Output {
             target: self.target.display().to_string(),
@@ -76,13 +98,16 @@ impl OutputFile {
     }
 
     /// Flush to disk and move the file into place.
-    pub fn commit(self) -> Result<()> {
-        let target = self.target;
+    pub fn commit(mut self) -> Result<()> {
+        self.forget_temp();
+        let target = std::mem::take(&mut self.target);
+        let inner = std::mem::replace(&mut self.inner, Inner::Done);
         let err = |e: std::io::Error| Error::Output {
             target: target.display().to_string(),
             source: e,
         };
-        match self.inner {
+        match inner {
+            Inner::Done => Ok(()),
             Inner::Direct(mut f) => f.flush().map_err(err),
             Inner::Temp(t) => {
                 t.as_file().sync_all().map_err(err)?;
@@ -100,6 +125,22 @@ impl OutputFile {
                 Ok(())
             }
         }
+    }
+}
+
+impl OutputFile {
+    /// Take this file's temporary file off the process-wide list.
+    fn forget_temp(&self) {
+        if let Inner::Temp(t) = &self.inner {
+            temp_files().retain(|p| p != t.path());
+        }
+    }
+}
+
+impl Drop for OutputFile {
+    fn drop(&mut self) {
+        // The temporary file itself is removed by `NamedTempFile`'s drop.
+        self.forget_temp();
     }
 }
 

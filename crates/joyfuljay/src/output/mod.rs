@@ -12,7 +12,7 @@ pub mod arrow;
 #[cfg(feature = "parquet")]
 pub mod parquet;
 
-pub use atomic::OutputFile;
+pub use atomic::{remove_temp_files, OutputFile};
 pub use text::{CsvSink, JsonSink, JsonlSink};
 
 use crate::error::Result;
