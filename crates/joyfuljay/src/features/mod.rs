@@ -20,6 +20,7 @@
 pub mod dns;
 pub mod entropy;
 pub mod flow_meta;
+pub mod http2;
 mod group;
 pub mod icmp;
 pub mod ip_extended;

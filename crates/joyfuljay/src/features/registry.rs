@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    dns, entropy, flow_meta, icmp, ip_extended, ipv6_options, mac, quic, size, ssh, tcp,
+    dns, entropy, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, quic, size, ssh, tcp,
     tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window, timing, tls,
 };
 use crate::config::Config;
@@ -44,6 +44,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &ssh::DEF,
     &quic::DEF,
     &dns::DEF,
+    &http2::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles

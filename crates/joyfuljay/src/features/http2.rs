@@ -1,0 +1,246 @@
+//! `http2`: cleartext HTTP/2 (h2c) over TCP — connection preface, frames
+//! counted by type over the whole connection, streams, server push — and
+//! HTTP/3 recognised by the ALPN of a QUIC client's Initial packets
+//! (docs/semantics.md#http2).
+//!
+//! Each direction of a TCP flow is read as a stream in sequence order by
+//! [`proto::http2::DirParser`](crate::proto::http2::DirParser): from the
+//! stream start (prior knowledge: the client's 24-byte preface, the
+//! server's SETTINGS) or after an HTTP/1.1 header block (Upgrade: the
+//! client's request, the server's 101 response). Frames are counted as
+//! their 9-byte headers complete, over the whole flow; payloads are
+//! skipped, not kept. A [`SeqTracker`] gives each byte once
+//! (retransmissions are skipped) and stops a direction at its first hole
+//! (a lost or reordered segment, or one cut by the snaplen): frames after
+//! a hole are not counted (`http2_incomplete`). A direction that does not
+//! start like HTTP/2 is given up at once (or at the end of its first
+//! HTTP/1 header block), and then costs one test per packet.
+//!
+//! UDP flows: a flow whose first datagram starts with a QUIC long header
+//! is followed as the `quic` group does until its client's ClientHello is
+//! decrypted and parsed (or given up); `http3_detected` is true when that
+//! ClientHello offers an ALPN name starting with `h3`.
+
+use super::quic::{starts_quic, QuicFlow};
+use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
+use crate::config::Config;
+use crate::packet::PacketView;
+use crate::proto::http2::{self as h2, DirParser, FrameHeader, Segment, SeqTracker};
+use std::sync::Arc;
+
+const INT: ColumnType = ColumnType::Int;
+const STR: ColumnType = ColumnType::Str;
+const BOOL: ColumnType = ColumnType::Bool;
+
+/// The `http2` columns, in output order: the reference code's, then ours.
+pub const COLUMNS: &[Column] = &[
+    Column::always("http2_detected", BOOL, "", "Some direction of the TCP flow starts HTTP/2: its first frame, after the client's 24-byte preface, after an HTTP/1.1 Upgrade 101 response (server) or at the stream start (server, prior knowledge), is a SETTINGS frame on stream 0 without ACK."),
+    Column::always("http3_detected", BOOL, "", "The UDP flow is QUIC and its client's ClientHello (decrypted from the Initial packets) offers an ALPN name starting with h3."),
+    Column::always("http2_preface_seen", BOOL, "", "The client connection preface (PRI * HTTP/2.0 ... SM, 24 bytes) starts a direction's stream, or follows its first HTTP/1.1 request header block."),
+    Column::always("http2_frame_count", INT, "frames", "HTTP/2 frames (complete 9-byte headers) of both directions, any type."),
+    Column::always("http2_data_frames", INT, "frames", "DATA (type 0) frames, both directions."),
+    Column::always("http2_headers_frames", INT, "frames", "HEADERS (type 1) frames, both directions."),
+    Column::always("http2_settings_frames", INT, "frames", "SETTINGS (type 4) frames, both directions, ACKs included."),
+    Column::always("http2_push_promise_frames", INT, "frames", "PUSH_PROMISE (type 5) frames, both directions."),
+    Column::always("http2_goaway_frames", INT, "frames", "GOAWAY (type 7) frames, both directions."),
+    Column::always("http2_window_update_frames", INT, "frames", "WINDOW_UPDATE (type 8) frames, both directions."),
+    Column::always("http2_streams_estimate", INT, "streams", "Non-zero stream IDs of frame headers (both directions) greater than every earlier one of the same parity: the distinct streams when each endpoint uses its IDs in increasing order (RFC 9113 5.1.1)."),
+    Column::always("http2_server_push", BOOL, "", "The flow has a PUSH_PROMISE frame."),
+    Column::always("http2_multiplexed", BOOL, "", "More than one stream (http2_streams_estimate > 1)."),
+    Column::nullable("http_version", STR, "", "h2 when http2_detected, h3 when http3_detected; null otherwise."),
+    Column::always("http2_priority_frames", INT, "frames", "PRIORITY (type 2) frames, both directions."),
+    Column::always("http2_rst_stream_frames", INT, "frames", "RST_STREAM (type 3) frames, both directions."),
+    Column::always("http2_ping_frames", INT, "frames", "PING (type 6) frames, both directions, ACKs included."),
+    Column::always("http2_continuation_frames", INT, "frames", "CONTINUATION (type 9) frames, both directions."),
+    Column::always("http2_upgrade", BOOL, "", "HTTP/2 started by an HTTP/1.1 Upgrade: some HTTP/2 direction's frames (or preface) follow an HTTP/1.1 header block."),
+    Column::always("http2_incomplete", BOOL, "", "An HTTP/2 direction stopped at a hole in its TCP sequence (lost, reordered or snaplen-cut segment): its later frames are not counted."),
+];
+
+/// Registry entry.
+pub static DEF: GroupDef = GroupDef {
+    id: "http2",
+    summary: "Cleartext HTTP/2 (h2c, prior knowledge or Upgrade): preface, frames by type over the whole flow, streams, server push; HTTP/3 from the QUIC ClientHello's ALPN.",
+    columns: COLUMNS,
+    build: |_cfg: &Config| -> Arc<dyn Group> { Arc::new(Http2) },
+};
+
+struct Http2;
+
+/// One direction of a TCP flow: its sequence tracker and frame reader.
+#[derive(Debug, Default)]
+struct Side {
+    seq: SeqTracker,
+    parser: DirParser,
+}
+
+/// What the frames added up to (allocated at the flow's first frame).
+#[derive(Debug, Default)]
+struct Acc {
+    /// Frames by type 0–9.
+    by_type: [u32; 10],
+    /// Frames of every type.
+    total: u32,
+    /// Largest odd and even stream ID seen.
+    max_id: [u32; 2],
+    streams: u32,
+}
+
+impl Acc {
+    fn frame(&mut self, h: FrameHeader) {
+        self.total += 1;
+        if let Some(c) = self.by_type.get_mut(h.ty as usize) {
+            *c += 1;
+        }
+        if h.stream != 0 {
+            let m = &mut self.max_id[(h.stream & 1) as usize];
+            if h.stream > *m {
+                *m = h.stream;
+                self.streams += 1;
+            }
+        }
+    }
+}
+
+/// No QUIC look-up yet for this UDP flow.
+const H3_UNKNOWN: u8 = 0;
+/// Decided: not HTTP/3.
+const H3_NO: u8 = 1;
+/// Decided: HTTP/3.
+const H3_YES: u8 = 2;
+
+/// Per-flow state: 80 bytes (two 32-byte direction readers, two boxes);
+/// a TCP flow's counters (about 60 bytes) are boxed at its first frame;
+/// a QUIC flow holds the `quic` group's flow state (about 120 bytes, plus
+/// its CRYPTO reassembly) until the ClientHello is parsed or given up.
+#[derive(Debug, Default)]
+pub(crate) struct Http2State {
+    sides: [Side; 2],
+    acc: Option<Box<Acc>>,
+    quic: Option<Box<QuicFlow>>,
+    h3: u8,
+    /// Some direction stopped at a hole.
+    gap: bool,
+}
+
+const _: () = assert!(std::mem::size_of::<Http2State>() <= 96);
+
+impl FeatureGroup for Http2 {
+    type State = Http2State;
+
+    fn needs(&self) -> Needs {
+        Needs {
+            headers: true,
+            payload_bytes: u32::from(u16::MAX),
+            ..Needs::SUMMARY
+        }
+    }
+
+    fn new_state(&self) -> Http2State {
+        Http2State::default()
+    }
+
+    #[inline]
+    fn update(&self, st: &mut Http2State, pkt: &PacketView<'_>) {
+        match pkt.proto() {
+            6 => tcp_segment(st, pkt),
+            17 => udp_datagram(st, pkt),
+            _ => {}
+        }
+    }
+
+    fn write(&self, _flow: &FlowView<'_>, st: &Http2State, out: &mut RowWriter<'_>) {
+        let none = Acc::default();
+        let a = st.acc.as_deref().unwrap_or(&none);
+        let sides = &st.sides;
+        let detected = sides.iter().any(|s| s.parser.is_http2());
+        let h3 = st.h3 == H3_YES;
+        let n = |t: u8| i64::from(a.by_type[t as usize]);
+        out.put(detected);
+        out.put(h3);
+        out.put(sides.iter().any(|s| s.parser.preface_seen()));
+        out.put(i64::from(a.total));
+        out.put(n(h2::DATA));
+        out.put(n(h2::HEADERS));
+        out.put(n(h2::SETTINGS));
+        out.put(n(h2::PUSH_PROMISE));
+        out.put(n(h2::GOAWAY));
+        out.put(n(h2::WINDOW_UPDATE));
+        out.put(i64::from(a.streams));
+        out.put(n(h2::PUSH_PROMISE) > 0);
+        out.put(a.streams > 1);
+        out.put(if detected {
+            Some("h2")
+        } else if h3 {
+            Some("h3")
+        } else {
+            None
+        });
+        out.put(n(h2::PRIORITY));
+        out.put(n(h2::RST_STREAM));
+        out.put(n(h2::PING));
+        out.put(n(h2::CONTINUATION));
+        out.put(
+            sides
+                .iter()
+                .any(|s| s.parser.upgraded() && (s.parser.is_http2() || s.parser.preface_seen())),
+        );
+        out.put(detected && st.gap);
+    }
+}
+
+/// Feed one TCP segment to its direction.
+#[inline]
+fn tcp_segment(st: &mut Http2State, pkt: &PacketView<'_>) {
+    let side = &mut st.sides[pkt.dir as usize];
+    if side.parser.is_done() {
+        return;
+    }
+    let Some(tcp) = pkt.tcp() else { return };
+    let syn = pkt.tcp_flags() & 0x02 != 0;
+    let fresh = match side.seq.segment(tcp.seq, syn, pkt.payload(), pkt.payload_len()) {
+        Segment::New(b) => b,
+        Segment::Last(b) => b,
+        Segment::Gap | Segment::Stopped => &[],
+    };
+    if !fresh.is_empty() {
+        let acc = &mut st.acc;
+        side.parser.feed(fresh, &mut |h| {
+            acc.get_or_insert_with(Default::default).frame(h);
+        });
+    }
+    if side.seq.stopped() {
+        st.gap |= side.parser.is_http2();
+        side.parser.stop();
+    }
+}
+
+/// Follow a UDP flow's QUIC client Initials until the ClientHello is read.
+#[inline]
+fn udp_datagram(st: &mut Http2State, pkt: &PacketView<'_>) {
+    if st.h3 != H3_UNKNOWN {
+        return;
+    }
+    let payload = pkt.payload();
+    if payload.is_empty() {
+        return;
+    }
+    let q = match &mut st.quic {
+        Some(q) => q,
+        None => {
+            let Some((v, dcid, scid)) = starts_quic(payload) else {
+                // The flow's first datagram is not QUIC's.
+                st.h3 = H3_NO;
+                return;
+            };
+            st.quic.insert(Box::new(QuicFlow::new(v, dcid, scid)))
+        }
+    };
+    q.datagram(payload, pkt.dir);
+    if let Some(yes) = q.offers_h3() {
+        st.h3 = if yes { H3_YES } else { H3_NO };
+        st.quic = None;
+    }
+}
+
+#[cfg(test)]
+mod tests;
