@@ -34,9 +34,9 @@ const BOOL: ColumnType = ColumnType::Bool;
 
 /// The `http2` columns, in output order: the reference code's, then ours.
 pub const COLUMNS: &[Column] = &[
-    Column::always("http2_detected", BOOL, "", "Some direction of the TCP flow starts HTTP/2: its first frame, after the client's 24-byte preface, after an HTTP/1.1 Upgrade 101 response (server) or at the stream start (server, prior knowledge), is a SETTINGS frame on stream 0 without ACK."),
+    Column::always("http2_detected", BOOL, "", "The TCP flow speaks HTTP/2: a direction's client preface (at its start or after its first HTTP/1.1 request header block) or 101 response (Upgrade) is followed by a SETTINGS frame on stream 0 without ACK. Every count below is 0 when false."),
     Column::always("http3_detected", BOOL, "", "The UDP flow is QUIC and its client's ClientHello (decrypted from the Initial packets) offers an ALPN name starting with h3."),
-    Column::always("http2_preface_seen", BOOL, "", "The client connection preface (PRI * HTTP/2.0 ... SM, 24 bytes) starts a direction's stream, or follows its first HTTP/1.1 request header block."),
+    Column::always("http2_preface_seen", BOOL, "", "The client connection preface (PRI * HTTP/2.0 ... SM, 24 bytes) starts a direction's stream, or follows its first HTTP/1.1 request header block (even if no valid SETTINGS frame follows)."),
     Column::always("http2_frame_count", INT, "frames", "HTTP/2 frames (complete 9-byte headers) of both directions, any type."),
     Column::always("http2_data_frames", INT, "frames", "DATA (type 0) frames, both directions."),
     Column::always("http2_headers_frames", INT, "frames", "HEADERS (type 1) frames, both directions."),
@@ -44,7 +44,7 @@ pub const COLUMNS: &[Column] = &[
     Column::always("http2_push_promise_frames", INT, "frames", "PUSH_PROMISE (type 5) frames, both directions."),
     Column::always("http2_goaway_frames", INT, "frames", "GOAWAY (type 7) frames, both directions."),
     Column::always("http2_window_update_frames", INT, "frames", "WINDOW_UPDATE (type 8) frames, both directions."),
-    Column::always("http2_streams_estimate", INT, "streams", "Non-zero stream IDs of frame headers (both directions) greater than every earlier one of the same parity: the distinct streams when each endpoint uses its IDs in increasing order (RFC 9113 5.1.1)."),
+    Column::always("http2_streams_estimate", INT, "streams", "Distinct non-zero stream IDs of the frame headers, both directions (IDs of 1024 and above: those greater than every earlier one of the same parity, exact when each endpoint opens its streams in increasing order, RFC 9113 5.1.1)."),
     Column::always("http2_server_push", BOOL, "", "The flow has a PUSH_PROMISE frame."),
     Column::always("http2_multiplexed", BOOL, "", "More than one stream (http2_streams_estimate > 1)."),
     Column::nullable("http_version", STR, "", "h2 when http2_detected, h3 when http3_detected; null otherwise."),
@@ -52,7 +52,7 @@ pub const COLUMNS: &[Column] = &[
     Column::always("http2_rst_stream_frames", INT, "frames", "RST_STREAM (type 3) frames, both directions."),
     Column::always("http2_ping_frames", INT, "frames", "PING (type 6) frames, both directions, ACKs included."),
     Column::always("http2_continuation_frames", INT, "frames", "CONTINUATION (type 9) frames, both directions."),
-    Column::always("http2_upgrade", BOOL, "", "HTTP/2 started by an HTTP/1.1 Upgrade: some HTTP/2 direction's frames (or preface) follow an HTTP/1.1 header block."),
+    Column::always("http2_upgrade", BOOL, "", "HTTP/2 started by an HTTP/1.1 Upgrade: some HTTP/2 direction's frames follow an HTTP/1.1 header block (the client's request, the server's 101 response)."),
     Column::always("http2_incomplete", BOOL, "", "An HTTP/2 direction stopped at a hole in its TCP sequence (lost, reordered or snaplen-cut segment): its later frames are not counted."),
 ];
 
@@ -80,10 +80,16 @@ struct Acc {
     by_type: [u32; 10],
     /// Frames of every type.
     total: u32,
-    /// Largest odd and even stream ID seen.
+    /// Stream IDs below [`EXACT_IDS`] seen (bit per ID).
+    low_ids: [u64; EXACT_IDS as usize / 64],
+    /// Largest odd and even stream ID seen at or above [`EXACT_IDS`].
     max_id: [u32; 2],
     streams: u32,
 }
+
+/// Stream IDs below this are counted exactly (a bitmap); above it, a
+/// stream counts when its ID exceeds every earlier one of its parity.
+pub const EXACT_IDS: u32 = 1024;
 
 impl Acc {
     fn frame(&mut self, h: FrameHeader) {
@@ -91,10 +97,20 @@ impl Acc {
         if let Some(c) = self.by_type.get_mut(h.ty as usize) {
             *c += 1;
         }
-        if h.stream != 0 {
-            let m = &mut self.max_id[(h.stream & 1) as usize];
-            if h.stream > *m {
-                *m = h.stream;
+        let id = h.stream;
+        if id == 0 {
+            return;
+        }
+        if id < EXACT_IDS {
+            let (w, bit) = ((id / 64) as usize, 1u64 << (id % 64));
+            if self.low_ids[w] & bit == 0 {
+                self.low_ids[w] |= bit;
+                self.streams += 1;
+            }
+        } else {
+            let m = &mut self.max_id[(id & 1) as usize];
+            if id > *m {
+                *m = id;
                 self.streams += 1;
             }
         }
@@ -108,8 +124,9 @@ const H3_NO: u8 = 1;
 /// Decided: HTTP/3.
 const H3_YES: u8 = 2;
 
-/// Per-flow state: 80 bytes (two 32-byte direction readers, two boxes);
-/// a TCP flow's counters (about 60 bytes) are boxed at its first frame;
+/// Per-flow state: at most 96 bytes (two direction readers of 40 bytes,
+/// two boxes); a TCP flow's counters (about 190 bytes, with the 128-byte
+/// bitmap of stream IDs) are boxed at its first frame;
 /// a QUIC flow holds the `quic` group's flow state (about 120 bytes, plus
 /// its CRYPTO reassembly) until the ClientHello is parsed or given up.
 #[derive(Debug, Default)]
@@ -149,10 +166,17 @@ impl FeatureGroup for Http2 {
     }
 
     fn write(&self, _flow: &FlowView<'_>, st: &Http2State, out: &mut RowWriter<'_>) {
-        let none = Acc::default();
-        let a = st.acc.as_deref().unwrap_or(&none);
         let sides = &st.sides;
-        let detected = sides.iter().any(|s| s.parser.is_http2());
+        // A server that sends SETTINGS at once to any client (prior
+        // knowledge) is HTTP/2 only if the client's preface comes too.
+        let detected = sides
+            .iter()
+            .any(|s| s.parser.is_http2() && (s.parser.preface_seen() || s.parser.upgraded()));
+        let none = Acc::default();
+        let a = match &st.acc {
+            Some(a) if detected => a,
+            _ => &none,
+        };
         let h3 = st.h3 == H3_YES;
         let n = |t: u8| i64::from(a.by_type[t as usize]);
         out.put(detected);
@@ -179,11 +203,7 @@ impl FeatureGroup for Http2 {
         out.put(n(h2::RST_STREAM));
         out.put(n(h2::PING));
         out.put(n(h2::CONTINUATION));
-        out.put(
-            sides
-                .iter()
-                .any(|s| s.parser.upgraded() && (s.parser.is_http2() || s.parser.preface_seen())),
-        );
+        out.put(detected && sides.iter().any(|s| s.parser.upgraded() && s.parser.is_http2()));
         out.put(detected && st.gap);
     }
 }

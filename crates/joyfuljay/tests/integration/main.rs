@@ -2,6 +2,7 @@
 
 mod docs;
 mod flows;
+mod http2;
 mod header_groups;
 mod options;
 mod parallel;

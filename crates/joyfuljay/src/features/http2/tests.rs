@@ -62,6 +62,21 @@ fn counts_by_type_and_streams() {
 }
 
 #[test]
+fn streams_exact_below_the_bound_increasing_above() {
+    let mut a = Acc::default();
+    // The implicit stream 1 of an Upgrade after PRIORITY on idle streams,
+    // repeated IDs, and IDs beyond the bitmap in increasing order.
+    let ids = [3, 5, 7, 1, 1, 3, 1023, 1024, 1025, 2000, 1025, 4001, 0, 7];
+    for id in ids {
+        a.frame(h(0, id));
+    }
+    assert_eq!(a.streams, distinct(&ids));
+    // Beyond the bitmap, a lower new ID after a higher one is not seen.
+    a.frame(h(0, 1027));
+    assert_eq!(a.streams, distinct(&ids));
+}
+
+#[test]
 fn state_size() {
     assert!(std::mem::size_of::<Http2State>() <= 96);
     assert_eq!(std::mem::size_of::<SeqTracker>(), 8);
