@@ -215,3 +215,42 @@ fn retransmissions_count_once_and_a_hole_stops_the_direction() {
         }
     }
 }
+
+/// The reference package (its HTTP2Extractor, which its pipeline never
+/// runs, appended by `scripts/reference_http2.py`) on the same captures:
+/// every flow it finds not HTTP/2 we find not HTTP/2 either; the one flow
+/// it calls HTTP/2 and we do not is the HTTP/1.1 client talking to the
+/// prior-knowledge server (whose SETTINGS frame it takes for HTTP/2, as
+/// it takes any segment whose fourth byte is at most 9); it never finds
+/// HTTP/3 (it greps for ALPN bytes that QUIC encrypts). Frame counts
+/// differ by design (docs/semantics.md#http2: it parses each segment on
+/// its own, counts stream 0, and stops at 100 frames per segment).
+#[test]
+fn reference_package_detection() {
+    let mut differ = Vec::new();
+    for name in ["http2-h2c.pcap", "quic.pcap", "http.cap"] {
+        let t = Table::read(&joyfuljay_testkit::reference_dir().join(format!("http2/{name}.csv")));
+        let (sink, rows) = ours(&capture(name));
+        assert_eq!(rows.len(), t.rows.len(), "{name}");
+        for r in &t.rows {
+            let h = |c: &str| t.col(c);
+            let k = truth_key(
+                &r[h("src_ip")],
+                &r[h("src_port")],
+                &r[h("dst_ip")],
+                &r[h("dst_port")],
+                r[h("protocol")].parse().unwrap(),
+            );
+            let row = rows[&k];
+            let theirs = r[h("http2_detected")] == "True";
+            let mine = truth_cell(&sink, row, "http2_detected") == "true";
+            assert!(theirs || !mine, "{name} {r:?}");
+            assert_eq!(r[h("http3_detected")], "False");
+            if theirs != mine {
+                differ.push(truth_cell(&sink, row, "dst_port"));
+            }
+        }
+    }
+    // The HTTP/1.1 request to nghttpd's port.
+    assert_eq!(differ, ["8080"]);
+}
