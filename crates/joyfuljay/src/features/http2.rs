@@ -124,9 +124,9 @@ const H3_NO: u8 = 1;
 /// Decided: HTTP/3.
 const H3_YES: u8 = 2;
 
-/// Per-flow state: at most 96 bytes (two direction readers of 40 bytes,
-/// two boxes); a TCP flow's counters (about 190 bytes, with the 128-byte
-/// bitmap of stream IDs) are boxed at its first frame;
+/// Per-flow state: 96 bytes (two direction readers of 28 bytes and
+/// trackers of 8, two boxes); a TCP flow's counters (184 bytes, with the
+/// 128-byte bitmap of stream IDs) are boxed at its first frame;
 /// a QUIC flow holds the `quic` group's flow state (about 120 bytes, plus
 /// its CRYPTO reassembly) until the ClientHello is parsed or given up.
 #[derive(Debug, Default)]
@@ -203,7 +203,12 @@ impl FeatureGroup for Http2 {
         out.put(n(h2::RST_STREAM));
         out.put(n(h2::PING));
         out.put(n(h2::CONTINUATION));
-        out.put(detected && sides.iter().any(|s| s.parser.upgraded() && s.parser.is_http2()));
+        out.put(
+            detected
+                && sides
+                    .iter()
+                    .any(|s| s.parser.upgraded() && s.parser.is_http2()),
+        );
         out.put(detected && st.gap);
     }
 }
@@ -217,7 +222,10 @@ fn tcp_segment(st: &mut Http2State, pkt: &PacketView<'_>) {
     }
     let Some(tcp) = pkt.tcp() else { return };
     let syn = pkt.tcp_flags() & 0x02 != 0;
-    let fresh = match side.seq.segment(tcp.seq, syn, pkt.payload(), pkt.payload_len()) {
+    let fresh = match side
+        .seq
+        .segment(tcp.seq, syn, pkt.payload(), pkt.payload_len())
+    {
         Segment::New(b) => b,
         Segment::Last(b) => b,
         Segment::Gap | Segment::Stopped => &[],

@@ -20,8 +20,8 @@
 pub mod dns;
 pub mod entropy;
 pub mod flow_meta;
-pub mod http2;
 mod group;
+pub mod http2;
 pub mod icmp;
 pub mod ip_extended;
 pub mod ipv6_options;

@@ -336,7 +336,13 @@ impl SeqTracker {
 
     /// Accounts one segment: sequence number `seq`, SYN flag, `wire_len`
     /// payload bytes on the wire of which `data` were captured (a prefix).
-    pub fn segment<'a>(&mut self, seq: u32, syn: bool, data: &'a [u8], wire_len: u32) -> Segment<'a> {
+    pub fn segment<'a>(
+        &mut self,
+        seq: u32,
+        syn: bool,
+        data: &'a [u8],
+        wire_len: u32,
+    ) -> Segment<'a> {
         if self.state == 2 {
             return Segment::Stopped;
         }

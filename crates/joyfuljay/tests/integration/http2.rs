@@ -86,7 +86,11 @@ fn http2_matches_wireshark_on_every_flow() {
         assert_eq!(f, tcp, "{name}: TCP flow count");
         flows += f;
         cells += c;
-        detected += t.column("http2_detected").iter().filter(|v| *v == "true").count();
+        detected += t
+            .column("http2_detected")
+            .iter()
+            .filter(|v| *v == "true")
+            .count();
         if *name == "http2-h2c.pcap" {
             // Not vacuous: prior knowledge and Upgrade, push, window
             // updates, several streams, and two HTTP/1.1 connections.
@@ -112,7 +116,13 @@ fn http3_is_the_decrypted_alpn() {
     let mut h3 = 0;
     for r in &t.rows {
         let h = |c: &str| t.col(c);
-        let k = truth_key(&r[h("ip_a")], &r[h("port_a")], &r[h("ip_b")], &r[h("port_b")], 17);
+        let k = truth_key(
+            &r[h("ip_a")],
+            &r[h("port_a")],
+            &r[h("ip_b")],
+            &r[h("port_b")],
+            17,
+        );
         let &row = rows.get(&k).unwrap_or_else(|| panic!("{r:?} missing"));
         let want = &r[h("quic_is_http3")];
         assert_eq!(&truth_cell(&sink, row, "http3_detected"), want, "{r:?}");

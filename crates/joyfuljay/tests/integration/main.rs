@@ -2,8 +2,8 @@
 
 mod docs;
 mod flows;
-mod http2;
 mod header_groups;
+mod http2;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]

@@ -80,4 +80,7 @@ fn streams_exact_below_the_bound_increasing_above() {
 fn state_size() {
     assert!(std::mem::size_of::<Http2State>() <= 96);
     assert_eq!(std::mem::size_of::<SeqTracker>(), 8);
+    assert_eq!(std::mem::size_of::<DirParser>(), 28);
+    assert_eq!(std::mem::size_of::<Http2State>(), 96);
+    assert_eq!(std::mem::size_of::<Acc>(), 184);
 }

@@ -92,7 +92,11 @@ fn upgrade_both_sides() {
     c.extend(frame(PRIORITY, 0, 3, 5));
     for cut in 0..=c.len() {
         let (got, p) = run(&[&c[..cut], &c[cut..]]);
-        assert_eq!(got, vec![hdr(SETTINGS, 0, 0, 12), hdr(PRIORITY, 0, 3, 5)], "{cut}");
+        assert_eq!(
+            got,
+            vec![hdr(SETTINGS, 0, 0, 12), hdr(PRIORITY, 0, 3, 5)],
+            "{cut}"
+        );
         assert!(p.preface_seen() && p.is_http2() && p.upgraded());
     }
     let resp = b"HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\nUpgrade: h2c\r\n\r\n";
@@ -101,7 +105,11 @@ fn upgrade_both_sides() {
     s.extend(frame(HEADERS, 0x4, 1, 40));
     for cut in 0..=s.len() {
         let (got, p) = run(&[&s[..cut], &s[cut..]]);
-        assert_eq!(got, vec![hdr(SETTINGS, 0, 0, 6), hdr(HEADERS, 0x4, 1, 40)], "{cut}");
+        assert_eq!(
+            got,
+            vec![hdr(SETTINGS, 0, 0, 6), hdr(HEADERS, 0x4, 1, 40)],
+            "{cut}"
+        );
         assert!(!p.preface_seen() && p.is_http2() && p.upgraded());
     }
     // A POST (starts with P, like the preface) with Upgrade.
@@ -124,7 +132,9 @@ fn not_http2() {
     let (got, p) = run(&[&r]);
     assert!(got.is_empty() && p.is_done());
     // A 101 to something else (WebSocket frames follow).
-    let (got, p) = run(&[b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x0bhello world"]);
+    let (got, p) = run(&[
+        b"HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\n\r\n\x81\x0bhello world",
+    ]);
     assert!(got.is_empty() && p.is_done() && !p.is_http2());
     // TLS, SSH-like binary, empty.
     for s in [&b"\x16\x03\x01\x02\x00\x01"[..], b"\xff\x00", b"1234"] {
@@ -177,13 +187,22 @@ fn seq_tracker_syn_retransmission_gap() {
     assert_eq!(t.segment(999, true, &[], 0), Segment::New(&[]));
     // A pure ACK, then data from ISN + 1.
     assert_eq!(t.segment(1000, false, &[], 0), Segment::New(&[]));
-    assert_eq!(t.segment(1000, false, &data[..10], 10), Segment::New(&data[..10]));
+    assert_eq!(
+        t.segment(1000, false, &data[..10], 10),
+        Segment::New(&data[..10])
+    );
     // A retransmission of those bytes, then one overlapping new bytes.
     assert_eq!(t.segment(1000, false, &data[..10], 10), Segment::New(&[]));
-    assert_eq!(t.segment(1005, false, &data[5..20], 15), Segment::New(&data[10..20]));
+    assert_eq!(
+        t.segment(1005, false, &data[5..20], 15),
+        Segment::New(&data[10..20])
+    );
     // A retransmitted SYN changes nothing.
     assert_eq!(t.segment(999, true, &[], 0), Segment::New(&[]));
-    assert_eq!(t.segment(1020, false, &data[20..30], 10), Segment::New(&data[20..30]));
+    assert_eq!(
+        t.segment(1020, false, &data[20..30], 10),
+        Segment::New(&data[20..30])
+    );
     // A hole: the segment at 1040 comes before the one at 1030.
     assert_eq!(t.segment(1040, false, &data[40..50], 10), Segment::Gap);
     assert!(t.stopped());
@@ -195,15 +214,27 @@ fn seq_tracker_midstream_wrap_and_snaplen_cut() {
     let data: Vec<u8> = (0..100u8).collect();
     let mut t = SeqTracker::new();
     // No SYN: the first data segment anchors; the sequence space wraps.
-    assert_eq!(t.segment(u32::MAX - 4, false, &data[..10], 10), Segment::New(&data[..10]));
-    assert_eq!(t.segment(5, false, &data[10..20], 10), Segment::New(&data[10..20]));
+    assert_eq!(
+        t.segment(u32::MAX - 4, false, &data[..10], 10),
+        Segment::New(&data[..10])
+    );
+    assert_eq!(
+        t.segment(5, false, &data[10..20], 10),
+        Segment::New(&data[10..20])
+    );
     // Cut by the snaplen: 6 of 10 bytes captured.
-    assert_eq!(t.segment(15, false, &data[20..26], 10), Segment::Last(&data[20..26]));
+    assert_eq!(
+        t.segment(15, false, &data[20..26], 10),
+        Segment::Last(&data[20..26])
+    );
     assert!(t.stopped());
     // Data in the SYN (TCP Fast Open) starts at ISN + 1.
     let mut t = SeqTracker::new();
     assert_eq!(t.segment(7, true, &data[..3], 3), Segment::New(&data[..3]));
-    assert_eq!(t.segment(11, false, &data[3..5], 2), Segment::New(&data[3..5]));
+    assert_eq!(
+        t.segment(11, false, &data[3..5], 2),
+        Segment::New(&data[3..5])
+    );
 }
 
 /// A stream cut into segments of pseudo-random sizes, each sent once or
@@ -234,14 +265,20 @@ fn segments_with_retransmissions_give_the_same_frames() {
         while off < s.len() {
             let len = (1 + rnd(3000) as usize).min(s.len() - off);
             let seq = isn.wrapping_add(1).wrapping_add(off as u32);
-            feed(t.segment(seq, false, &s[off..off + len], len as u32), &mut p);
+            feed(
+                t.segment(seq, false, &s[off..off + len], len as u32),
+                &mut p,
+            );
             if rnd(3) == 0 {
                 // Retransmit this segment, or one reaching back to the
                 // previous one's start.
                 let from = if rnd(2) == 0 { off } else { prev };
                 let seq = isn.wrapping_add(1).wrapping_add(from as u32);
                 let end = off + len;
-                feed(t.segment(seq, false, &s[from..end], (end - from) as u32), &mut p);
+                feed(
+                    t.segment(seq, false, &s[from..end], (end - from) as u32),
+                    &mut p,
+                );
             }
             prev = off;
             off += len;
