@@ -99,7 +99,7 @@ impl FrameHeader {
         self.ty == SETTINGS
             && self.stream == 0
             && self.flags & 0x1 == 0
-            && self.length % 6 == 0
+            && self.length.is_multiple_of(6)
             && self.length <= MAX_FIRST_SETTINGS
     }
 }
