@@ -33,6 +33,14 @@ Per flow (columns named as the group columns they check; empty = null):
   ``http.response.code`` 101 and ``http.upgrade`` h2c.
 * http2_incomplete: detected and some frame of the flow has
   ``tcp.analysis.lost_segment`` or ``tcp.analysis.out_of_order``.
+* http2_client_settings / http2_server_settings: the entries of the first
+  HTTP/2 frame of the direction that sent the magic / of the other direction,
+  when that frame is a SETTINGS frame: the first ``http2.length``/6
+  ``http2.settings.id`` values of that packet, each with the next value of
+  its own field (``http2.settings.header_table_size`` for 1, ... ,
+  ``extended_connect`` for 8, ``unknown`` otherwise), as ``id:value``
+  joined by ``;``; null when not detected or that direction has no such
+  frame (client: no magic).
 * http3_detected: false (TCP flows only).
 
 Python 3.11 standard library only.  Never produce the expected files with our
@@ -48,7 +56,11 @@ import sys
 
 FIELDS = [
     "ip.src", "ip.dst", "ipv6.src", "ipv6.dst", "tcp.srcport", "tcp.dstport",
-    "http2.magic", "http2.type", "http2.streamid", "http.response.code",
+    "http2.magic", "http2.type", "http2.streamid", "http2.length", "http2.settings.id",
+    "http2.settings.header_table_size", "http2.settings.enable_push",
+    "http2.settings.max_concurrent_streams", "http2.settings.initial_window_size",
+    "http2.settings.max_frame_size", "http2.settings.max_header_list_size",
+    "http2.settings.extended_connect", "http2.settings.unknown", "http.response.code",
     "http.upgrade", "tcp.analysis.lost_segment", "tcp.analysis.out_of_order",
 ]
 
@@ -63,7 +75,12 @@ COLUMNS = [
     "http2_streams_estimate", "http2_server_push", "http2_multiplexed", "http_version",
     "http2_priority_frames", "http2_rst_stream_frames", "http2_ping_frames",
     "http2_continuation_frames", "http2_upgrade", "http2_incomplete",
+    "http2_client_settings", "http2_server_settings",
 ]
+
+SETTING_FIELDS = {1: "header_table_size", 2: "enable_push", 3: "max_concurrent_streams",
+                  4: "initial_window_size", 5: "max_frame_size", 6: "max_header_list_size",
+                  8: "extended_connect"}
 
 
 def command(path, port=None):
@@ -101,7 +118,8 @@ def main():
         _, forced = per_flow(cmd)
         for key, fl in flows.items():
             if fl["magic"] and int(fl["server"][1]) == port:
-                fl["types"], fl["streams"] = forced[key]["types"], forced[key]["streams"]
+                for k in ("types", "streams", "first"):
+                    fl[k] = forced[key][k]
     write(a.out, order, flows)
 
 
@@ -120,11 +138,16 @@ def per_flow(cmd):
         if key not in flows:
             flows[key] = {"client": (src, sp), "server": (dst, dp), "types": [],
                           "streams": set(), "magic": False, "upgrade": False,
-                          "hole": False}
+                          "hole": False, "first": {}, "magic_side": None}
             order.append(key)
         fl = flows[key]
         fl["magic"] |= bool(f["http2.magic"])
+        side = (src, sp)
+        if f["http2.magic"] and fl["magic_side"] is None:
+            fl["magic_side"] = side
         types = [int(t) for t in split(f["http2.type"])]
+        if types and side not in fl["first"]:
+            fl["first"][side] = first_settings(f, types)
         streams = [int(s) for s in split(f["http2.streamid"])]
         assert len(types) == len(streams), line
         fl["types"] += types
@@ -134,6 +157,21 @@ def per_flow(cmd):
         fl["upgrade"] |= "101" in codes and "h2c" in ups
         fl["hole"] |= bool(f["tcp.analysis.lost_segment"] or f["tcp.analysis.out_of_order"])
     return order, flows
+
+
+def first_settings(f, types):
+    """Entries of the packet's first frame if it is a SETTINGS frame."""
+    if types[0] != 4:
+        return None
+    n = int(split(f["http2.length"])[0]) // 6
+    values = {k: split(f[f"http2.settings.{v}"]) for k, v in SETTING_FIELDS.items()}
+    unknown = split(f["http2.settings.unknown"])
+    out = []
+    for i in split(f["http2.settings.id"])[:n]:
+        i = int(i)
+        src = values.get(i, unknown)
+        out.append(f"{i}:{src.pop(0)}")
+    return ";".join(out)
 
 
 def write(path, order, flows):
@@ -153,6 +191,12 @@ def write(path, order, flows):
             "http2_upgrade": b(det and fl["upgrade"]),
             "http2_incomplete": b(det and fl["hole"]),
         }
+        client = fl["magic_side"]
+        others = [s for s in (fl["client"], fl["server"]) if s != client]
+        cs = fl["first"].get(client) if det and client else None
+        ss = fl["first"].get(others[0]) if det and len(others) == 1 else None
+        row["http2_client_settings"] = "" if cs is None else cs
+        row["http2_server_settings"] = "" if ss is None else ss
         for name, c in n.items():
             row[f"http2_{name}_frames"] = c
         w.writerow([*fl["client"], *fl["server"], 6] + [row[c] for c in COLUMNS])

@@ -881,23 +881,38 @@ pub fn dns(data: &[u8]) {
 // ------------------------------------------------------------------ http2
 
 /// `http2`: one direction of a TCP connection through the h2c reader
-/// (`joyfuljay::proto::http2`): never a panic; the frame headers reported
-/// do not depend on how the bytes are cut into segments, each takes 9
-/// bytes; the same bytes read as segments (4-byte sequence number, SYN
+/// (`joyfuljay::proto::http2`): never a panic; the frame headers and
+/// payload pieces reported do not depend on how the bytes are cut into
+/// segments, a frame's pieces never exceed its length, headers and pieces
+/// never exceed the input; the same bytes read as segments (4-byte sequence number, SYN
 /// flag, length byte, payload) through the sequence tracker give no more
 /// bytes than the segments hold, and a stopped tracker gives nothing.
 pub fn http2(data: &[u8]) {
-    use joyfuljay::proto::http2::{DirParser, FrameHeader, Segment, SeqTracker};
+    use joyfuljay::proto::http2::{settings, DirParser, Event, FrameHeader, Segment, SeqTracker};
     let read = |pieces: &mut dyn Iterator<Item = &[u8]>| {
         let mut p = DirParser::new();
-        let mut v: Vec<FrameHeader> = Vec::new();
+        let mut v: Vec<(FrameHeader, Vec<u8>)> = Vec::new();
         for piece in pieces {
-            p.feed(piece, &mut |h| v.push(h));
+            p.feed(piece, &mut |e| match e {
+                Event::Frame(h) => v.push((h, Vec::new())),
+                Event::Payload(b) => {
+                    let (h, got) = v.last_mut().expect("payload after a header");
+                    got.extend_from_slice(b);
+                    assert!(got.len() <= h.length as usize);
+                }
+            });
         }
         (v, p.preface_seen(), p.is_http2(), p.upgraded(), p.is_done())
     };
     let whole = read(&mut std::iter::once(data));
     assert!(whole.0.len() <= data.len() / 9);
+    let payload: usize = whole.0.iter().map(|f| f.1.len()).sum();
+    assert!(whole.0.len() * 9 + payload <= data.len());
+    for (h, b) in &whole.0 {
+        if h.ty == 4 {
+            assert_eq!(settings(b).count(), b.len() / 6);
+        }
+    }
     assert!(whole.0.is_empty() || whole.2);
     let step = 1 + data.first().map_or(0, |&b| usize::from(b) % 13);
     assert_eq!(read(&mut data.chunks(step)), whole);

@@ -25,7 +25,7 @@ use super::quic::{starts_quic, QuicFlow};
 use super::{Column, ColumnType, FeatureGroup, FlowView, Group, GroupDef, Needs, RowWriter};
 use crate::config::Config;
 use crate::packet::PacketView;
-use crate::proto::http2::{self as h2, DirParser, FrameHeader, Segment, SeqTracker};
+use crate::proto::http2::{self as h2, DirParser, Event, FrameHeader, Segment, SeqTracker};
 use std::sync::Arc;
 
 const INT: ColumnType = ColumnType::Int;
@@ -54,7 +54,12 @@ pub const COLUMNS: &[Column] = &[
     Column::always("http2_continuation_frames", INT, "frames", "CONTINUATION (type 9) frames, both directions."),
     Column::always("http2_upgrade", BOOL, "", "HTTP/2 started by an HTTP/1.1 Upgrade: some HTTP/2 direction's frames follow an HTTP/1.1 header block (the client's request, the server's 101 response)."),
     Column::always("http2_incomplete", BOOL, "", "An HTTP/2 direction stopped at a hole in its TCP sequence (lost, reordered or snaplen-cut segment): its later frames are not counted."),
+    Column::nullable("http2_client_settings", STR, "", "Entries of the client's first SETTINGS frame (the one after its preface) as id:value joined by ; in frame order (Akamai's HTTP/2 fingerprint's first field; empty text for no entry; at most 32 entries); null when not detected or no client preface."),
+    Column::nullable("http2_server_settings", STR, "", "The same for the other direction's first SETTINGS frame (the server's connection preface); null when that direction is not HTTP/2."),
 ];
+
+/// SETTINGS entries kept per direction; more are not listed.
+pub const MAX_SETTINGS: usize = 32;
 
 /// Registry entry.
 pub static DEF: GroupDef = GroupDef {
@@ -85,6 +90,17 @@ struct Acc {
     /// Largest odd and even stream ID seen at or above [`EXACT_IDS`].
     max_id: [u32; 2],
     streams: u32,
+    /// Per direction: the entries of its first frame (the SETTINGS frame
+    /// of its connection preface).
+    settings: [Vec<(u16, u32)>; 2],
+    /// Per direction: a partial settings entry and its length.
+    part: [[u8; 6]; 2],
+    part_len: [u8; 2],
+    /// Per direction: payload bytes of the first SETTINGS frame not read
+    /// yet, and whether that frame's entries are being read (then 1), not
+    /// reached yet (0) or done (2).
+    set_left: [u32; 2],
+    set_state: [u8; 2],
 }
 
 /// Stream IDs below this are counted exactly (a bitmap); above it, a
@@ -92,6 +108,38 @@ struct Acc {
 pub const EXACT_IDS: u32 = 1024;
 
 impl Acc {
+    fn event(&mut self, d: usize, e: Event<'_>) {
+        match e {
+            Event::Frame(h) => {
+                if self.set_state[d] == 0 && h.ty == h2::SETTINGS && h.length > 0 {
+                    self.set_state[d] = 1;
+                    self.set_left[d] = h.length;
+                } else {
+                    self.set_state[d] = 2;
+                }
+                self.frame(h);
+            }
+            Event::Payload(b) if self.set_state[d] == 1 => {
+                let take = b.len().min(self.set_left[d] as usize);
+                for &x in &b[..take] {
+                    self.part[d][self.part_len[d] as usize] = x;
+                    self.part_len[d] += 1;
+                    if self.part_len[d] == 6 {
+                        self.part_len[d] = 0;
+                        if self.settings[d].len() < MAX_SETTINGS {
+                            self.settings[d].extend(h2::settings(&self.part[d]));
+                        }
+                    }
+                }
+                self.set_left[d] -= take as u32;
+                if self.set_left[d] == 0 {
+                    self.set_state[d] = 2;
+                }
+            }
+            Event::Payload(_) => {}
+        }
+    }
+
     fn frame(&mut self, h: FrameHeader) {
         self.total += 1;
         if let Some(c) = self.by_type.get_mut(h.ty as usize) {
@@ -125,8 +173,9 @@ const H3_NO: u8 = 1;
 const H3_YES: u8 = 2;
 
 /// Per-flow state: 96 bytes (two direction readers of 28 bytes and
-/// trackers of 8, two boxes); a TCP flow's counters (184 bytes, with the
-/// 128-byte bitmap of stream IDs) are boxed at its first frame;
+/// trackers of 8, two boxes); a TCP flow's counters (256 bytes, with the
+/// 128-byte bitmap of stream IDs, plus each direction's SETTINGS entries,
+/// at most 32) are boxed at its first frame;
 /// a QUIC flow holds the `quic` group's flow state (about 120 bytes, plus
 /// its CRYPTO reassembly) until the ClientHello is parsed or given up.
 #[derive(Debug, Default)]
@@ -210,6 +259,29 @@ impl FeatureGroup for Http2 {
                     .any(|s| s.parser.upgraded() && s.parser.is_http2()),
         );
         out.put(detected && st.gap);
+        let client = sides
+            .iter()
+            .position(|s| s.parser.is_http2() && s.parser.preface_seen());
+        let text = |d: usize| {
+            let mut t = String::new();
+            for (i, (id, v)) in a.settings[d].iter().enumerate() {
+                if i > 0 {
+                    t.push(';');
+                }
+                t.push_str(&format!("{id}:{v}"));
+            }
+            t
+        };
+        out.put_with(|| client.filter(|_| detected).map(text));
+        let server = match client {
+            Some(c) => Some(1 - c),
+            None => sides.iter().position(|s| s.parser.is_http2()),
+        };
+        out.put_with(|| {
+            server
+                .filter(|&d| detected && sides[d].parser.is_http2())
+                .map(text)
+        });
     }
 }
 
@@ -232,8 +304,9 @@ fn tcp_segment(st: &mut Http2State, pkt: &PacketView<'_>) {
     };
     if !fresh.is_empty() {
         let acc = &mut st.acc;
-        side.parser.feed(fresh, &mut |h| {
-            acc.get_or_insert_with(Default::default).frame(h);
+        let d = pkt.dir as usize;
+        side.parser.feed(fresh, &mut |e| {
+            acc.get_or_insert_with(Default::default).event(d, e);
         });
     }
     if side.seq.stopped() {

@@ -3,7 +3,8 @@
 //!
 //! [`DirParser`] is fed the bytes of one direction in sequence order, in
 //! pieces of any size (as TCP segments bring them), and reports every
-//! frame header it completes. It keeps no more than one partial 9-byte
+//! frame header it completes and the frame payload bytes as they come
+//! ([`Event`]); [`settings`] reads the entries of a SETTINGS payload. It keeps no more than one partial 9-byte
 //! frame header and the count of payload bytes left in the current frame,
 //! so a whole connection is read in constant memory. Where the frames
 //! start:
@@ -104,6 +105,17 @@ impl FrameHeader {
     }
 }
 
+/// What [`DirParser::feed`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event<'a> {
+    /// A frame header, complete.
+    Frame(FrameHeader),
+    /// The next payload bytes of the frame last reported, in order (a
+    /// frame's payload may come in several pieces, or not at all if the
+    /// stream ends first).
+    Payload(&'a [u8]),
+}
+
 /// Where a [`DirParser`] is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 enum Phase {
@@ -186,9 +198,9 @@ impl DirParser {
         self.phase = Phase::Done;
     }
 
-    /// Reads the next bytes of the direction, calling `frame` with each
-    /// frame header completed.
-    pub fn feed(&mut self, mut data: &[u8], frame: &mut impl FnMut(FrameHeader)) {
+    /// Reads the next bytes of the direction, calling `event` with each
+    /// frame header completed and each piece of frame payload read.
+    pub fn feed<'a>(&mut self, mut data: &'a [u8], event: &mut impl FnMut(Event<'a>)) {
         while let Some((&b, rest)) = data.split_first() {
             match self.phase {
                 Phase::Done => return,
@@ -235,6 +247,7 @@ impl DirParser {
                     if self.left > 0 {
                         let k = (self.left as usize).min(data.len());
                         self.left -= k as u32;
+                        event(Event::Payload(&data[..k]));
                         data = &data[k..];
                         continue;
                     }
@@ -252,7 +265,7 @@ impl DirParser {
                             self.http2 = true;
                         }
                         self.left = h.length;
-                        frame(h);
+                        event(Event::Frame(h));
                     }
                 }
             }
@@ -295,6 +308,17 @@ impl DirParser {
             self.phase = Phase::Done;
         }
     }
+}
+
+/// The (identifier, value) entries of a SETTINGS frame payload (RFC 9113
+/// §6.5.1), in order; a trailing partial entry is ignored.
+pub fn settings(payload: &[u8]) -> impl Iterator<Item = (u16, u32)> + '_ {
+    payload.chunks_exact(6).map(|e| {
+        (
+            u16::from_be_bytes([e[0], e[1]]),
+            u32::from_be_bytes([e[2], e[3], e[4], e[5]]),
+        )
+    })
 }
 
 /// What a segment brought to a [`SeqTracker`].

@@ -104,7 +104,7 @@ fn http2_matches_wireshark_on_every_flow() {
     }
     assert_eq!(detected, 6);
     assert!(flows >= 10, "{flows}");
-    assert_eq!(cells, flows * 20);
+    assert_eq!(cells, flows * 22);
 }
 
 #[test]

@@ -82,5 +82,5 @@ fn state_size() {
     assert_eq!(std::mem::size_of::<SeqTracker>(), 8);
     assert_eq!(std::mem::size_of::<DirParser>(), 28);
     assert_eq!(std::mem::size_of::<Http2State>(), 96);
-    assert_eq!(std::mem::size_of::<Acc>(), 184);
+    assert_eq!(std::mem::size_of::<Acc>(), 256);
 }

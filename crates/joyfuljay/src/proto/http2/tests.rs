@@ -25,7 +25,11 @@ fn run(pieces: &[&[u8]]) -> (Vec<FrameHeader>, DirParser) {
     let mut p = DirParser::new();
     let mut out = Vec::new();
     for piece in pieces {
-        p.feed(piece, &mut |h| out.push(h));
+        p.feed(piece, &mut |e| {
+            if let Event::Frame(h) = e {
+                out.push(h)
+            }
+        });
     }
     (out, p)
 }
@@ -172,10 +176,10 @@ fn stopped_reader_reads_nothing() {
     let (s, _) = client_prior();
     let mut p = DirParser::new();
     let mut n = 0;
-    p.feed(&s[..40], &mut |_| n += 1);
-    assert_eq!(n, 1);
+    let mut count = |e: Event<'_>| n += usize::from(matches!(e, Event::Frame(_)));
+    p.feed(&s[..40], &mut count);
     p.stop();
-    p.feed(&s[40..], &mut |_| n += 1);
+    p.feed(&s[40..], &mut count);
     assert_eq!(n, 1);
     assert!(p.is_done());
 }
@@ -256,7 +260,11 @@ fn segments_with_retransmissions_give_the_same_frames() {
         let mut p = DirParser::new();
         let mut got = Vec::new();
         let mut feed = |seg: Segment<'_>, p: &mut DirParser| match seg {
-            Segment::New(b) => p.feed(b, &mut |h| got.push(h)),
+            Segment::New(b) => p.feed(b, &mut |e| {
+                if let Event::Frame(h) = e {
+                    got.push(h)
+                }
+            }),
             other => panic!("{other:?}"),
         };
         feed(t.segment(isn, true, &[], 0), &mut p);
@@ -285,4 +293,35 @@ fn segments_with_retransmissions_give_the_same_frames() {
         }
         assert_eq!(got, want);
     }
+}
+
+/// The payload pieces of each frame, concatenated, are its payload bytes,
+/// however the stream is cut; SETTINGS entries read from them.
+#[test]
+fn payload_pieces_and_settings() {
+    let mut s = PREFACE.to_vec();
+    let mut set = frame(SETTINGS, 0, 0, 0);
+    set[2] = 18;
+    for (id, v) in [(1u16, 65536u32), (3, 1000), (4, 6_291_456)] {
+        set.extend_from_slice(&id.to_be_bytes());
+        set.extend_from_slice(&v.to_be_bytes());
+    }
+    s.extend(&set);
+    s.extend(frame(DATA, 0, 1, 20));
+    for cut in 0..=s.len() {
+        let mut p = DirParser::new();
+        let mut frames: Vec<(FrameHeader, Vec<u8>)> = Vec::new();
+        for piece in [&s[..cut], &s[cut..]] {
+            p.feed(piece, &mut |e| match e {
+                Event::Frame(h) => frames.push((h, Vec::new())),
+                Event::Payload(b) => frames.last_mut().unwrap().1.extend_from_slice(b),
+            });
+        }
+        assert_eq!(frames.len(), 2);
+        assert_eq!(frames[0].1, set[9..]);
+        assert_eq!(frames[1].1, vec![0xab; 20]);
+        let e: Vec<(u16, u32)> = settings(&frames[0].1).collect();
+        assert_eq!(e, [(1, 65536), (3, 1000), (4, 6_291_456)]);
+    }
+    assert_eq!(settings(&[0, 1, 0, 0, 0, 2, 9]).count(), 1);
 }
