@@ -14,7 +14,7 @@ secs=${FUZZ_SECONDS:-15}
 san=${FUZZ_SANITIZER:-none}
 targets=("$@")
 if [ ${#targets[@]} -eq 0 ]; then
-    targets=(pcap_reader pcapng_reader decode decode_vs_etherparse pipeline tls ssh quic dns)
+    targets=(pcap_reader pcapng_reader decode decode_vs_etherparse pipeline tls ssh quic dns http2)
 fi
 if ! cargo fuzz --version >/dev/null 2>&1; then
     echo "cargo-fuzz is not installed: cargo install cargo-fuzz --locked" >&2

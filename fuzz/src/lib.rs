@@ -878,6 +878,70 @@ pub fn dns(data: &[u8]) {
     }
 }
 
+// ------------------------------------------------------------------ http2
+
+/// `http2`: one direction of a TCP connection through the h2c reader
+/// (`joyfuljay::proto::http2`): never a panic; the frame headers and
+/// payload pieces reported do not depend on how the bytes are cut into
+/// segments, a frame's pieces never exceed its length, headers and pieces
+/// never exceed the input; the same bytes read as segments (4-byte sequence number, SYN
+/// flag, length byte, payload) through the sequence tracker give no more
+/// bytes than the segments hold, and a stopped tracker gives nothing.
+pub fn http2(data: &[u8]) {
+    use joyfuljay::proto::http2::{settings, DirParser, Event, FrameHeader, Segment, SeqTracker};
+    let read = |pieces: &mut dyn Iterator<Item = &[u8]>| {
+        let mut p = DirParser::new();
+        let mut v: Vec<(FrameHeader, Vec<u8>)> = Vec::new();
+        for piece in pieces {
+            p.feed(piece, &mut |e| match e {
+                Event::Frame(h) => v.push((h, Vec::new())),
+                Event::Payload(b) => {
+                    let (h, got) = v.last_mut().expect("payload after a header");
+                    got.extend_from_slice(b);
+                    assert!(got.len() <= h.length as usize);
+                }
+            });
+        }
+        (v, p.preface_seen(), p.is_http2(), p.upgraded(), p.is_done())
+    };
+    let whole = read(&mut std::iter::once(data));
+    assert!(whole.0.len() <= data.len() / 9);
+    let payload: usize = whole.0.iter().map(|f| f.1.len()).sum();
+    assert!(whole.0.len() * 9 + payload <= data.len());
+    for (h, b) in &whole.0 {
+        if h.ty == 4 {
+            assert_eq!(settings(b).count(), b.len() / 6);
+        }
+    }
+    assert!(whole.0.is_empty() || whole.2);
+    let step = 1 + data.first().map_or(0, |&b| usize::from(b) % 13);
+    assert_eq!(read(&mut data.chunks(step)), whole);
+    let mut t = SeqTracker::new();
+    let mut p = DirParser::new();
+    let mut rest = data;
+    while rest.len() >= 6 {
+        let seq = u32::from_be_bytes([rest[0], rest[1], rest[2], rest[3]]);
+        let syn = rest[4] & 1 != 0;
+        let wire = u32::from(rest[5]);
+        let have = (rest[5] as usize).min(rest.len() - 6);
+        let payload = &rest[6..6 + have];
+        let was_stopped = t.stopped();
+        match t.segment(seq, syn, payload, wire) {
+            Segment::New(b) => {
+                assert!(!was_stopped && b.len() <= payload.len());
+                p.feed(b, &mut |_| {});
+            }
+            Segment::Last(b) => {
+                assert!(!was_stopped && b.len() <= payload.len() && t.stopped());
+                p.feed(b, &mut |_| {});
+            }
+            Segment::Gap => assert!(!was_stopped && t.stopped()),
+            Segment::Stopped => assert!(was_stopped),
+        }
+        rest = &rest[6 + have..];
+    }
+}
+
 // ------------------------------------------------------------------ seeds
 
 /// The `tls` target: `data` is the start of one direction of a TCP
@@ -978,7 +1042,7 @@ pub fn quic(data: &[u8]) {
 }
 
 /// The fuzz targets, by name.
-pub const TARGETS: [&str; 9] = [
+pub const TARGETS: [&str; 10] = [
     "pcap_reader",
     "pcapng_reader",
     "decode",
@@ -988,6 +1052,7 @@ pub const TARGETS: [&str; 9] = [
     "ssh",
     "quic",
     "dns",
+    "http2",
 ];
 
 /// Run the body of the target called `name` on one input.
@@ -1002,6 +1067,7 @@ pub fn run_target(name: &str, data: &[u8]) {
         "ssh" => ssh(data),
         "quic" => quic(data),
         "dns" => dns(data),
+        "http2" => http2(data),
         other => panic!("no fuzz target {other}"),
     }
 }
@@ -1325,6 +1391,47 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
                     1, 0, 1, 0, 0, 0, 9, 0, 0,
                 ],
                 &[0, 14, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+            ]
+            .into_iter()
+            .enumerate()
+            {
+                out.push((format!("synthetic-{i}"), s.to_vec()));
+            }
+        }
+        "http2" => {
+            // Each direction's payload bytes of the h2c capture, in
+            // capture order (no loss or reordering there), cut at 4 KiB.
+            for f in files.iter().filter(|f| fname(f).starts_with("http2")) {
+                let mut streams: Vec<((u16, u16), Vec<u8>)> = Vec::new();
+                for (lt, orig, data) in frames_of(f, 400) {
+                    let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
+                        continue;
+                    };
+                    let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
+                    if d.proto != 6 || payload.is_empty() {
+                        continue;
+                    }
+                    let k = (d.sport, d.dport);
+                    let i = match streams.iter().position(|s| s.0 == k) {
+                        Some(i) => i,
+                        None => {
+                            streams.push((k, Vec::new()));
+                            streams.len() - 1
+                        }
+                    };
+                    let s = &mut streams[i].1;
+                    let room = 4096usize.saturating_sub(s.len());
+                    s.extend_from_slice(&payload[..payload.len().min(room)]);
+                }
+                for (k, s) in streams {
+                    out.push((format!("{}-{}-{}", fname(f), k.0, k.1), s));
+                }
+            }
+            for (i, s) in [
+                &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0"[..],
+                b"HTTP/1.1 101 Switching Protocols\r\n\r\n\0\0\x06\x04\0\0\0\0\0\0\x03\0\0\0\x64",
+                b"GET / HTTP/1.1\r\nUpgrade: h2c\r\n\r\nPRI * HTTP/2.0\r\n\r\nSM\r\n\r\n",
+                b"\0\0\0\x04\0\0\0\0\0\xff\xff\xff\0\0\0\0\0\x01",
             ]
             .into_iter()
             .enumerate()

@@ -72,9 +72,8 @@ class Config:
             ``tcp_window``, ``tcp_options``, ``tcp_rtt``,
             ``tcp_fingerprint``, ``tcp_mptcp``, ``ip_extended``,
             ``ipv6_options``, ``mac``, ``icmp``, ``entropy``, ``tls``,
-            ``ssh``, ``quic``, ``dns``, ``padding``, ``fingerprint``: see
-            ``jj features``), a list or a
-            comma-separated string.
+            ``ssh``, ``quic``, ``dns``, ``http2``, ``padding``, ``fingerprint``:
+            see ``jj features``), a list or a comma-separated string.
         profile: a named set of groups added to ``features``:
             ``"JJ-CORE"``, ``"JJ-EXTENDED"`` or ``"JJ-EXPERIMENTAL"``
             (``None``). With a profile, ``features`` left at ``"all"`` adds

@@ -89,6 +89,11 @@ fn dns_seeds_and_regressions() {
     replay("dns");
 }
 
+#[test]
+fn http2_seeds_and_regressions() {
+    replay("http2");
+}
+
 /// Every regression directory is named after a target (a typo would make
 /// its inputs silently unreplayed).
 #[test]

@@ -23,6 +23,7 @@ pub mod entropy;
 pub mod fingerprint;
 pub mod flow_meta;
 mod group;
+pub mod http2;
 pub mod icmp;
 pub mod ip_extended;
 pub mod ipv6_options;

@@ -130,7 +130,7 @@ pub(crate) struct QuicState(Option<Box<QuicFlow>>);
 const _: () = assert!(std::mem::size_of::<QuicState>() == 8);
 
 impl QuicFlow {
-    fn new(version: u32, dcid: &[u8], scid: &[u8]) -> QuicFlow {
+    pub(crate) fn new(version: u32, dcid: &[u8], scid: &[u8]) -> QuicFlow {
         let mut cids = [0u8; 40];
         cids[..dcid.len()].copy_from_slice(dcid);
         cids[20..20 + scid.len()].copy_from_slice(scid);
@@ -155,7 +155,7 @@ impl QuicFlow {
         }
     }
 
-    fn datagram(&mut self, d: &[u8], dir: Direction) {
+    pub(crate) fn datagram(&mut self, d: &[u8], dir: Direction) {
         for p in packets(d) {
             match p.ty {
                 PacketType::Short => {
@@ -173,6 +173,22 @@ impl QuicFlow {
             if p.ty == PacketType::Initial && dir == Direction::Fwd {
                 self.client_initial(&p);
             }
+        }
+    }
+
+    /// Whether the client's ClientHello offers an ALPN name starting with
+    /// `h3` (as `quic_is_http3`): `None` while the ClientHello is still
+    /// looked for, `Some(false)` when it was parsed without such a name or
+    /// given up.
+    pub(crate) fn offers_h3(&self) -> Option<bool> {
+        match &self.hello {
+            Hello::Pending { .. } => None,
+            Hello::Done(h) => Some(
+                h.as_ref()
+                    .and_then(|h| h.alpn.as_ref())
+                    .is_some_and(|a| a.iter().any(|p| p.starts_with("h3"))),
+            ),
+            Hello::GaveUp => Some(false),
         }
     }
 
@@ -226,7 +242,7 @@ fn parse_hello(msg: &[u8]) -> Option<HelloInfo> {
 
 /// A first QUIC datagram: its first packet is a long header of a known
 /// version whose connection IDs fit v1's limits.
-fn starts_quic(payload: &[u8]) -> Option<(u32, &[u8], &[u8])> {
+pub(crate) fn starts_quic(payload: &[u8]) -> Option<(u32, &[u8], &[u8])> {
     // Long header form bit, fixed bit.
     if payload.first()? & 0xc0 != 0xc0 {
         return None;

@@ -4,9 +4,9 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    dns, entropy, fingerprint, flow_meta, icmp, ip_extended, ipv6_options, mac, padding, quic,
-    size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence, tcp_window,
-    timing, tls,
+    dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, padding,
+    quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
+    tcp_window, timing, tls,
 };
 use crate::config::Config;
 use crate::error::{Error, Result};
@@ -45,6 +45,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &ssh::DEF,
     &quic::DEF,
     &dns::DEF,
+    &http2::DEF,
     &padding::DEF,
     &fingerprint::DEF,
 ];

@@ -1,5 +1,5 @@
 //! Parsers of the protocols that payload feature groups read: TLS
-//! handshakes, QUIC Initial packets, SSH identification and key exchange, DNS messages.
+//! handshakes, QUIC Initial packets, SSH identification and key exchange, DNS messages, HTTP/2 frames.
 //!
 //! They take borrowed bytes, never panic on any input, and return `None`
 //! (or a partial result documented as such) for what cannot be read. The
@@ -7,6 +7,7 @@
 //! targets call them directly.
 
 pub mod dns;
+pub mod http2;
 pub mod quic;
 pub mod ssh;
 pub mod tls;

@@ -3,6 +3,7 @@
 mod docs;
 mod flows;
 mod header_groups;
+mod http2;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
