@@ -50,7 +50,7 @@ fn reader(bytes: &Arc<Vec<u8>>) -> CaptureReader {
     CaptureReader::from_reader(Path::new("bench.pcap"), Box::new(stream)).unwrap()
 }
 
-/// An in-place reader (the path of a memory-mapped file).
+/// An in-place reader (bytes in memory; files go through a window).
 fn in_place(bytes: &Arc<Vec<u8>>) -> CaptureReader {
     CaptureReader::from_bytes(Path::new("bench.pcap"), Shared(Arc::clone(bytes))).unwrap()
 }

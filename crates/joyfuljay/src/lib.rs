@@ -5,8 +5,8 @@
 //! The pipeline, one module per stage:
 //!
 //! 1. [`capture`] reads pcap and pcapng files (format from the magic
-//!    number; regular files memory-mapped and parsed in place, anything
-//!    else streamed) and yields [`capture::Frame`]s, in bounded memory.
+//!    number; legacy pcap files read through a window and parsed in
+//!    place, anything else streamed) and yields [`capture::Frame`]s, in bounded memory.
 //! 2. [`decode`] turns a frame into a [`decode::Decoded`] packet: addresses,
 //!    ports, protocol, IP-level and payload lengths, TCP flags, the protocol
 //!    stack and where each layer starts. Undecodable packets are counted by

@@ -1,41 +1,41 @@
-//! Reading a capture in place: a memory-mapped file, or bytes already in
-//! memory, parsed without a copy. Frames borrow the bytes themselves.
+//! Reading a capture in place: a regular file through a window of its
+//! bytes, or bytes already in memory, parsed without a further copy.
+//! Frames borrow the bytes themselves.
 //!
 //! Legacy pcap records are read by [`LegacySlice`] in one loop, straight
 //! from the bytes. A legacy record is never larger than the captured-length
-//! bound plus 16 bytes, far below the streaming buffer, so no buffer size
-//! can change how reading ends, and the loop needs to know nothing about
-//! the streaming reader's buffer.
+//! bound plus 16 bytes, far below the window, so no window size can change
+//! how reading ends, and the loop needs to know nothing about the streaming
+//! reader's buffer.
 //!
-//! pcapng blocks are read by [`NgSlice`], which implements pcap-parser's
-//! [`PcapReaderIterator`], so the capture module's one `drive()` loop and
-//! block handlers serve it as they serve the streaming readers. A pcapng
-//! block can be as large as the streaming buffer, so to give the same
-//! result for every input it replays what the streaming reader would do
-//! with the same bytes: `data()` is the window its buffer would hold at
-//! that point (same first read, refills, growth, shifts and end-of-data
-//! flags, as in pcap-parser 0.17's `PcapNGReader` over a reader that fills
-//! every read), only the window is a range of the bytes instead of a copy
-//! of them. That keeps even the buffer-size-dependent corner cases
-//! identical (a block whose length reaches the buffer's capacity, a block
-//! whose contents claim more bytes than it holds, followed by more or less
-//! data).
+//! A file is read with plain `read` calls into a reused window of
+//! [`WINDOW`] bytes; a record cut by the window's end moves to its front
+//! before the next read. Nothing is memory-mapped: a capture shortened
+//! while it is read (a writer restarting, `truncate`) ends like a cut-short
+//! capture, at the last complete record, where a mapped file would take
+//! SIGBUS on the lost pages. The copy costs less than a map's page faults
+//! (measured: see the README's dependency table, "no memmap2").
+//!
+//! pcapng blocks in memory are read by [`NgSlice`], which implements
+//! pcap-parser's [`PcapReaderIterator`], so the capture module's one
+//! `drive()` loop and block handlers serve it as they serve the streaming
+//! readers (pcapng files are streamed). A pcapng block can be as large as
+//! the streaming buffer, so to give the same result for every input it
+//! replays what the streaming reader would do with the same bytes: `data()`
+//! is the window its buffer would hold at that point (same first read,
+//! refills, growth, shifts and end-of-data flags, as in pcap-parser 0.17's
+//! `PcapNGReader` over a reader that fills every read), only the window is
+//! a range of the bytes instead of a copy of them. That keeps even the
+//! buffer-size-dependent corner cases identical (a block whose length
+//! reaches the buffer's capacity, a block whose contents claim more bytes
+//! than it holds, followed by more or less data).
 //!
 //! Both readers are covered by tests comparing them with the streaming
 //! readers on every cut of several captures.
 //!
-//! Memory: a mapped file's pages count in the process's resident memory once
-//! touched, so the pages behind the reading position are released every
-//! [`RELEASE_STEP`] bytes; resident memory stays bounded whatever the file
-//! size (measured: 7.6 MB peak to count the packets of a 3.3 GB capture,
-//! 3.2 GB without the release).
-//!
-//! Speed: records are found by chasing length fields, so on a map every
-//! record header would be a cache miss waiting on the one before (counting
-//! packets took twice as long as copying the file through a buffer, which
-//! brings the lines in). Hence the cache lines [`PREFETCH_DISTANCE`] bytes
-//! ahead are prefetched, and the pages [`FAULT_AHEAD`] bytes ahead are
-//! faulted in early, one fault per [`FAULT_STEP`].
+//! Speed: records are found by chasing length fields, so every record
+//! header would be a cache miss waiting on the one before; the cache lines
+//! [`PREFETCH_DISTANCE`] bytes ahead are prefetched.
 
 use crate::hint::prefetch;
 use pcap_parser::nom::{self, Needed, Offset};
@@ -44,116 +44,102 @@ use pcap_parser::pcapng::{parse_block_be, parse_block_le, parse_sectionheaderblo
 use pcap_parser::traits::PcapReaderIterator;
 use pcap_parser::{PcapBlockOwned, PcapError};
 use std::fs::File;
+use std::io::Read;
 
-/// Mapped bytes behind the reading position are released in steps of this
-/// many bytes (a multiple of every common page size).
-const RELEASE_STEP: usize = 1 << 20;
-/// Mapped pages are faulted in this far ahead of the reading position...
-const FAULT_AHEAD: usize = 1 << 20;
-/// ...by touching one byte in each step of this many bytes: Linux maps the
-/// 64 KiB around a faulting address at once (`fault_around_bytes`), which
-/// costs less than `MADV_POPULATE_READ` (measured: 0.40 s against 0.45 s to
-/// count the packets of a 3.3 GB file) or one fault per page.
-const FAULT_STEP: usize = 64 << 10;
+/// Bytes of a file held at once (far above the largest legacy record,
+/// 16 + 262,144 bytes).
+pub(super) const WINDOW: usize = 8 << 20;
 /// Cache lines this many bytes ahead of the reading position are prefetched.
 const PREFETCH_DISTANCE: usize = 4 << 10;
 
+/// A regular file read through a window of its bytes: `buf[start..filled]`
+/// holds the file's bytes from offset `base + start` on.
+pub(super) struct Window {
+    file: File,
+    buf: Box<[u8]>,
+    /// File offset of `buf[0]`.
+    base: usize,
+    /// Bytes of `buf` holding file data.
+    filled: usize,
+    /// A read found the end of the file (or failed).
+    eof: bool,
+}
+
+impl Window {
+    /// Read `file` from its current position (its start) through a window
+    /// of `size` bytes (grown for a larger record).
+    pub(super) fn new(file: File, size: usize) -> Window {
+        Window {
+            file,
+            buf: vec![0; size.max(1)].into_boxed_slice(),
+            base: 0,
+            filled: 0,
+            eof: false,
+        }
+    }
+
+    /// The file, at the position reading reached.
+    pub(super) fn into_file(self) -> File {
+        self.file
+    }
+
+    /// The bytes held from file offset `pos` on (`pos` at or after the
+    /// window's start).
+    fn from(&self, pos: usize) -> &[u8] {
+        &self.buf[(pos - self.base).min(self.filled)..self.filled]
+    }
+
+    /// Make at least `need` bytes from file offset `pos` available, if the
+    /// file has them: move the bytes from `pos` to the window's front and
+    /// read until it is full or the file ends. A read error ends the file
+    /// there (the capture then ends as a cut-short one).
+    fn ensure(&mut self, pos: usize, need: usize) {
+        if pos + need <= self.base + self.filled || self.eof {
+            return;
+        }
+        let keep = (pos - self.base).min(self.filled);
+        self.buf.copy_within(keep..self.filled, 0);
+        self.filled -= keep;
+        self.base += keep;
+        if need > self.buf.len() {
+            let mut bigger = vec![0; need].into_boxed_slice();
+            bigger[..self.filled].copy_from_slice(&self.buf[..self.filled]);
+            self.buf = bigger;
+        }
+        while self.filled < self.buf.len() {
+            match self.file.read(&mut self.buf[self.filled..]) {
+                Ok(0) | Err(_) => {
+                    // An interrupted read is retried by `read` itself only
+                    // for EINTR; anything else ends the data here.
+                    self.eof = true;
+                    break;
+                }
+                Ok(n) => self.filled += n,
+            }
+        }
+    }
+}
+
 /// The whole capture.
 pub(super) enum Bytes {
-    /// A read-only map of a regular file.
-    Map(memmap2::Mmap),
+    /// A regular file, through a window.
+    File(Window),
     /// Bytes handed to `CaptureReader::from_bytes`.
     Memory(Box<dyn AsRef<[u8]> + Send>),
 }
 
 impl Bytes {
-    pub(super) fn as_slice(&self) -> &[u8] {
+    /// The bytes held from file offset `pos` on, at least `need` of them if
+    /// the capture has them.
+    fn from(&mut self, pos: usize, need: usize) -> &[u8] {
         match self {
-            Bytes::Map(m) => m,
-            Bytes::Memory(b) => (**b).as_ref(),
-        }
-    }
-}
-
-/// Map `file` read-only if it is a non-empty regular file; `None` otherwise
-/// (a pipe, a character device, a `/proc` file that reports size 0) or when
-/// mapping fails, and the caller reads it as a stream.
-pub(super) fn map(file: &File) -> Option<memmap2::Mmap> {
-    let meta = file.metadata().ok()?;
-    if !meta.is_file() || meta.len() == 0 {
-        return None;
-    }
-    // SAFETY: the map is only ever read. The usual caveat of mapping a file
-    // applies: were another process to modify it while we read, we would
-    // see the new bytes, and were it to shorten it, touching the lost pages
-    // would raise SIGBUS; captures are not rewritten in place while read.
-    #[allow(unsafe_code)]
-    let map = unsafe { memmap2::Mmap::map(file) }.ok()?;
-    #[cfg(unix)]
-    {
-        // Read ahead aggressively: the file is read once, front to back.
-        let _ = map.advise(memmap2::Advice::Sequential);
-    }
-    Some(map)
-}
-
-/// The capture's bytes, with the mapped pages around the reading position
-/// looked after.
-struct Pages {
-    bytes: Bytes,
-    /// Mapped bytes before this offset have been released.
-    released: usize,
-    /// Mapped bytes before this offset have been faulted in.
-    faulted: usize,
-}
-
-impl Pages {
-    fn new(bytes: Bytes) -> Pages {
-        Pages {
-            bytes,
-            released: 0,
-            faulted: 0,
-        }
-    }
-
-    fn as_slice(&self) -> &[u8] {
-        self.bytes.as_slice()
-    }
-
-    /// Release the mapped pages behind the reading position `at`, in steps
-    /// of [`RELEASE_STEP`], and fault in those up to [`FAULT_AHEAD`] bytes
-    /// ahead of it. Called between records, when no block is borrowed.
-    fn manage(&mut self, at: usize) {
-        let Bytes::Map(map) = &self.bytes else {
-            return;
-        };
-        let ahead = (at + FAULT_AHEAD).min(map.len());
-        if ahead >= self.faulted + FAULT_AHEAD / 2 || ahead == map.len() {
-            let mut at = self.faulted.max(at);
-            while at < ahead {
-                std::hint::black_box(map[at]);
-                at += FAULT_STEP;
+            Bytes::File(w) => {
+                w.ensure(pos, need);
+                w.from(pos)
             }
-            self.faulted = self.faulted.max(ahead);
-        }
-        #[cfg(unix)]
-        {
-            let to = at & !(RELEASE_STEP - 1);
-            if to > self.released {
-                // SAFETY: the map is read-only and file-backed: dropping its
-                // pages loses nothing, a later access would read them again
-                // from the file. Nothing borrows them: frames live only for
-                // the callback that gets them, and the readers call this
-                // between records, through `&mut self`.
-                #[allow(unsafe_code)]
-                let _ = unsafe {
-                    map.unchecked_advise_range(
-                        memmap2::UncheckedAdvice::DontNeed,
-                        self.released,
-                        to - self.released,
-                    )
-                };
-                self.released = to;
+            Bytes::Memory(b) => {
+                let all = (**b).as_ref();
+                &all[pos.min(all.len())..]
             }
         }
     }
@@ -184,7 +170,7 @@ pub(super) enum LegacyEnd {
 /// Legacy pcap records in place, read in one loop; see the module
 /// documentation.
 pub(super) struct LegacySlice {
-    pages: Pages,
+    bytes: Bytes,
     /// Size of the file header.
     header_len: usize,
     /// Link type named by the file header.
@@ -198,12 +184,12 @@ impl LegacySlice {
     /// parses the header from its first read, the first buffer's worth of
     /// bytes; the header is 24 bytes, far fewer than any buffer, so parsing
     /// it from all the bytes gives the same header or the same error.)
-    pub(super) fn new(bytes: Bytes) -> Result<LegacySlice, PcapError<&'static [u8]>> {
-        let (_, header) = parse_pcap_header(bytes.as_slice()).map_err(owned)?;
+    pub(super) fn new(mut bytes: Bytes) -> Result<LegacySlice, PcapError<&'static [u8]>> {
+        let (_, header) = parse_pcap_header(bytes.from(0, 24)).map_err(owned)?;
         Ok(LegacySlice {
             header_len: header.size(),
             link: header.network.0 as u32,
-            pages: Pages::new(bytes),
+            bytes,
             pos: 0,
         })
     }
@@ -244,14 +230,8 @@ impl LegacySlice {
             }
         };
         let mut pos = self.pos;
-        let mut next_manage = pos;
         let end = loop {
-            if pos >= next_manage {
-                self.pages.manage(pos);
-                next_manage = pos + (RELEASE_STEP / 2);
-            }
-            let all = self.pages.as_slice();
-            let rest = &all[pos..];
+            let rest = self.bytes.from(pos, 16);
             if rest.is_empty() {
                 break LegacyEnd::Complete;
             }
@@ -263,15 +243,16 @@ impl LegacySlice {
                 break LegacyEnd::TooLong(caplen);
             }
             let len = 16 + caplen as usize;
+            let rest = self.bytes.from(pos, len);
             if rest.len() < len {
                 break LegacyEnd::Truncated;
             }
             // Every cache line [`PREFETCH_DISTANCE`] ahead of this record's,
             // each once (fewer, e.g. only record headers, measured slower).
-            let to = (pos + len + PREFETCH_DISTANCE).min(all.len());
-            let mut line = (pos + PREFETCH_DISTANCE).next_multiple_of(64);
+            let to = (len + PREFETCH_DISTANCE).min(rest.len());
+            let mut line = PREFETCH_DISTANCE.next_multiple_of(64);
             while line < to {
-                prefetch(&all[line]);
+                prefetch(&rest[line]);
                 line += 64;
             }
             let block = LegacyPcapBlock {
@@ -295,7 +276,7 @@ impl LegacySlice {
 /// pcapng blocks in place, through pcap-parser's reader protocol; see the
 /// module documentation.
 pub(super) struct NgSlice {
-    pages: Pages,
+    bytes: Box<dyn AsRef<[u8]> + Send>,
     /// The current section is big-endian.
     big_endian: bool,
     /// File offset of the first unconsumed byte.
@@ -316,12 +297,15 @@ impl NgSlice {
     /// Check the section header as the streaming reader does (on its first
     /// read: the first `capacity` bytes at most) and start reading with a
     /// buffer of `capacity` bytes.
-    pub(super) fn new(bytes: Bytes, capacity: usize) -> Result<NgSlice, PcapError<&'static [u8]>> {
-        let all = bytes.as_slice();
+    pub(super) fn new(
+        bytes: Box<dyn AsRef<[u8]> + Send>,
+        capacity: usize,
+    ) -> Result<NgSlice, PcapError<&'static [u8]>> {
+        let all = (*bytes).as_ref();
         let end = all.len().min(capacity);
         parse_sectionheaderblock(&all[..end]).map_err(owned)?;
         Ok(NgSlice {
-            pages: Pages::new(bytes),
+            bytes,
             big_endian: false,
             start: 0,
             end,
@@ -338,7 +322,7 @@ impl PcapReaderIterator for NgSlice {
         if self.start == self.end && self.position == 0 && self.exhausted {
             return Err(PcapError::Eof);
         }
-        let data = &self.pages.as_slice()[self.start..self.end];
+        let data = &(*self.bytes).as_ref()[self.start..self.end];
         let parse = if self.big_endian {
             parse_block_be
         } else {
@@ -377,7 +361,7 @@ impl PcapReaderIterator for NgSlice {
         let n = offset.min(self.end - self.start);
         // The lines ahead, each once: those of the `n` bytes now passed,
         // shifted by the prefetch distance.
-        let all = self.pages.as_slice();
+        let all = (*self.bytes).as_ref();
         let to = (self.start + n + PREFETCH_DISTANCE).min(all.len());
         let mut at = (self.start + PREFETCH_DISTANCE).next_multiple_of(64);
         while at < to {
@@ -398,10 +382,9 @@ impl PcapReaderIterator for NgSlice {
         if space == 0 {
             return Ok(());
         }
-        let n = space.min(self.pages.as_slice().len() - self.end);
+        let n = space.min((*self.bytes).as_ref().len() - self.end);
         self.exhausted = n == 0;
         self.end += n;
-        self.pages.manage(self.start);
         Ok(())
     }
 
@@ -418,7 +401,7 @@ impl PcapReaderIterator for NgSlice {
     }
 
     fn data(&self) -> &[u8] {
-        &self.pages.as_slice()[self.start..self.end]
+        &(*self.bytes).as_ref()[self.start..self.end]
     }
 
     fn reader_exhausted(&self) -> bool {

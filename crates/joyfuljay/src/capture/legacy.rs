@@ -17,7 +17,7 @@ use std::path::Path;
 enum Source {
     /// A stream, through pcap-parser's buffered reader.
     Stream(LegacyPcapReader<Box<dyn Read + Send>>),
-    /// A mapped file or bytes in memory.
+    /// A file through a window, or bytes in memory.
     InPlace(LegacySlice),
 }
 

@@ -1,20 +1,20 @@
 //! Capture readers: pcap and pcapng in, [`Frame`]s out.
 //!
-//! Only this module names `pcap_parser` types. A regular, uncompressed file
-//! is memory-mapped and its records parsed in place (no copy; the mapped
-//! pages behind the reading position are released as it goes, so resident
-//! memory stays bounded whatever the file size). Anything else (standard
-//! input, pipes, compressed captures, or a file that cannot be mapped) is
-//! streamed through a reused buffer, in constant memory. Both give the same
-//! frames and the same end for every input: in place, legacy pcap records
-//! are read in one loop straight from the bytes, and pcapng blocks through
-//! a window that follows the streaming buffer's (see `in_place`).
+//! Only this module names `pcap_parser` types. A regular, uncompressed
+//! legacy pcap file is read through a reused window and its records parsed
+//! in place (nothing memory-mapped: a file shortened while it is read ends
+//! like a cut-short capture, never with SIGBUS). Anything else (standard
+//! input, pipes, compressed captures, pcapng files) is streamed through a
+//! reused buffer, in constant memory; bytes already in memory are parsed
+//! in place. All give the same frames and the same end for every input:
+//! in place, legacy pcap records are read in one loop, and pcapng blocks
+//! through a window that follows the streaming buffer's (see `in_place`).
 //!
 //! This file is the public front: [`CaptureReader`], [`Frame`], [`ReadEnd`]
 //! and the bounds. The rest is private:
 //! - `format`: the capture format, recognised from the magic number;
 //! - `stream`: decompression, and the stream the streaming readers read;
-//! - `in_place`: mapped files and bytes in memory;
+//! - `in_place`: windowed files and bytes in memory;
 //! - `drive`: the loop that drives a pcap-parser reader to the end of the
 //!   data, and what its errors mean;
 //! - `legacy`, `pcapng`: what each format's records mean (link types,
@@ -131,16 +131,31 @@ pub struct CaptureReader {
 impl CaptureReader {
     /// Open a capture file (`-`: standard input), detecting its format from
     /// the magic number. Gzip- and zstd-compressed captures are decompressed
-    /// on the fly. A regular uncompressed file is memory-mapped and read in
-    /// place; if it cannot be mapped it is streamed, with the same result.
+    /// on the fly. A regular, uncompressed legacy pcap file is read through
+    /// a window and its records parsed in place; anything else is streamed,
+    /// with the same result. Nothing is memory-mapped, so a file shortened
+    /// while it is read ends like a cut-short capture.
     pub fn open(path: &Path) -> Result<CaptureReader> {
+        Self::open_windowed(path, in_place::WINDOW)
+    }
+
+    /// [`CaptureReader::open`] with a window of `window` bytes for legacy
+    /// pcap files: for tests of records across window boundaries.
+    #[doc(hidden)]
+    pub fn open_windowed(path: &Path, window: usize) -> Result<CaptureReader> {
         if path.as_os_str() == "-" {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()));
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        if let Some(map) = in_place::map(&file) {
-            if !stream::compressed(&map) {
-                return Self::in_place(path, Bytes::Map(map));
+        if let Some(head) = regular_file_head(&file) {
+            if !stream::compressed(&head)
+                && matches!(format_of(path, &head), Ok(CaptureFormat::Pcap { .. }))
+            {
+                return Self::in_place(
+                    path,
+                    Bytes::File(in_place::Window::new(file, window)),
+                    &head,
+                );
             }
         }
         Self::from_reader(path, Box::new(file))
@@ -157,18 +172,29 @@ impl CaptureReader {
         if stream::compressed(bytes.as_ref()) {
             return Self::from_reader(path, Box::new(Cursor::new(bytes)));
         }
-        Self::in_place(path, Bytes::Memory(Box::new(bytes)))
+        let b = bytes.as_ref();
+        let head = b[..b.len().min(MAGIC_LEN)].to_vec();
+        Self::in_place(path, Bytes::Memory(Box::new(bytes)), &head)
     }
 
-    fn in_place(path: &Path, bytes: Bytes) -> Result<CaptureReader> {
-        let all = bytes.as_slice();
-        let format = format_of(path, &all[..all.len().min(MAGIC_LEN)])?;
-        let inner = match format {
-            CaptureFormat::Pcap {
-                nanosecond,
-                big_endian,
-            } => legacy::Records::in_place(bytes, nanosecond, big_endian).map(Inner::Legacy),
-            CaptureFormat::PcapNg => pcapng::Records::in_place(bytes).map(Inner::Ng),
+    /// Read `bytes` in place; `head` holds its first bytes (up to
+    /// [`MAGIC_LEN`]).
+    fn in_place(path: &Path, bytes: Bytes, head: &[u8]) -> Result<CaptureReader> {
+        let format = format_of(path, head)?;
+        let inner = match (format, bytes) {
+            (
+                CaptureFormat::Pcap {
+                    nanosecond,
+                    big_endian,
+                },
+                bytes,
+            ) => legacy::Records::in_place(bytes, nanosecond, big_endian).map(Inner::Legacy),
+            (CaptureFormat::PcapNg, Bytes::Memory(b)) => {
+                pcapng::Records::in_place(b).map(Inner::Ng)
+            }
+            (CaptureFormat::PcapNg, Bytes::File(w)) => {
+                return Self::from_reader(path, Box::new(w.into_file()))
+            }
         }
         .map_err(|e| bad_header(path, e))?;
         Ok(Self::with(path, format, inner))
@@ -267,6 +293,37 @@ impl CaptureReader {
                 on_unknown_interface,
             ),
         }
+    }
+}
+
+/// The first bytes (up to [`MAGIC_LEN`]) of `file` if it is a non-empty
+/// regular file, read without moving its position; `None` otherwise (a
+/// pipe, a character device, a `/proc` file that reports size 0), and the
+/// caller streams it.
+fn regular_file_head(file: &std::fs::File) -> Option<Vec<u8>> {
+    let meta = file.metadata().ok()?;
+    if !meta.is_file() || meta.len() == 0 {
+        return None;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileExt;
+        let mut head = vec![0; MAGIC_LEN];
+        let mut n = 0;
+        while n < head.len() {
+            match file.read_at(&mut head[n..], n as u64) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(_) => return None,
+            }
+        }
+        head.truncate(n);
+        Some(head)
+    }
+    #[cfg(not(unix))]
+    {
+        None
     }
 }
 

@@ -4,7 +4,7 @@
 //! in-place files alike go through [`drive`].
 
 use super::drive::{drive, Step};
-use super::in_place::{Bytes, NgSlice};
+use super::in_place::NgSlice;
 use super::{note_link, Frame, ReadEnd, BUFFER_SIZE, MAX_INTERFACES, MAX_RECORD_LEN, MAX_TS_US};
 use crate::error::Result;
 use pcap_parser::pcapng::Block;
@@ -17,7 +17,7 @@ use std::path::Path;
 enum Source {
     /// A stream, through pcap-parser's buffered reader.
     Stream(PcapNGReader<Box<dyn Read + Send>>),
-    /// A mapped file or bytes in memory.
+    /// Bytes in memory.
     InPlace(NgSlice),
 }
 
@@ -38,7 +38,9 @@ impl Records {
     }
 
     /// Blocks read in place from `bytes`, whose section header is checked now.
-    pub(super) fn in_place(bytes: Bytes) -> Result<Records, PcapError<&'static [u8]>> {
+    pub(super) fn in_place(
+        bytes: Box<dyn AsRef<[u8]> + Send>,
+    ) -> Result<Records, PcapError<&'static [u8]>> {
         let reader = NgSlice::new(bytes, BUFFER_SIZE)?;
         Ok(Records::with(Source::InPlace(reader)))
     }

@@ -2,7 +2,7 @@
 //! damaged files.
 
 use crate::util::{float, int, meta, pcap, pcap_with, pcapng, run, text, Warnings, T0};
-use joyfuljay::capture::{CaptureReader, ReadEnd};
+use joyfuljay::capture::{CaptureFormat, CaptureReader, ReadEnd};
 use joyfuljay::output::VecSink;
 use joyfuljay::synth::Packet;
 use joyfuljay::{Error, Pipeline};
@@ -349,15 +349,16 @@ fn files_under(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every bundled capture and fuzz regression input: a mapped file, bytes
-/// in memory and a stream give the same frames, ends and offsets (or the
-/// same error).
+/// Every bundled capture and fuzz regression input: a file opened (legacy
+/// pcap through a window, at the default size and at sizes that put
+/// window boundaries inside records and record headers), bytes in memory
+/// and a stream give the same frames, ends and offsets (or the same error).
 #[test]
-fn mapped_and_streamed_reads_agree_on_every_bundled_file() {
+fn windowed_and_streamed_reads_agree_on_every_bundled_file() {
     let mut files = Vec::new();
     files_under(&captures_dir(), &mut files);
     files_under(&fuzz_regressions_dir(), &mut files);
-    let mut mapped = 0;
+    let mut windowed = 0;
     for path in &files {
         let bytes = std::fs::read(path).unwrap();
         let what = path.display().to_string();
@@ -365,14 +366,49 @@ fn mapped_and_streamed_reads_agree_on_every_bundled_file() {
         let opened = CaptureReader::open(path);
         if let Ok(r) = &opened {
             let compressed = bytes.starts_with(&[0x1f, 0x8b]) || bytes.starts_with(&[0x28, 0xb5]);
-            assert_eq!(r.reads_in_place(), !compressed, "{what}");
-            mapped += usize::from(r.reads_in_place());
+            let legacy = matches!(r.format(), CaptureFormat::Pcap { .. });
+            assert_eq!(r.reads_in_place(), legacy && !compressed, "{what}");
+            windowed += usize::from(r.reads_in_place());
         }
         // Errors name the path, so compare them without it.
         let got = reading(opened, 0).map_err(|e| e.replace(&what, "x"));
-        assert_eq!(got, want, "{what}: mapped");
+        assert_eq!(got, want, "{what}: opened");
+        for window in [1, 7, 16, 100, 1500, 4096] {
+            let got = reading(CaptureReader::open_windowed(path, window), 0)
+                .map_err(|e| e.replace(&what, "x"));
+            assert_eq!(got, want, "{what}: window {window}");
+        }
+        // Stopped and resumed every 3 frames, through a small window.
+        let got =
+            reading(CaptureReader::open_windowed(path, 100), 3).map_err(|e| e.replace(&what, "x"));
+        assert_eq!(got, streamed(&bytes, 3), "{what}: window 100, stops");
     }
-    assert!(mapped >= 15, "{mapped} files mapped");
+    assert!(windowed >= 15, "{windowed} files read through a window");
+}
+
+/// A capture shortened while it is read ends like a cut-short capture:
+/// the reader sees the bytes the file still has when it gets there.
+#[test]
+fn a_file_shortened_while_read_ends_as_cut_short() {
+    let full = std::fs::read(capture("http.cap")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("shrinking.pcap");
+    for cut in [24, 100, 1000, 5000, full.len() - 1] {
+        std::fs::write(&path, &full).unwrap();
+        // A small window: the first read takes the header and a little.
+        let r = CaptureReader::open_windowed(&path, 64);
+        std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_len(cut as u64)
+            .unwrap();
+        let got = reading(r, 0);
+        // What the first read took (the header and 40 bytes) plus what the
+        // file has left.
+        let want = streamed(&full[..cut.max(64)], 0);
+        assert_eq!(got, want, "cut at {cut}");
+    }
 }
 
 /// Cut lengths of a few small captures (pcap both byte orders, pcapng):
