@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """End-to-end benchmark harness: packets/s, MB/s and peak RSS of `jj extract`
-and, when installed, of `capinfos -c`, NFStream and the reference joyfuljay,
-side by side on the same generated captures.
+and, when installed, of `capinfos -c`, the C flow meters `nfpcapd` (nfdump),
+`argus` and `softflowd` (Debian packages nfdump, argus-server, softflowd),
+NFStream and the reference joyfuljay, side by side on the same generated
+captures: the default and small-packet mixes and the flow-dense mix (mostly
+2–4-packet UDP exchanges between many hosts, like real traffic).
 
     python3 scripts/bench.py                      # default sizes
     python3 scripts/bench.py --packets 2000000 --runs 5
@@ -96,6 +99,18 @@ def tools(args):
     found.append(("jj extract (flow_meta,timing,size)", lambda f: [jj, "extract", f, "--features", "flow_meta,timing,size", "-o", "/dev/null", "-q", "-j1", *args.jj_args], None))
     if shutil.which("capinfos"):
         found.append(("capinfos -c", lambda f: ["capinfos", "-c", f], None))
+    if shutil.which("nfpcapd"):
+        out = os.path.join(WORK, "nfpcapd")
+        def nfpcapd(f):
+            shutil.rmtree(out, ignore_errors=True)
+            os.makedirs(out)
+            return ["nfpcapd", "-r", f, "-w", out]
+        found.append(("nfpcapd (nfdump)", nfpcapd, None))
+    if shutil.which("argus"):
+        found.append(("argus", lambda f: ["argus", "-r", f, "-w", "/dev/null"], None))
+    if shutil.which("softflowd"):
+        # Flows exported as NetFlow to a local port nobody listens on.
+        found.append(("softflowd", lambda f: ["softflowd", "-r", f, "-n", "127.0.0.1:9995", "-d"], None))
     py = args.python
     if py and subprocess.run([py, "-c", "import nfstream"], capture_output=True).returncode == 0:
         code = ("import sys,nfstream;n=0\n"
@@ -111,6 +126,8 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--packets", type=int, default=5_000_000)
     ap.add_argument("--flows", type=int, default=10_000)
+    ap.add_argument("--dense-flows", type=int, default=20_000,
+                    help="--flows of the flow-dense mix (its concurrent-connection pool)")
     ap.add_argument("--runs", type=int, default=3)
     ap.add_argument("--slow-packets", type=int, default=20_000,
                     help="packets given to the reference joyfuljay; rates are per packet")
@@ -154,6 +171,7 @@ def main():
         ("default mix, pcap", gen("default.pcap", args.packets, args.flows, "default")),
         ("small-packet mix, pcap", gen("small.pcap", args.packets, args.flows, "small")),
         ("default mix, pcapng", gen("default.pcapng", args.packets, args.flows, "default")),
+        ("flow-dense mix, pcap", gen("dense.pcap", args.packets, args.dense_flows, "dense")),
     ]
     say("| tool | file | packets | packets/s | MB/s | peak RSS | vs capinfos |")
     say("|---|---|---|---|---|---|---|")
@@ -178,9 +196,11 @@ def main():
             ratio = f"{rates[name] / cap:.2f}×" if cap else ""
             say(f"| {name} | {label} | {n:,} | {n / wall:,.0f} | {sz / wall / 1e6:,.0f} | {rss / 2**20:,.0f} MiB | {ratio} |")
         jj_rate = rates.get("jj extract (flow_meta)")
-        for other in ("NFStream", "joyfuljay 0.1.6.1 (reference)"):
+        for other in ("nfpcapd (nfdump)", "argus", "softflowd", "NFStream",
+                      "joyfuljay 0.1.6.1 (reference)"):
             if jj_rate and other in rates:
-                say(f"|  | {label}: jj flow_meta / {other} | | {jj_rate / rates[other]:,.0f}× | | | |")
+                r = jj_rate / rates[other]
+                say(f"|  | {label}: jj flow_meta -j1 / {other} | | {r:,.2f}× | | | |")
     say()
     if not args.no_write:
         stamp = datetime.datetime.now().strftime("%Y-%m-%d-%H%M")
