@@ -85,9 +85,11 @@ impl Entropy {
         Entropy { sample, clog }
     }
 
-    /// Shannon entropy in bits per byte of byte counts summing to `total`:
-    /// log2(total) − Σ c·log2 c / total (0 when empty).
-    fn entropy(&self, counts: &[u32; 256], total: u64) -> f64 {
+    /// Shannon entropy in bits per byte of the bytes counted in `h`:
+    /// log2(total) − Σ c·log2 c / total over the values present (0 when
+    /// empty).
+    fn entropy(&self, h: &Hist) -> f64 {
+        let total = h.total;
         if total == 0 {
             return 0.0;
         }
@@ -95,17 +97,73 @@ impl Entropy {
             Some(&v) => v,
             None => f64::from(c) * f64::from(c).log2(),
         };
-        // Four partial sums: one chain of 256 dependent additions would
-        // cost 256 addition latencies.
-        let mut acc = [0f64; 4];
-        for four in counts.chunks_exact(4) {
-            for (a, &c) in acc.iter_mut().zip(four) {
-                *a += clog(c);
-            }
-        }
-        let sum = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+        let sum: f64 = h
+            .present()
+            .iter()
+            .map(|&v| clog(h.counts[v as usize]))
+            .sum();
         let t = total as f64;
         (t.log2() - sum / t).max(0.0)
+    }
+}
+
+/// Byte counts of a sample, with the values present listed in order of
+/// first appearance, so that sums over the values cost what the sample
+/// holds, not 256 steps (most payloads sampled are short).
+struct Hist {
+    counts: [u32; 256],
+    /// One more than the values there are: the branch-free `add` writes a
+    /// byte past the last distinct value.
+    values: [u8; 257],
+    distinct: usize,
+    total: u64,
+}
+
+impl Hist {
+    fn new() -> Hist {
+        Hist {
+            counts: [0; 256],
+            values: [0; 257],
+            distinct: 0,
+            total: 0,
+        }
+    }
+
+    /// Count `bytes`.
+    #[inline]
+    fn add(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            let c = &mut self.counts[b as usize];
+            // Branch-free: the value is written every time and kept only
+            // when new (a branch would mispredict on random bytes).
+            self.values[self.distinct] = b;
+            self.distinct += usize::from(*c == 0);
+            *c += 1;
+        }
+        self.total += bytes.len() as u64;
+    }
+
+    /// The counts of `self` and `other` together (without counting the
+    /// bytes again).
+    fn merged(&self, other: &Hist) -> Hist {
+        let mut m = Hist {
+            counts: self.counts,
+            values: self.values,
+            distinct: self.distinct,
+            total: self.total + other.total,
+        };
+        for &v in other.present() {
+            let c = &mut m.counts[v as usize];
+            m.values[m.distinct] = v;
+            m.distinct += usize::from(*c == 0);
+            *c += other.counts[v as usize];
+        }
+        m
+    }
+
+    /// The values present.
+    fn present(&self) -> &[u8] {
+        &self.values[..self.distinct]
     }
 }
 
@@ -122,15 +180,6 @@ pub(crate) struct EntropyState {
     max: f64,
     high: u64,
     samples: [Vec<u8>; 2],
-}
-
-/// Byte counts of `bytes`.
-fn histogram(bytes: &[u8]) -> [u32; 256] {
-    let mut h = [0u32; 256];
-    for &b in bytes {
-        h[b as usize] += 1;
-    }
-    h
 }
 
 impl FeatureGroup for Entropy {
@@ -153,11 +202,9 @@ impl FeatureGroup for Entropy {
             return;
         }
         let cut = &payload[..payload.len().min(self.sample as usize)];
-        let mut table = [0u32; 256];
-        for &b in cut {
-            table[b as usize] += 1;
-        }
-        let h = self.entropy(&table, cut.len() as u64);
+        let mut hist = Hist::new();
+        hist.add(cut);
+        let h = self.entropy(&hist);
         // Welford's update.
         st.n += 1;
         let d = h - st.mean;
@@ -193,45 +240,51 @@ impl FeatureGroup for Entropy {
         out.put(consistency);
         out.put(if st.n == 0 { 0.0 } else { st.high as f64 / n });
 
-        let hist = [histogram(&st.samples[0]), histogram(&st.samples[1])];
-        let mut counts_both = [0u32; 256];
-        for (v, c) in counts_both.iter_mut().enumerate() {
-            *c = hist[0][v] + hist[1][v];
-        }
-        let both = counts_both.map(f64::from);
         let total = (st.samples[0].len() + st.samples[1].len()) as u64;
-        let l = total as f64;
-        let (fwd, bwd) = (
-            self.entropy(&hist[0], st.samples[0].len() as u64),
-            self.entropy(&hist[1], st.samples[1].len() as u64),
-        );
-        out.put(self.entropy(&counts_both, total));
-        out.put(fwd);
-        out.put(bwd);
-        out.put(ratio(fwd, bwd));
-        out.put(if total >= u64::from(UNIFORMITY_MIN_BYTES) {
-            let e = l / 256.0;
-            let mut acc = [0f64; 4];
-            for four in both.chunks_exact(4) {
-                for (a, &c) in acc.iter_mut().zip(four) {
-                    *a += (c - e) * (c - e);
-                }
+        if total == 0 {
+            // No payload: every byte-sample column is 0.
+            for _ in 0..8 {
+                out.put(0.0);
             }
-            let dev = (acc[0] + acc[1]) + (acc[2] + acc[3]);
+            out.put(0i64);
+            return;
+        }
+        let mut fwd = Hist::new();
+        fwd.add(&st.samples[0]);
+        let mut bwd = Hist::new();
+        bwd.add(&st.samples[1]);
+        let both = fwd.merged(&bwd);
+        let l = total as f64;
+        let (h_fwd, h_bwd) = (self.entropy(&fwd), self.entropy(&bwd));
+        out.put(self.entropy(&both));
+        out.put(h_fwd);
+        out.put(h_bwd);
+        out.put(ratio(h_fwd, h_bwd));
+        out.put(if total >= u64::from(UNIFORMITY_MIN_BYTES) {
+            // Σ over all 256 values of (c − L/256)²: the values present,
+            // then the absent ones, each (L/256)².
+            let e = l / 256.0;
+            let present: f64 = both
+                .present()
+                .iter()
+                .map(|&v| {
+                    let d = f64::from(both.counts[v as usize]) - e;
+                    d * d
+                })
+                .sum();
+            let dev = present + (256 - both.distinct) as f64 * e * e;
             (1.0 - dev / (l * l)).max(0.0)
         } else {
             0.0
         });
-        let share = |f: fn(usize) -> bool| {
-            let k = (0..256)
-                .filter(|&v| f(v))
-                .map(|v| u64::from(counts_both[v]))
-                .sum::<u64>() as f64;
-            if total == 0 {
-                0.0
-            } else {
-                k / l
-            }
+        let share = |f: fn(u8) -> bool| {
+            let k: u64 = both
+                .present()
+                .iter()
+                .filter(|&&v| f(v))
+                .map(|&v| u64::from(both.counts[v as usize]))
+                .sum();
+            k as f64 / l
         };
         out.put(share(|v| {
             (0x20..=0x7e).contains(&v) || matches!(v, 0x09 | 0x0a | 0x0d)
@@ -454,6 +507,15 @@ mod tests {
             let r = table_row(&[(true, vec![]), (false, vec![])], udp, 256);
             assert!(r.iter().all(|&x| x == 0.0), "{r:?}");
         }
+    }
+
+    #[test]
+    fn every_byte_value_many_times() {
+        // All 256 values present, then more bytes: the list of values
+        // present is full and must not overflow.
+        let all: Vec<u8> = (0..2048).map(|i| (i * 7 % 256) as u8).collect();
+        let pkts: Payloads = vec![(true, all.clone()), (false, all)];
+        assert_close(&table_row(&pkts, false, 2048), &naive_row(&pkts, 2048));
     }
 
     #[test]
