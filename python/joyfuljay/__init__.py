@@ -333,6 +333,23 @@ class Pipeline:
         table = pa.Table.from_batches([_record_batch(pa, b) for b in batches])
         return _convert(table, output_format)
 
+    def process_pcaps_batch(
+        self,
+        paths: Sequence[PathLike],
+        output_format: str = "dataframe",
+    ) -> Any:
+        """Extract the flows of several captures into one result, the files'
+        rows in the order given (each file its own flow space).
+
+        The files are read in parallel by threads of this process (the
+        configuration's ``num_workers``, else every core), not by worker
+        processes: nothing is pickled and the rows are the same for any
+        number of workers. The same as ``process_pcap(paths, output_format)``.
+        """
+        if isinstance(paths, (str, bytes, os.PathLike)):
+            raise TypeError("process_pcaps_batch: give a list of paths (process_pcap reads one)")
+        return self.process_pcap(list(paths), output_format)
+
     def iter_features(
         self,
         path: Union[PathLike, Sequence[PathLike]],

@@ -381,3 +381,16 @@ def test_booleans_and_nulls_have_pandas_dtypes():
     t = jj.extract(capture("http.cap"), features="tcp", output_format="arrow")
     assert t.schema.field("tcp_handshake_complete").type == pa.bool_()
     assert t.column("tcp_initial_window").null_count == int(df["tcp_initial_window"].isna().sum()) >= 1
+
+
+def test_process_pcaps_batch_is_the_files_in_order():
+    files = [str(capture(n)) for n in ("http.cap", "dns.cap", "v6-http.cap")]
+    pipeline = jj.Pipeline(jj.Config(features=["flow_meta"]))
+    batch = pipeline.process_pcaps_batch(files)
+    parts = [pipeline.process_pcap(f) for f in files]
+    assert len(batch) == sum(len(p) for p in parts) > 0
+    pd.testing.assert_frame_equal(batch, pd.concat(parts, ignore_index=True))
+    rows = pipeline.process_pcaps_batch(files, output_format="dict")
+    assert rows == [r for p in files for r in pipeline.process_pcap(p, output_format="dict")]
+    with pytest.raises(TypeError, match="list of paths"):
+        pipeline.process_pcaps_batch(files[0])
