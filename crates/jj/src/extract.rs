@@ -48,6 +48,18 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if let Some(n) = a.max_flows {
         cfg.max_concurrent_flows = n;
     }
+    if let Some(e) = &a.eviction {
+        cfg.flow_eviction_strategy = e.clone();
+    }
+    if let Some(m) = a.max_memory {
+        cfg.max_memory = Some(m);
+    }
+    if let Some(r) = a.sampling_rate {
+        cfg.sampling_rate = Some(r);
+    }
+    if let Some(n) = a.threads {
+        cfg.num_workers = Some(n);
+    }
     if a.no_ips {
         cfg.include_ip_addresses = false;
     }
@@ -217,8 +229,9 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     if cfg.anonymize_ips && cfg.anonymization_salt.is_empty() && !a.quiet {
         eprintln!("jj: warning: anonymizing with an empty salt is trivially reversible (hash every address); set --salt");
     }
+    let threads_cfg = cfg.num_workers;
     let pipeline = Pipeline::new(cfg)?;
-    let threads = match a.threads {
+    let threads = match threads_cfg {
         Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
         Some(n) => n,
     };
@@ -321,14 +334,23 @@ fn summary(s: &Stats, secs: f64, target: &str) {
     } else {
         format!("{} ({skipped})", s.skipped_total())
     };
+    let evicted = if s.evicted_for_memory > 0 {
+        format!(
+            " ({} ended early for the memory budget)",
+            s.evicted_for_memory
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows written to {}; {:.2} s, {} packets/s",
+        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.packets,
         s.decoded,
         skipped,
         s.flows,
+        evicted,
         target,
         secs,
         human(s.packets as f64 / secs.max(1e-9)),

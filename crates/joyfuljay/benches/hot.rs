@@ -150,6 +150,8 @@ fn benches(c: &mut Criterion) {
                         active_us: None,
                         tcp_close: true,
                         max_flows: 0,
+                        evict_oldest: false,
+                        memory_flows: 0,
                     },
                     NoStates,
                 );

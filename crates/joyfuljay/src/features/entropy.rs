@@ -378,6 +378,8 @@ mod tests {
                 active_us: None,
                 tcp_close: true,
                 max_flows: 0,
+                evict_oldest: false,
+                memory_flows: 0,
             },
             GroupStates::new(vec![arena], 0),
         );

@@ -224,7 +224,24 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     fn stream_done(&self, _state: &Self::State, _dir: Direction) -> bool {
         false
     }
+
+    /// Heap bytes a flow's state typically holds beyond the state itself
+    /// (boxed parts, lists), for the memory budget's flow cap
+    /// (docs/semantics.md#memory-budget). The default,
+    /// [`DEFAULT_HEAP_BYTES`], covers a lazily boxed part or two; groups
+    /// whose state grows with the flow (sequence columns) declare more.
+    fn heap_bytes(&self) -> usize {
+        DEFAULT_HEAP_BYTES
+    }
 }
+
+/// The heap bytes per flow a stateful group is assumed to hold unless it
+/// declares otherwise ([`FeatureGroup::heap_bytes`]).
+pub const DEFAULT_HEAP_BYTES: usize = 64;
+
+/// Bytes the allocator adds to every heap block (glibc: 8-byte header,
+/// 16-byte granularity), counted once per boxed part.
+pub const ALLOC_OVERHEAD: usize = 16;
 
 /// A configured group with its state type erased: what the registry
 /// builds and the pipeline holds.
@@ -289,6 +306,10 @@ pub trait Arena: Send {
     /// Build the state at `pos` from the buffered packets (`pkt` is the
     /// packet that outgrew them, not yet accounted).
     fn materialize(&mut self, _pos: usize, _recent: &Recent, _pkt: &PacketView<'_>) {}
+    /// Bytes one live flow's state costs: its slot in the live vector
+    /// (counted twice: a growing vector may hold twice its length) plus the
+    /// group's declared heap bytes.
+    fn bytes_per_flow(&self) -> usize;
     /// Add a new flow's state at the end of the live states.
     fn push(&mut self);
     /// Account a packet in the live state at `pos`.
@@ -385,6 +406,10 @@ struct TypedArena<G: FeatureGroup> {
 }
 
 impl<G: FeatureGroup> Arena for TypedArena<G> {
+    fn bytes_per_flow(&self) -> usize {
+        2 * std::mem::size_of::<G::State>() + self.group.heap_bytes()
+    }
+
     #[inline]
     fn push(&mut self) {
         self.slots.live.push(self.group.new_state());
@@ -493,6 +518,14 @@ fn write_deferred<G: FeatureGroup>(
 impl<G: FeatureGroup> Arena for DeferredArena<G> {
     fn deferred(&self) -> bool {
         true
+    }
+
+    fn bytes_per_flow(&self) -> usize {
+        // The slot (a pointer) and, once materialized, the boxed state.
+        2 * std::mem::size_of::<Option<Box<G::State>>>()
+            + std::mem::size_of::<G::State>()
+            + ALLOC_OVERHEAD
+            + self.group.heap_bytes()
     }
 
     fn materialize(&mut self, pos: usize, recent: &Recent, pkt: &PacketView<'_>) {
@@ -669,6 +702,24 @@ impl GroupStates {
 
     fn has_deferred(&self) -> bool {
         !self.deferred.is_empty()
+    }
+
+    /// Bytes one live flow's states cost (docs/semantics.md#memory-budget):
+    /// every arena's [`Arena::bytes_per_flow`], the buffered packets of
+    /// deferred groups, and the stream-start buffers counted full (both
+    /// directions, as if every flow were TCP with payload).
+    pub fn bytes_per_flow(&self) -> usize {
+        let mut n: usize = self.arenas.iter().map(|a| a.bytes_per_flow()).sum();
+        if self.has_deferred() {
+            n += 2 * std::mem::size_of::<Recent>();
+        }
+        if let Some(s) = &self.streams {
+            n += 2 * std::mem::size_of::<Option<Box<[StreamStart; 2]>>>()
+                + std::mem::size_of::<[StreamStart; 2]>()
+                + ALLOC_OVERHEAD
+                + 2 * (s.budget + ALLOC_OVERHEAD);
+        }
+        n
     }
 }
 
@@ -1040,6 +1091,8 @@ mod tests {
                 active_us: None,
                 tcp_close: true,
                 max_flows: 0,
+                evict_oldest: false,
+                memory_flows: 0,
             },
             GroupStates::new(vec![arena], 12),
         );
@@ -1131,6 +1184,8 @@ mod tests {
                     active_us: None,
                     tcp_close: true,
                     max_flows: 0,
+                    evict_oldest: false,
+                    memory_flows: 0,
                 },
                 GroupStates::with_readers(arenas, 12, Some(readers)),
             );

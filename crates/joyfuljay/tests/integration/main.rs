@@ -3,6 +3,7 @@
 mod docs;
 mod flows;
 mod header_groups;
+mod limits;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
