@@ -152,6 +152,8 @@ fn benches(c: &mut Criterion) {
                         max_flows: 0,
                         evict_oldest: false,
                         memory_flows: 0,
+                        memory_bytes: 0,
+                        per_flow_bytes: 0,
                     },
                     NoStates,
                 );

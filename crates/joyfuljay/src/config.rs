@@ -424,6 +424,72 @@ mod tests {
     }
 
     #[test]
+    fn limits_and_sampling_keys_in_every_format() {
+        let j = Config::from_str_as(
+            r#"{"flow_eviction_strategy": "oldest", "max_memory": "512M", "sampling_rate": 0.25, "num_workers": 3}"#,
+            "json",
+        )
+        .unwrap();
+        let t = Config::from_str_as(
+            "flow_eviction_strategy = \"oldest\"\nmax_memory = 536870912\nsampling_rate = 0.25\nnum_workers = 3\n",
+            "toml",
+        )
+        .unwrap();
+        let y = Config::from_str_as(
+            "flow_eviction_strategy: oldest\nmax_memory: 512M\nsampling_rate: 0.25\nnum_workers: 3\n",
+            "yaml",
+        )
+        .unwrap();
+        assert_eq!(j, t);
+        assert_eq!(t, y);
+        assert!(j.evict_oldest());
+        assert_eq!(j.max_memory, Some(512 << 20));
+        assert_eq!(j.sampling_rate, Some(0.25));
+        assert_eq!(j.num_workers, Some(3));
+        let d = Config::default();
+        assert!(!d.evict_oldest());
+        assert_eq!(
+            (d.max_memory, d.sampling_rate, d.num_workers),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn bad_limits_are_one_line_errors_naming_the_key() {
+        for (text, key) in [
+            (
+                r#"{"flow_eviction_strategy": "fifo"}"#,
+                "flow_eviction_strategy",
+            ),
+            (r#"{"sampling_rate": 0}"#, "sampling_rate"),
+            (r#"{"sampling_rate": 1.5}"#, "sampling_rate"),
+            (r#"{"sampling_rate": -0.1}"#, "sampling_rate"),
+            (r#"{"max_memory": 0}"#, "max_memory"),
+            (r#"{"max_memory": "lots"}"#, "max_memory"),
+            (r#"{"max_memory": "12Q"}"#, "max_memory"),
+            (r#"{"num_workers": -1}"#, "num_workers"),
+        ] {
+            let e = Config::from_str_as(text, "json").unwrap_err();
+            assert!(e.starts_with(key), "{text}: {e}");
+            assert!(!e.contains('\n'), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size(" 3T "), Ok(3 << 40));
+        for bad in ["", "M", "-1", "1.5", "2X", "1e9", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
     fn set_by_key() {
         let mut c = Config::default();
         c.set("flow_timeout", serde_json::json!(5)).unwrap();

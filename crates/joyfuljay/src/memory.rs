@@ -86,10 +86,16 @@ pub fn default_budget() -> u64 {
 /// the reserve (a quarter, at most [`RESERVE_MAX`]), shared evenly; at
 /// least one.
 pub fn flow_cap(budget: u64, per_flow: usize, tables: usize) -> usize {
+    let cap = table_share(budget, tables) / per_flow.max(1);
+    cap.max(1)
+}
+
+/// Each of `tables` flow tables' share of `budget`, after the reserve (a
+/// quarter, at most [`RESERVE_MAX`]).
+pub fn table_share(budget: u64, tables: usize) -> usize {
     let reserve = (budget / 4).min(RESERVE_MAX);
     let share = (budget - reserve) / tables.max(1) as u64;
-    let cap = share / per_flow.max(1) as u64;
-    usize::try_from(cap).unwrap_or(usize::MAX).max(1)
+    usize::try_from(share).unwrap_or(usize::MAX)
 }
 
 #[cfg(test)]

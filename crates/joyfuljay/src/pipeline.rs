@@ -372,6 +372,12 @@ impl Pipeline {
         )
     }
 
+    /// Each of `tables` concurrent flow tables' share of the memory budget
+    /// in bytes (after the reserve).
+    pub fn table_share(&self, tables: usize) -> usize {
+        crate::memory::table_share(self.memory_budget, tables)
+    }
+
     /// The output columns, in order.
     pub fn columns(&self) -> &[&'static Column] {
         &self.columns
@@ -422,6 +428,8 @@ impl Pipeline {
                 max_flows: usize::try_from(self.config.max_concurrent_flows).unwrap_or(usize::MAX),
                 evict_oldest: self.config.evict_oldest(),
                 memory_flows: self.flow_cost_and_cap(tables).1,
+                memory_bytes: self.table_share(tables),
+                per_flow_bytes: self.flow_cost_and_cap(tables).0,
             },
             self.states(),
         )

@@ -239,6 +239,16 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
 /// declares otherwise ([`FeatureGroup::heap_bytes`]).
 pub const DEFAULT_HEAP_BYTES: usize = 64;
 
+/// A group's declared heap bytes per flow; none for a state type without
+/// drop glue, which therefore owns no heap memory (no `Vec`, `Box`, …).
+fn heap_of<G: FeatureGroup>(g: &G) -> usize {
+    if std::mem::needs_drop::<G::State>() {
+        g.heap_bytes()
+    } else {
+        0
+    }
+}
+
 /// Bytes the allocator adds to every heap block (glibc: 8-byte header,
 /// 16-byte granularity), counted once per boxed part.
 pub const ALLOC_OVERHEAD: usize = 16;
@@ -407,7 +417,7 @@ struct TypedArena<G: FeatureGroup> {
 
 impl<G: FeatureGroup> Arena for TypedArena<G> {
     fn bytes_per_flow(&self) -> usize {
-        2 * std::mem::size_of::<G::State>() + self.group.heap_bytes()
+        2 * std::mem::size_of::<G::State>() + heap_of(&*self.group)
     }
 
     #[inline]
@@ -525,7 +535,7 @@ impl<G: FeatureGroup> Arena for DeferredArena<G> {
         2 * std::mem::size_of::<Option<Box<G::State>>>()
             + std::mem::size_of::<G::State>()
             + ALLOC_OVERHEAD
-            + self.group.heap_bytes()
+            + heap_of(&*self.group)
     }
 
     fn materialize(&mut self, pos: usize, recent: &Recent, pkt: &PacketView<'_>) {
@@ -652,6 +662,15 @@ pub struct GroupStates {
 struct Streams {
     budget: usize,
     slots: Slots<Option<Box<[StreamStart; 2]>>>,
+    /// Heap bytes of the live flows' buffers ([`StreamStart::heap_bytes`]).
+    heap: usize,
+}
+
+impl Streams {
+    fn pair_heap(pair: &Option<Box<[StreamStart; 2]>>) -> usize {
+        pair.as_ref()
+            .map_or(0, |p| p[0].heap_bytes() + p[1].heap_bytes())
+    }
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
@@ -688,6 +707,7 @@ impl GroupStates {
             streams: (stream_start > 0).then(|| Streams {
                 budget: stream_start as usize,
                 slots: Slots::default(),
+                heap: 0,
             }),
         }
     }
@@ -704,20 +724,21 @@ impl GroupStates {
         !self.deferred.is_empty()
     }
 
-    /// Bytes one live flow's states cost (docs/semantics.md#memory-budget):
-    /// every arena's [`Arena::bytes_per_flow`], the buffered packets of
-    /// deferred groups, and the stream-start buffers counted full (both
-    /// directions, as if every flow were TCP with payload).
+    /// Bytes one live flow's states cost besides their stream-start bytes
+    /// (docs/semantics.md#memory-budget): every arena's
+    /// [`Arena::bytes_per_flow`], the buffered packets of deferred groups,
+    /// and the stream-start pair's box (as if every flow were TCP). The
+    /// stream bytes themselves are counted as they grow
+    /// ([`FlowStates::heap_bytes`]).
     pub fn bytes_per_flow(&self) -> usize {
         let mut n: usize = self.arenas.iter().map(|a| a.bytes_per_flow()).sum();
         if self.has_deferred() {
             n += 2 * std::mem::size_of::<Recent>();
         }
-        if let Some(s) = &self.streams {
+        if self.streams.is_some() {
             n += 2 * std::mem::size_of::<Option<Box<[StreamStart; 2]>>>()
                 + std::mem::size_of::<[StreamStart; 2]>()
-                + ALLOC_OVERHEAD
-                + 2 * (s.budget + ALLOC_OVERHEAD);
+                + ALLOC_OVERHEAD;
         }
         n
     }
@@ -772,12 +793,14 @@ impl FlowStates for GroupStates {
                 let st = &mut pair[pkt.dir as usize];
                 if !st.is_complete(s.budget) {
                     if let Some(t) = pkt.tcp() {
+                        let before = st.heap_bytes();
                         st.push(
                             s.budget,
                             t.seq,
                             t.flags & tcp_flags::SYN != 0,
                             pkt.payload(),
                         );
+                        s.heap = (s.heap + st.heap_bytes()).saturating_sub(before);
                     }
                 }
                 with_stream = PacketView {
@@ -818,10 +841,15 @@ impl FlowStates for GroupStates {
         if close {
             if let Some(s) = &mut self.streams {
                 if let Some(pair) = &mut s.slots.live[pos] {
+                    s.heap = s.heap.saturating_sub(pair[dir].heap_bytes());
                     pair[dir].close();
                 }
             }
         }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.streams.as_ref().map_or(0, |s| s.heap)
     }
 
     #[inline]
@@ -842,6 +870,9 @@ impl FlowStates for GroupStates {
             self.recent.retire(pos);
         }
         if let Some(s) = &mut self.streams {
+            s.heap = s
+                .heap
+                .saturating_sub(Streams::pair_heap(&s.slots.live[pos]));
             s.slots.retire(pos);
         }
     }
@@ -853,6 +884,7 @@ impl FlowStates for GroupStates {
         self.recent.retire_all();
         if let Some(s) = &mut self.streams {
             s.slots.retire_all();
+            s.heap = 0;
         }
     }
 
@@ -1093,6 +1125,8 @@ mod tests {
                 max_flows: 0,
                 evict_oldest: false,
                 memory_flows: 0,
+                memory_bytes: 0,
+                per_flow_bytes: 0,
             },
             GroupStates::new(vec![arena], 12),
         );
@@ -1186,6 +1220,8 @@ mod tests {
                     max_flows: 0,
                     evict_oldest: false,
                     memory_flows: 0,
+                    memory_bytes: 0,
+                    per_flow_bytes: 0,
                 },
                 GroupStates::with_readers(arenas, 12, Some(readers)),
             );

@@ -28,6 +28,12 @@ pub struct TableConfig {
     /// Most concurrent flows the memory budget allows (0: unlimited);
     /// evictions it forces are counted apart ([`FlowTable::evicted_for_memory`]).
     pub memory_flows: usize,
+    /// This table's share of the memory budget in bytes (0: none): flows
+    /// are also evicted while `live flows × per_flow_bytes` plus the
+    /// growing parts of their states ([`FlowStates::heap_bytes`]) exceed it.
+    pub memory_bytes: usize,
+    /// The fixed cost of one live flow, in bytes (see `memory_bytes`).
+    pub per_flow_bytes: usize,
 }
 
 impl TableConfig {
@@ -104,7 +110,9 @@ pub struct FlowTable<S: FlowStates = NoStates> {
 impl<S: FlowStates> FlowTable<S> {
     /// A new, empty table whose flows carry `states`.
     pub fn new(cfg: TableConfig, states: S) -> FlowTable<S> {
-        let cap = if cfg.limit() > 0 {
+        // Sized ahead for a user's flow limit only: the memory budget's cap
+        // is usually far above what a run holds.
+        let cap = if cfg.max_flows > 0 {
             cfg.limit().min(1 << 20)
         } else {
             4096
@@ -316,7 +324,9 @@ impl<S: FlowStates> FlowTable<S> {
                 {
                     Some(EndReason::TcpClose)
                 } else {
-                    return self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+                    self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+                    self.within_budget();
+                    return;
                 }
             }
         };
@@ -357,6 +367,35 @@ impl<S: FlowStates> FlowTable<S> {
         }
         self.peak_flows = self.peak_flows.max(self.table.len());
         self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+        self.within_budget();
+    }
+
+    /// Evict flows while the growing parts of the live states (stream
+    /// buffers) push the table past its share of the memory budget.
+    #[inline]
+    fn within_budget(&mut self) {
+        let cfg = self.cfg;
+        if cfg.memory_bytes == 0 {
+            return;
+        }
+        loop {
+            let heap = self.states.heap_bytes();
+            if heap == 0
+                || self.table.len() <= 1
+                || self.table.len() * cfg.per_flow_bytes + heap <= cfg.memory_bytes
+            {
+                return;
+            }
+            let before = self.table.len();
+            if cfg.evict_oldest {
+                self.evict_oldest(KIND_EVICTED_MEMORY);
+            } else {
+                self.evict(KIND_EVICTED_MEMORY);
+            }
+            if self.table.len() == before {
+                return;
+            }
+        }
     }
 
     /// Add a packet to the flow at position `pos`.

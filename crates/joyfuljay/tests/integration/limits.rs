@@ -257,3 +257,70 @@ fn memory_budget_caps_the_table_and_keeps_every_row() {
     assert_eq!(st.evicted_for_memory, 0);
     assert_eq!(st.peak_active_flows, n);
 }
+
+/// The reckoned cost of one flow, per group alone (printed; `--nocapture`).
+#[test]
+fn per_flow_costs() {
+    let base = Pipeline::new(meta()).unwrap().flow_cost_and_cap(1).0;
+    eprintln!("flow_meta (the table alone): {base} B");
+    for g in joyfuljay::features::GROUPS {
+        let cfg = Config {
+            features: vec!["flow_meta".into(), g.id.into()],
+            ..Config::default()
+        };
+        let c = Pipeline::new(cfg).unwrap().flow_cost_and_cap(1).0;
+        eprintln!("+ {}: {} B", g.id, c - base);
+        assert!(c >= base);
+    }
+    let all = Pipeline::new(Config::default())
+        .unwrap()
+        .flow_cost_and_cap(1)
+        .0;
+    eprintln!("all: {all} B");
+}
+
+/// Stream-start buffers are counted as they grow: TCP flows carrying
+/// payload are evicted once their buffers fill the budget, before the
+/// fixed-cost cap is reached; every packet still lands in a row.
+#[test]
+fn stream_bytes_count_against_the_budget() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tcp.pcap");
+    let n = 20_000u64;
+    {
+        let mut w = PcapWriter::new(
+            std::fs::File::create(&path).unwrap(),
+            1,
+            false,
+            false,
+            65535,
+        )
+        .unwrap();
+        for i in 0..n {
+            let src = format!("10.2.{}.{}", i / 250, i % 250 + 1);
+            let f = Packet::tcp(&src, 40000, "10.9.0.1", 53, 0x18, 1400).frame(1);
+            w.write(T0 + i as i64 * 1000, &f, f.len() as u32).unwrap();
+        }
+    }
+    let cfg = Config {
+        features: vec!["flow_meta".into(), "dns".into()],
+        max_memory: Some(40 << 20),
+        ..unsplit()
+    };
+    let p = Pipeline::new(cfg.clone()).unwrap();
+    let (per_flow, cap) = p.flow_cost_and_cap(1);
+    let share = p.table_share(1);
+    // The fixed cost alone would hold every flow; with 1400 stream bytes
+    // each they do not fit.
+    assert!(cap as u64 > n, "cap {cap}");
+    assert!(n as usize * (per_flow + 1400) > share);
+    let (s, st) = run_threads(&path, cfg.clone(), 1);
+    assert_eq!(s.rows.len() as u64, n);
+    assert!(st.evicted_for_memory > 0);
+    assert!(st.peak_active_flows < n);
+    // Held flows × (fixed cost + their stream bytes) stayed within the share.
+    assert!(st.peak_active_flows as usize * (per_flow + 1400) <= share + per_flow + 2048);
+    let (two, st2) = run_threads(&path, cfg, 2);
+    assert_eq!(s.rows, two.rows);
+    assert_eq!(st, st2);
+}
