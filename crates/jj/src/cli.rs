@@ -166,9 +166,9 @@ pub struct ExtractArgs {
     /// Threads (default: all cores). Several files are processed in parallel;
     /// within a file, one thread reads and decodes while one (N = 2) or N
     /// (N ≥ 3) threads build the flows. The output is identical for any
-    /// number of threads.
-    /// `-w/--workers` and the config key `num_workers` mean the same; this
-    /// flag wins over the config file.
+    /// number of threads (unless the memory budget ends flows early: then
+    /// for N ≤ 2 on one file). `-w/--workers` and the config key
+    /// `num_workers` mean the same; this flag wins over the config file.
     #[arg(
         short = 'j',
         long = "threads",
