@@ -87,8 +87,21 @@ class Config:
             (``None``/0: off, the default).
         terminate_on_fin_rst: end TCP flows at FIN from both sides or RST
             (``True``).
-        max_concurrent_flows: most flows tracked at once; the least recently
-            active one ends early (0: unlimited, the default).
+        max_concurrent_flows: most flows tracked at once; one ends early
+            (evicted, see ``flow_eviction_strategy``) to make room (0:
+            unlimited, the default).
+        flow_eviction_strategy: which flow an eviction ends: ``"lru"`` (the
+            least recently active, the default) or ``"oldest"`` (the one
+            that started first).
+        max_memory: memory budget in bytes for the flow table and per-flow
+            state, an int or a string such as ``"512M"`` or ``"2G"``
+            (``None``: half the available memory); flows are evicted (as
+            ``flow_eviction_strategy`` says) rather than outgrow it.
+        sampling_rate: keep this fraction of the packets, in (0, 1]: a
+            deterministic choice by packet index (``None``: every packet,
+            the default); flows are built from the kept packets only.
+        num_workers: threads, as ``jj extract -j`` (``None``/0: every core,
+            the default); the rows do not depend on it.
         include_ip_addresses: include ``src_ip``/``dst_ip`` (``True``).
         include_ports: include ``src_port``, ``dst_port`` and the port class
             columns (``True``).

@@ -33,6 +33,10 @@ class Config:
     active_timeout: Optional[float]
     terminate_on_fin_rst: bool
     max_concurrent_flows: int
+    flow_eviction_strategy: str
+    max_memory: Optional[int]
+    sampling_rate: Optional[float]
+    num_workers: Optional[int]
     include_ip_addresses: bool
     include_ports: bool
     anonymize_ips: bool
@@ -55,6 +59,10 @@ class Config:
         active_timeout: Optional[float] = None,
         terminate_on_fin_rst: bool = True,
         max_concurrent_flows: int = 0,
+        flow_eviction_strategy: str = "lru",
+        max_memory: Union[int, str, None] = None,
+        sampling_rate: Optional[float] = None,
+        num_workers: Optional[int] = None,
         include_ip_addresses: bool = True,
         include_ports: bool = True,
         anonymize_ips: bool = False,

@@ -84,6 +84,29 @@ def test_bad_types_raise_value_error_naming_the_key():
             jj.Config(**options)
 
 
+def test_limits_sampling_and_workers_keys():
+    c = jj.Config(flow_eviction_strategy="oldest", max_memory="64M", sampling_rate=0.5, num_workers=2)
+    assert c.flow_eviction_strategy == "oldest" and c.max_memory == 64 << 20
+    assert c.sampling_rate == 0.5 and c.num_workers == 2
+    d = jj.Config()
+    assert d.flow_eviction_strategy == "lru"
+    assert d.max_memory is None and d.sampling_rate is None and d.num_workers is None
+    for options in [dict(flow_eviction_strategy="fifo"), dict(sampling_rate=0), dict(sampling_rate=2),
+                    dict(max_memory="lots"), dict(max_memory=0), dict(num_workers=-1)]:
+        with pytest.raises(ValueError, match=f"^{next(iter(options))}: "):
+            jj.Config(**options)
+    # Sampling: the same rows on one worker and on two; the left-out packets
+    # are counted.
+    one = jj.Pipeline(features=["flow_meta"], sampling_rate=0.3, num_workers=1)
+    a = one.process_pcap(str(capture("http.cap")))
+    two = jj.Pipeline(features=["flow_meta"], sampling_rate=0.3, num_workers=2)
+    b = two.process_pcap(str(capture("http.cap")))
+    assert a.equals(b)
+    assert one.stats["skipped"].get("sampled_out", 0) > 0
+    assert int(a["total_packets"].sum()) == one.stats["decoded"]
+    assert one.stats["evicted_for_memory"] == 0
+
+
 def test_unknown_keyword_is_a_type_error_listing_the_valid_ones():
     with pytest.raises(TypeError) as e:
         jj.Config(flow_timeot=3)
@@ -394,3 +417,6 @@ def test_process_pcaps_batch_is_the_files_in_order():
     assert rows == [r for p in files for r in pipeline.process_pcap(p, output_format="dict")]
     with pytest.raises(TypeError, match="list of paths"):
         pipeline.process_pcaps_batch(files[0])
+    # The configuration page's example: num_workers threads, same rows.
+    four = jj.Pipeline(jj.Config(features=["flow_meta"], num_workers=4))
+    pd.testing.assert_frame_equal(four.process_pcaps_batch(files), batch)

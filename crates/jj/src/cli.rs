@@ -90,9 +90,26 @@ pub struct ExtractArgs {
     #[arg(long = "no-tcp-close")]
     pub no_tcp_close: bool,
 
-    /// Most concurrent flows; the least recently active is ended early (default: unlimited).
+    /// Most concurrent flows; one is ended early (evicted, see --eviction)
+    /// to make room (default: unlimited).
     #[arg(long = "max-flows", value_name = "N")]
     pub max_flows: Option<u64>,
+
+    /// Which flow an eviction ends: lru (the least recently active, the
+    /// default) or oldest (the one that started first).
+    #[arg(long = "eviction", value_name = "STRATEGY", value_parser = ["lru", "oldest"])]
+    pub eviction: Option<String>,
+
+    /// Memory budget for the flow table and per-flow state, in bytes or
+    /// with a suffix K, M, G, T (×1024ⁿ), e.g. 512M; flows are evicted
+    /// rather than outgrow it (default: half the available memory).
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = parse_size)]
+    pub max_memory: Option<u64>,
+
+    /// Keep this fraction of the packets, in (0, 1]: a deterministic
+    /// choice by packet index (default: every packet).
+    #[arg(long = "sampling-rate", value_name = "R")]
+    pub sampling_rate: Option<f64>,
 
     /// Leave out src_ip and dst_ip.
     #[arg(long = "no-ips")]
@@ -149,13 +166,28 @@ pub struct ExtractArgs {
     /// Threads (default: all cores). Several files are processed in parallel;
     /// within a file, one thread reads and decodes while one (N = 2) or N
     /// (N ≥ 3) threads build the flows. The output is identical for any
-    /// number of threads.
-    #[arg(short = 'j', long = "threads", value_name = "N")]
+    /// number of threads (unless the memory budget ends flows early: then
+    /// for N ≤ 2 on one file). `-w/--workers` and the config key
+    /// `num_workers` mean the same; this flag wins over the config file.
+    #[arg(
+        short = 'j',
+        long = "threads",
+        value_name = "N",
+        visible_short_alias = 'w',
+        visible_alias = "workers"
+    )]
     pub threads: Option<usize>,
 
     /// No progress bar, summary or warnings on standard error; errors only.
     #[arg(short = 'q', long = "quiet")]
     pub quiet: bool,
+}
+
+fn parse_size(s: &str) -> Result<u64, String> {
+    match joyfuljay::config::parse_size(s)? {
+        0 => Err("must be a positive size".to_string()),
+        n => Ok(n),
+    }
 }
 
 #[derive(Args, Debug)]

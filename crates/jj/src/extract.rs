@@ -48,6 +48,18 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if let Some(n) = a.max_flows {
         cfg.max_concurrent_flows = n;
     }
+    if let Some(e) = &a.eviction {
+        cfg.flow_eviction_strategy = e.clone();
+    }
+    if let Some(m) = a.max_memory {
+        cfg.max_memory = Some(m);
+    }
+    if let Some(r) = a.sampling_rate {
+        cfg.sampling_rate = Some(r);
+    }
+    if let Some(n) = a.threads {
+        cfg.num_workers = Some(n);
+    }
     if a.no_ips {
         cfg.include_ip_addresses = false;
     }
@@ -83,6 +95,15 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     }
     joyfuljay::features::validate(&cfg)?;
     Ok(cfg)
+}
+
+/// Threads of a run: `-j`/`num_workers` (the flag is already in `cfg`),
+/// all cores when unset or 0.
+fn threads_for(cfg: &Config) -> usize {
+    match cfg.num_workers {
+        Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        Some(n) => n,
+    }
 }
 
 /// Expand directories into their capture files (regular files whose magic
@@ -217,11 +238,8 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     if cfg.anonymize_ips && cfg.anonymization_salt.is_empty() && !a.quiet {
         eprintln!("jj: warning: anonymizing with an empty salt is trivially reversible (hash every address); set --salt");
     }
+    let threads = threads_for(&cfg);
     let pipeline = Pipeline::new(cfg)?;
-    let threads = match a.threads {
-        Some(0) | None => std::thread::available_parallelism().map_or(1, |n| n.get()),
-        Some(n) => n,
-    };
 
     // Open every input first: a bad file fails the run before any output.
     let mut readers = Vec::with_capacity(inputs.len());
@@ -327,16 +345,75 @@ fn summary(s: &Stats, secs: f64, target: &str) {
     } else {
         format!("{} ({skipped})", s.skipped_total())
     };
+    let evicted = if s.evicted_for_memory > 0 {
+        format!(
+            " ({} ended early for the memory budget)",
+            s.evicted_for_memory
+        )
+    } else {
+        String::new()
+    };
     eprintln!(
-        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows written to {}; {:.2} s, {} packets/s",
+        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.packets,
         s.decoded,
         skipped,
         s.flows,
+        evicted,
         target,
         secs,
         human(s.packets as f64 / secs.max(1e-9)),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser;
+
+    fn config_of(args: &[&str]) -> Config {
+        let mut all = vec!["jj", "extract"];
+        all.extend_from_slice(args);
+        all.push("x.pcap");
+        match Cli::try_parse_from(all).unwrap().command {
+            Command::Extract(a) => build_config(&a).unwrap(),
+            _ => unreachable!(),
+        }
+    }
+
+    #[test]
+    fn num_workers_from_the_config_file_and_the_flag_over_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let cfg = dir.path().join("c.json");
+        std::fs::write(&cfg, r#"{"num_workers": 3}"#).unwrap();
+        let c = cfg.to_str().unwrap();
+        assert_eq!(threads_for(&config_of(&["-c", c])), 3);
+        assert_eq!(threads_for(&config_of(&["-c", c, "-j", "2"])), 2);
+        assert_eq!(threads_for(&config_of(&["-c", c, "--workers", "5"])), 5);
+        assert_eq!(threads_for(&config_of(&["-c", c, "-w", "1"])), 1);
+        let all = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(threads_for(&config_of(&[])), all);
+        assert_eq!(threads_for(&config_of(&["-j", "0"])), all);
+    }
+
+    #[test]
+    fn limit_flags_reach_the_config() {
+        let c = config_of(&[
+            "--eviction",
+            "oldest",
+            "--max-memory",
+            "1.5G",
+            "--sampling-rate",
+            "0.5",
+        ]);
+        assert_eq!(c.flow_eviction_strategy, "oldest");
+        assert_eq!(c.max_memory, Some(3 << 29));
+        assert_eq!(c.sampling_rate, Some(0.5));
+        let d = config_of(&[]);
+        assert_eq!(d.flow_eviction_strategy, "lru");
+        assert_eq!((d.max_memory, d.sampling_rate), (None, None));
+    }
 }

@@ -336,6 +336,7 @@ fn stats_to_py<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> 
     d.set_item("flows", s.flows)?;
     d.set_item("peak_active_flows", s.peak_active_flows)?;
     d.set_item("incomplete_files", s.incomplete_files)?;
+    d.set_item("evicted_for_memory", s.evicted_for_memory)?;
     Ok(d)
 }
 
@@ -357,15 +358,18 @@ fn open_all(paths: &[PathBuf]) -> Result<Vec<CaptureReader>, Error> {
     paths.iter().map(|p| CaptureReader::open(p)).collect()
 }
 
-/// The files into one sink (each its own flow space), on every core; the
-/// rows are the same as on one thread.
+/// The files into one sink (each its own flow space), on `num_workers`
+/// threads (unset or 0: every core); the rows are the same as on one thread.
 fn process_all(
     pipeline: &Pipeline,
     readers: Vec<CaptureReader>,
     sink: &mut dyn Sink,
     obs: &mut dyn Observer,
 ) -> Result<Stats, Error> {
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = match pipeline.config().num_workers {
+        Some(n) if n > 0 => n,
+        _ => std::thread::available_parallelism().map_or(1, |n| n.get()),
+    };
     pipeline.run_readers(readers, sink, obs, threads)
 }
 

@@ -150,6 +150,10 @@ fn benches(c: &mut Criterion) {
                         active_us: None,
                         tcp_close: true,
                         max_flows: 0,
+                        evict_oldest: false,
+                        memory_flows: 0,
+                        memory_bytes: 0,
+                        per_flow_bytes: 0,
                     },
                     NoStates,
                 );

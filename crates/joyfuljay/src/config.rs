@@ -30,9 +30,24 @@ pub struct Config {
     pub active_timeout: Option<f64>,
     /// End TCP flows on FIN from both sides or on RST.
     pub terminate_on_fin_rst: bool,
-    /// Most flows tracked at once (0: unlimited); the least recently active
-    /// flow is ended early when the limit is reached.
+    /// Most flows tracked at once (0: unlimited); a flow is ended early
+    /// (evicted) when the limit is reached, chosen by `flow_eviction_strategy`.
     pub max_concurrent_flows: u64,
+    /// Which flow an eviction ends: `"lru"` (the flow whose latest packet
+    /// is oldest) or `"oldest"` (the flow that started first).
+    pub flow_eviction_strategy: String,
+    /// Memory budget in bytes for the flow table and the groups' per-flow
+    /// state (`None`: half the memory available when the run starts); flows
+    /// are evicted rather than outgrow it. Config files also accept a
+    /// string with a binary suffix (`"512M"`, `"2G"`).
+    #[serde(deserialize_with = "opt_size")]
+    pub max_memory: Option<u64>,
+    /// Keep this fraction of the packets, in (0, 1] (`None`: all): a
+    /// deterministic, seeded choice by packet index (docs/semantics.md#sampling).
+    pub sampling_rate: Option<f64>,
+    /// Threads, as `jj extract -j` (`None` or 0: all cores); the CLI flag
+    /// wins over this key.
+    pub num_workers: Option<usize>,
     /// Include `src_ip` and `dst_ip`.
     pub include_ip_addresses: bool,
     /// Include `src_port`, `dst_port`, `dst_port_class` and `dst_port_class_num`.
@@ -67,6 +82,10 @@ impl Default for Config {
             active_timeout: None,
             terminate_on_fin_rst: true,
             max_concurrent_flows: 0,
+            flow_eviction_strategy: "lru".to_string(),
+            max_memory: None,
+            sampling_rate: None,
+            num_workers: None,
             include_ip_addresses: true,
             include_ports: true,
             anonymize_ips: false,
@@ -111,6 +130,53 @@ fn opt_string_or_list<'de, D: Deserializer<'de>>(
     })
 }
 
+fn opt_size<'de, D: Deserializer<'de>>(d: D) -> std::result::Result<Option<u64>, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum NumOrText {
+        Num(u64),
+        Text(String),
+    }
+    match Option::<NumOrText>::deserialize(d)? {
+        None => Ok(None),
+        Some(NumOrText::Num(n)) => Ok(Some(n)),
+        Some(NumOrText::Text(s)) => parse_size(&s).map(Some).map_err(serde::de::Error::custom),
+    }
+}
+
+/// A size in bytes: a whole number, optionally followed by a binary suffix
+/// `K`, `M`, `G` or `T` (×1024ⁿ; `KB`/`KiB` etc. mean the same), e.g.
+/// `512M`, `2G`, `1.5G`.
+pub fn parse_size(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("'{s}' is not a size (bytes, or a number with K, M, G or T, e.g. 512M)");
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, suffix) = t.split_at(split);
+    let shift = match suffix.trim().to_ascii_uppercase().as_str() {
+        "" | "B" => 0,
+        "K" | "KB" | "KIB" => 10,
+        "M" | "MB" | "MIB" => 20,
+        "G" | "GB" | "GIB" => 30,
+        "T" | "TB" | "TIB" => 40,
+        _ => return Err(bad()),
+    };
+    if num.is_empty() {
+        return Err(bad());
+    }
+    if shift == 0 || !num.contains('.') {
+        let n: u64 = num.parse().map_err(|_| bad())?;
+        return n.checked_mul(1u64 << shift).ok_or_else(bad);
+    }
+    let x: f64 = num.parse().map_err(|_| bad())?;
+    let v = (x * (1u64 << shift) as f64).round();
+    if !(v.is_finite() && v >= 0.0 && v < u64::MAX as f64) {
+        return Err(bad());
+    }
+    Ok(v as u64)
+}
+
 /// Split a comma-separated feature list (`"flow_meta, timing"`).
 pub fn split_features(s: &str) -> Vec<String> {
     s.split(',')
@@ -129,6 +195,10 @@ pub const KEYS: &[&str] = &[
     "active_timeout",
     "terminate_on_fin_rst",
     "max_concurrent_flows",
+    "flow_eviction_strategy",
+    "max_memory",
+    "sampling_rate",
+    "num_workers",
     "include_ip_addresses",
     "include_ports",
     "anonymize_ips",
@@ -166,6 +236,25 @@ impl Config {
                 self.burst_threshold_ms
             )));
         }
+        if !matches!(self.flow_eviction_strategy.as_str(), "lru" | "oldest") {
+            return Err(Error::Config(format!(
+                "flow_eviction_strategy: must be \"lru\" or \"oldest\" (got {:?})",
+                self.flow_eviction_strategy
+            )));
+        }
+        if let Some(r) = self.sampling_rate {
+            if !(r.is_finite() && r > 0.0 && r <= 1.0) {
+                return Err(Error::Config(format!(
+                    "sampling_rate: must be a number in (0, 1], or null for every packet (got {r})"
+                )));
+            }
+        }
+        if self.max_memory == Some(0) {
+            return Err(Error::Config(
+                "max_memory: must be a positive number of bytes, or null for the default (got 0)"
+                    .to_string(),
+            ));
+        }
         if self.max_sequence_length == 0 {
             return Err(Error::Config(
                 "max_sequence_length: must be a positive whole number (got 0)".to_string(),
@@ -182,6 +271,12 @@ impl Config {
     /// Whether `features` is left at its default (`["all"]`).
     pub fn features_default(&self) -> bool {
         self.features.len() == 1 && self.features[0] == "all"
+    }
+
+    /// Whether evictions end the flow that started first (`"oldest"`)
+    /// rather than the least recently active one (`"lru"`).
+    pub fn evict_oldest(&self) -> bool {
+        self.flow_eviction_strategy == "oldest"
     }
 
     /// Idle timeout in microseconds.
@@ -326,6 +421,72 @@ mod tests {
         assert!(e.starts_with("include_ports:"), "{e}");
         let c = Config::from_str_as(r#"{"active_timeout": 0}"#, "json").unwrap();
         assert_eq!(c.active_us(), None);
+    }
+
+    #[test]
+    fn limits_and_sampling_keys_in_every_format() {
+        let j = Config::from_str_as(
+            r#"{"flow_eviction_strategy": "oldest", "max_memory": "512M", "sampling_rate": 0.25, "num_workers": 3}"#,
+            "json",
+        )
+        .unwrap();
+        let t = Config::from_str_as(
+            "flow_eviction_strategy = \"oldest\"\nmax_memory = 536870912\nsampling_rate = 0.25\nnum_workers = 3\n",
+            "toml",
+        )
+        .unwrap();
+        let y = Config::from_str_as(
+            "flow_eviction_strategy: oldest\nmax_memory: 512M\nsampling_rate: 0.25\nnum_workers: 3\n",
+            "yaml",
+        )
+        .unwrap();
+        assert_eq!(j, t);
+        assert_eq!(t, y);
+        assert!(j.evict_oldest());
+        assert_eq!(j.max_memory, Some(512 << 20));
+        assert_eq!(j.sampling_rate, Some(0.25));
+        assert_eq!(j.num_workers, Some(3));
+        let d = Config::default();
+        assert!(!d.evict_oldest());
+        assert_eq!(
+            (d.max_memory, d.sampling_rate, d.num_workers),
+            (None, None, None)
+        );
+    }
+
+    #[test]
+    fn bad_limits_are_one_line_errors_naming_the_key() {
+        for (text, key) in [
+            (
+                r#"{"flow_eviction_strategy": "fifo"}"#,
+                "flow_eviction_strategy",
+            ),
+            (r#"{"sampling_rate": 0}"#, "sampling_rate"),
+            (r#"{"sampling_rate": 1.5}"#, "sampling_rate"),
+            (r#"{"sampling_rate": -0.1}"#, "sampling_rate"),
+            (r#"{"max_memory": 0}"#, "max_memory"),
+            (r#"{"max_memory": "lots"}"#, "max_memory"),
+            (r#"{"max_memory": "12Q"}"#, "max_memory"),
+            (r#"{"num_workers": -1}"#, "num_workers"),
+        ] {
+            let e = Config::from_str_as(text, "json").unwrap_err();
+            assert!(e.starts_with(key), "{text}: {e}");
+            assert!(!e.contains('\n'), "{text}: {e}");
+        }
+    }
+
+    #[test]
+    fn sizes() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("1K"), Ok(1024));
+        assert_eq!(parse_size("512M"), Ok(512 << 20));
+        assert_eq!(parse_size("512MiB"), Ok(512 << 20));
+        assert_eq!(parse_size("2g"), Ok(2 << 30));
+        assert_eq!(parse_size("1.5G"), Ok(3 << 29));
+        assert_eq!(parse_size(" 3T "), Ok(3 << 40));
+        for bad in ["", "M", "-1", "1.5", "2X", "1e9", "99999999999T"] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
     }
 
     #[test]

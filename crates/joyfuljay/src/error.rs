@@ -89,11 +89,13 @@ pub enum SkipReason {
     BadTransportHeader,
     /// A pcapng packet refers to an interface that was never described.
     UnknownInterface,
+    /// Left out by `sampling_rate` (docs/semantics.md#sampling).
+    SampledOut,
 }
 
 impl SkipReason {
     /// Every reason, in counting order.
-    pub const ALL: [SkipReason; 8] = [
+    pub const ALL: [SkipReason; 9] = [
         SkipReason::NotIp,
         SkipReason::UnsupportedLinkType,
         SkipReason::Truncated,
@@ -102,6 +104,7 @@ impl SkipReason {
         SkipReason::BadIpv6Header,
         SkipReason::BadTransportHeader,
         SkipReason::UnknownInterface,
+        SkipReason::SampledOut,
     ];
 
     /// A short snake_case name, used in summaries.
@@ -115,6 +118,7 @@ impl SkipReason {
             SkipReason::BadIpv6Header => "bad_ipv6_header",
             SkipReason::BadTransportHeader => "bad_transport_header",
             SkipReason::UnknownInterface => "unknown_interface",
+            SkipReason::SampledOut => "sampled_out",
         }
     }
 }

@@ -180,7 +180,7 @@ impl Pipeline {
                     };
                     let mut o = ChannelObserver(tx.clone());
                     let res = self
-                        .process(reader, &mut sink, &mut o)
+                        .process_one_of(reader, &mut sink, &mut o, threads.min(n))
                         .and_then(|st| sink.finish().map(|_| st));
                     let _ = tx.send(FileMsg::Done(res));
                 });
@@ -241,7 +241,7 @@ impl Pipeline {
         let (flow_tx, flow_rx) = std::sync::mpsc::channel::<(Vec<Flow>, EndedStates)>();
         std::thread::scope(|scope| {
             let building = scope.spawn(move || -> u64 {
-                let mut table = self.table();
+                let mut table = self.table(1);
                 for mut batch in rx.iter() {
                     let b = &batch;
                     with_lookahead(
@@ -274,6 +274,7 @@ impl Pipeline {
                     for (i, flow) in flows.iter().enumerate() {
                         self.emit(flow, &states, i, &mut row, sink)?;
                         st.flows += 1;
+                        st.evicted_for_memory += u64::from(flow.evicted_for_memory());
                     }
                     Ok(())
                 };
@@ -282,6 +283,7 @@ impl Pipeline {
             let read = read_frames(
                 &mut reader,
                 &mut st,
+                self.sample(),
                 |st, index, ts_us, d, frame| {
                     batch.push(
                         index,
@@ -387,7 +389,7 @@ impl Pipeline {
             // Shard workers: one flow table each.
             for (rx, otx) in shard_inputs.into_iter().zip(out_txs) {
                 scope.spawn(move || {
-                    let mut table = self.table();
+                    let mut table = self.table(shards);
                     table.log_occupancy();
                     let mut row = Vec::new();
                     let mut out_of = |table: &mut FlowTable<_>| -> ShardOut {
@@ -448,6 +450,7 @@ impl Pipeline {
                 let end = read_frames(
                     &mut reader,
                     &mut st,
+                    self.sample(),
                     |st, index, ts_us, d, frame| {
                         let (sport, dport) = frags.resolve(ts_us, &d);
                         if clock.due(ts_us) {
@@ -506,6 +509,7 @@ impl Pipeline {
 
             // Merge: one message per shard per epoch, then one final message.
             let mut flows = 0u64;
+            let mut evicted_for_memory = 0u64;
             let mut epochs = 0u64;
             // Flows live across all shards, and the most at any moment.
             let (mut live, mut peak) = (0i64, 0i64);
@@ -530,8 +534,10 @@ impl Pipeline {
                         peak = peak.max(live);
                     }
                     rows.sort_by_key(|(tag, _)| *tag);
-                    for (_, r) in &rows {
+                    for (tag, r) in &rows {
                         sink.row(r)?;
+                        evicted_for_memory +=
+                            u64::from(tag.kind == crate::flow::KIND_EVICTED_MEMORY);
                     }
                     flows += rows.len() as u64;
                     epochs += 1;
@@ -555,6 +561,7 @@ impl Pipeline {
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p))?;
             st.flows = flows;
+            st.evicted_for_memory = evicted_for_memory;
             st.finish_file(&path, &end, offset, peak as u64, obs);
             Ok(st)
         })

@@ -33,6 +33,8 @@ pub struct Stats {
     pub peak_active_flows: u64,
     /// Files that were cut short or corrupt (warnings were issued).
     pub incomplete_files: u64,
+    /// Flows ended early (evicted) to stay within the memory budget.
+    pub evicted_for_memory: u64,
 }
 
 impl Stats {
@@ -92,6 +94,7 @@ impl Stats {
         self.flows += o.flows;
         self.peak_active_flows = self.peak_active_flows.max(o.peak_active_flows);
         self.incomplete_files += o.incomplete_files;
+        self.evicted_for_memory += o.evicted_for_memory;
     }
 }
 
@@ -140,6 +143,7 @@ const CANCEL_EVERY: u64 = 1 << 12;
 pub(crate) fn read_frames(
     reader: &mut CaptureReader,
     st: &mut Stats,
+    sample: Option<u64>,
     mut each: impl FnMut(&mut Stats, u64, i64, Decoded, &[u8]) -> bool,
     mut tick: impl FnMut(&Stats, u64) -> bool,
 ) -> Result<ReadEnd> {
@@ -159,6 +163,17 @@ pub(crate) fn read_frames(
             st.packets += 1;
             let i = index;
             index += 1;
+            if let Some(t) = sample {
+                if !sampled_in(i, t) {
+                    st.skipped[SkipReason::SampledOut as usize] += 1;
+                    since += 1;
+                    if since == PROGRESS_EVERY {
+                        since = 0;
+                        return tick(st, frame.offset);
+                    }
+                    return true;
+                }
+            }
             let go = match decode(frame.link_type, frame.data, frame.orig_len) {
                 Ok(d) => {
                     st.decoded += 1;
@@ -183,6 +198,32 @@ pub(crate) fn read_frames(
         return Err(Error::Interrupted);
     }
     end
+}
+
+/// The seed of packet sampling (`"JJSAMPLE"` in ASCII).
+pub const SAMPLING_SEED: u64 = 0x4a4a_5341_4d50_4c45;
+
+/// The threshold of [`sampled_in`] for a sampling rate: ⌊rate · 2⁶⁴⌋, or
+/// `None` (keep every packet) for no rate or a rate of 1.
+pub fn sampling_threshold(rate: Option<f64>) -> Option<u64> {
+    match rate {
+        Some(r) if r < 1.0 => Some((r * 18_446_744_073_709_551_616.0) as u64),
+        _ => None,
+    }
+}
+
+/// Whether packet `index` (its position in the input, from 0, counting
+/// every record) is kept by sampling with `threshold`
+/// ([`sampling_threshold`]): the SplitMix64 finalizer of
+/// `index XOR SAMPLING_SEED` is below the threshold
+/// (docs/semantics.md#sampling).
+#[inline]
+pub fn sampled_in(index: u64, threshold: u64) -> bool {
+    let mut z = index ^ SAMPLING_SEED;
+    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    z ^= z >> 31;
+    z < threshold
 }
 
 /// One decoded packet waiting in a [`PacketBatch`].
@@ -270,6 +311,8 @@ struct Slot {
 /// A configured extraction: build once, run on any number of captures.
 pub struct Pipeline {
     config: Config,
+    /// The memory budget in bytes (`max_memory`, or the default share).
+    memory_budget: u64,
     columns: Vec<&'static Column>,
     slots: Vec<Slot>,
     needs: Needs,
@@ -305,8 +348,12 @@ impl Pipeline {
             });
             slots.push(Slot { group, mask, arena });
         }
+        let memory_budget = config
+            .max_memory
+            .unwrap_or_else(crate::memory::default_budget);
         Ok(Pipeline {
             config,
+            memory_budget,
             columns,
             slots,
             needs,
@@ -316,6 +363,35 @@ impl Pipeline {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.config
+    }
+
+    /// The memory budget in bytes: `max_memory`, or by default half the
+    /// memory available when the pipeline was built.
+    pub fn memory_budget(&self) -> u64 {
+        self.memory_budget
+    }
+
+    /// The sampling threshold of this run (see [`sampled_in`]).
+    pub(crate) fn sample(&self) -> Option<u64> {
+        sampling_threshold(self.config.sampling_rate)
+    }
+
+    /// Bytes one live flow is reckoned to cost (table and group states),
+    /// and how many flows each of `tables` concurrent flow tables may hold
+    /// within the memory budget.
+    pub fn flow_cost_and_cap(&self, tables: usize) -> (usize, usize) {
+        let per_flow = crate::memory::table_bytes_per_flow(self.config.evict_oldest())
+            + self.states().bytes_per_flow();
+        (
+            per_flow,
+            crate::memory::flow_cap(self.memory_budget, per_flow, tables),
+        )
+    }
+
+    /// Each of `tables` concurrent flow tables' share of the memory budget
+    /// in bytes (after the reserve).
+    pub fn table_share(&self, tables: usize) -> usize {
+        crate::memory::table_share(self.memory_budget, tables)
     }
 
     /// The output columns, in order.
@@ -343,7 +419,7 @@ impl Pipeline {
         }
     }
 
-    pub(crate) fn table(&self) -> FlowTable<GroupStates> {
+    fn states(&self) -> GroupStates {
         let mut arenas = Vec::new();
         let mut readers = Vec::new();
         for s in &self.slots {
@@ -354,14 +430,24 @@ impl Pipeline {
                 arenas.push(a);
             }
         }
+        GroupStates::with_readers(arenas, self.needs.stream_start, Some(readers))
+    }
+
+    /// A flow table for this run, one of `tables` running at once (they
+    /// share the memory budget evenly).
+    pub(crate) fn table(&self, tables: usize) -> FlowTable<GroupStates> {
         FlowTable::new(
             TableConfig {
                 idle_us: self.config.idle_us(),
                 active_us: self.config.active_us(),
                 tcp_close: self.config.terminate_on_fin_rst,
                 max_flows: usize::try_from(self.config.max_concurrent_flows).unwrap_or(usize::MAX),
+                evict_oldest: self.config.evict_oldest(),
+                memory_flows: self.flow_cost_and_cap(tables).1,
+                memory_bytes: self.table_share(tables),
+                per_flow_bytes: self.flow_cost_and_cap(tables).0,
             },
-            GroupStates::with_readers(arenas, self.needs.stream_start, Some(readers)),
+            self.states(),
         )
     }
 
@@ -432,6 +518,7 @@ impl Pipeline {
         for (i, flow) in table.finished().iter().enumerate() {
             self.emit(flow, table.states(), i, row, sink)?;
             st.flows += 1;
+            st.evicted_for_memory += u64::from(flow.evicted_for_memory());
         }
         table.clear_finished();
         Ok(())
@@ -459,12 +546,23 @@ impl Pipeline {
     /// Process one open capture into `sink` (which must have been begun).
     pub fn process(
         &self,
-        mut reader: CaptureReader,
+        reader: CaptureReader,
         sink: &mut dyn Sink,
         obs: &mut dyn Observer,
     ) -> Result<Stats> {
+        self.process_one_of(reader, sink, obs, 1)
+    }
+
+    /// [`Pipeline::process`] as one of `tables` files processed at once.
+    pub(crate) fn process_one_of(
+        &self,
+        mut reader: CaptureReader,
+        sink: &mut dyn Sink,
+        obs: &mut dyn Observer,
+        tables: usize,
+    ) -> Result<Stats> {
         let path = reader.path().to_path_buf();
-        let mut table = self.table();
+        let mut table = self.table(tables);
         let mut st = Stats {
             files: 1,
             ..Stats::default()
@@ -504,6 +602,7 @@ impl Pipeline {
         let end = read_frames(
             &mut reader,
             &mut st,
+            self.sample(),
             |st, index, ts_us, d, frame| {
                 batch.push(
                     index,

@@ -6,7 +6,7 @@
 //! ```
 
 use clap::{Parser, ValueEnum};
-use joyfuljay::synth::traffic::{generate, Mix, TrafficSpec};
+use joyfuljay::synth::traffic::{flood, generate, FrameSink, Generated, Mix, TrafficSpec};
 use joyfuljay::synth::{PcapNgWriter, PcapWriter};
 use std::io::BufWriter;
 use std::path::PathBuf;
@@ -18,6 +18,9 @@ enum MixArg {
     Small,
     /// Flow-dense: mostly 2–4-packet UDP exchanges between many hosts.
     Dense,
+    /// One-packet UDP flows, every 5-tuple distinct (`--flows` is
+    /// ignored): the memory budget's worst case.
+    Flood,
 }
 
 /// Write a seeded, realistic benchmark capture: TCP connections with
@@ -52,6 +55,13 @@ struct Args {
     gap_us: f64,
 }
 
+fn write(a: &Args, spec: &TrafficSpec, w: &mut dyn FrameSink) -> std::io::Result<Generated> {
+    match a.mix {
+        MixArg::Flood => flood(spec.packets, spec.mean_gap_us, w),
+        _ => generate(spec, w),
+    }
+}
+
 fn main() -> ExitCode {
     let a = Args::parse();
     let spec = TrafficSpec {
@@ -60,7 +70,7 @@ fn main() -> ExitCode {
         mix: match a.mix {
             MixArg::Default => Mix::Default,
             MixArg::Small => Mix::Small,
-            MixArg::Dense => Mix::Dense,
+            MixArg::Dense | MixArg::Flood => Mix::Dense,
         },
         seed: a.seed,
         ipv6_share: a.ipv6,
@@ -73,13 +83,13 @@ fn main() -> ExitCode {
         let g = if ng {
             let mut w = PcapNgWriter::new(f)?;
             w.add_interface(1, None)?;
-            let g = generate(&spec, &mut w)?;
+            let g = write(&a, &spec, &mut w)?;
             use std::io::Write;
             w.into_inner().flush()?;
             g
         } else {
             let mut w = PcapWriter::new(f, 1, false, false, 65535)?;
-            let g = generate(&spec, &mut w)?;
+            let g = write(&a, &spec, &mut w)?;
             use std::io::Write;
             w.into_inner().flush()?;
             g

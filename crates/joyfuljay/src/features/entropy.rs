@@ -431,6 +431,10 @@ mod tests {
                 active_us: None,
                 tcp_close: true,
                 max_flows: 0,
+                evict_oldest: false,
+                memory_flows: 0,
+                memory_bytes: 0,
+                per_flow_bytes: 0,
             },
             GroupStates::new(vec![arena], 0),
         );

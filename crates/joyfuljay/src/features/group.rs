@@ -224,7 +224,34 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     fn stream_done(&self, _state: &Self::State, _dir: Direction) -> bool {
         false
     }
+
+    /// Heap bytes a flow's state typically holds beyond the state itself
+    /// (boxed parts, lists), for the memory budget's flow cap
+    /// (docs/semantics.md#memory-budget). The default,
+    /// [`DEFAULT_HEAP_BYTES`], covers a lazily boxed part or two; groups
+    /// whose state grows with the flow (sequence columns) declare more.
+    fn heap_bytes(&self) -> usize {
+        DEFAULT_HEAP_BYTES
+    }
 }
+
+/// The heap bytes per flow a stateful group is assumed to hold unless it
+/// declares otherwise ([`FeatureGroup::heap_bytes`]).
+pub const DEFAULT_HEAP_BYTES: usize = 64;
+
+/// A group's declared heap bytes per flow; none for a state type without
+/// drop glue, which therefore owns no heap memory (no `Vec`, `Box`, …).
+fn heap_of<G: FeatureGroup>(g: &G) -> usize {
+    if std::mem::needs_drop::<G::State>() {
+        g.heap_bytes()
+    } else {
+        0
+    }
+}
+
+/// Bytes the allocator adds to every heap block (glibc: 8-byte header,
+/// 16-byte granularity), counted once per boxed part.
+pub const ALLOC_OVERHEAD: usize = 16;
 
 /// A configured group with its state type erased: what the registry
 /// builds and the pipeline holds.
@@ -289,6 +316,10 @@ pub trait Arena: Send {
     /// Build the state at `pos` from the buffered packets (`pkt` is the
     /// packet that outgrew them, not yet accounted).
     fn materialize(&mut self, _pos: usize, _recent: &Recent, _pkt: &PacketView<'_>) {}
+    /// Bytes one live flow's state costs: its slot in the live vector
+    /// (counted twice: a growing vector may hold twice its length) plus the
+    /// group's declared heap bytes.
+    fn bytes_per_flow(&self) -> usize;
     /// Add a new flow's state at the end of the live states.
     fn push(&mut self);
     /// Account a packet in the live state at `pos`.
@@ -385,6 +416,10 @@ struct TypedArena<G: FeatureGroup> {
 }
 
 impl<G: FeatureGroup> Arena for TypedArena<G> {
+    fn bytes_per_flow(&self) -> usize {
+        2 * std::mem::size_of::<G::State>() + heap_of(&*self.group)
+    }
+
     #[inline]
     fn push(&mut self) {
         self.slots.live.push(self.group.new_state());
@@ -493,6 +528,14 @@ fn write_deferred<G: FeatureGroup>(
 impl<G: FeatureGroup> Arena for DeferredArena<G> {
     fn deferred(&self) -> bool {
         true
+    }
+
+    fn bytes_per_flow(&self) -> usize {
+        // The slot (a pointer) and, once materialized, the boxed state.
+        2 * std::mem::size_of::<Option<Box<G::State>>>()
+            + std::mem::size_of::<G::State>()
+            + ALLOC_OVERHEAD
+            + heap_of(&*self.group)
     }
 
     fn materialize(&mut self, pos: usize, recent: &Recent, pkt: &PacketView<'_>) {
@@ -619,6 +662,15 @@ pub struct GroupStates {
 struct Streams {
     budget: usize,
     slots: Slots<Option<Box<[StreamStart; 2]>>>,
+    /// Heap bytes of the live flows' buffers ([`StreamStart::heap_bytes`]).
+    heap: usize,
+}
+
+impl Streams {
+    fn pair_heap(pair: &Option<Box<[StreamStart; 2]>>) -> usize {
+        pair.as_ref()
+            .map_or(0, |p| p[0].heap_bytes() + p[1].heap_bytes())
+    }
 }
 
 /// The ended states of a [`GroupStates`], taken out of the table.
@@ -655,6 +707,7 @@ impl GroupStates {
             streams: (stream_start > 0).then(|| Streams {
                 budget: stream_start as usize,
                 slots: Slots::default(),
+                heap: 0,
             }),
         }
     }
@@ -669,6 +722,25 @@ impl GroupStates {
 
     fn has_deferred(&self) -> bool {
         !self.deferred.is_empty()
+    }
+
+    /// Bytes one live flow's states cost besides their stream-start bytes
+    /// (docs/semantics.md#memory-budget): every arena's
+    /// [`Arena::bytes_per_flow`], the buffered packets of deferred groups,
+    /// and the stream-start pair's box (as if every flow were TCP). The
+    /// stream bytes themselves are counted as they grow
+    /// ([`FlowStates::heap_bytes`]).
+    pub fn bytes_per_flow(&self) -> usize {
+        let mut n: usize = self.arenas.iter().map(|a| a.bytes_per_flow()).sum();
+        if self.has_deferred() {
+            n += 2 * std::mem::size_of::<Recent>();
+        }
+        if self.streams.is_some() {
+            n += 2 * std::mem::size_of::<Option<Box<[StreamStart; 2]>>>()
+                + std::mem::size_of::<[StreamStart; 2]>()
+                + ALLOC_OVERHEAD;
+        }
+        n
     }
 }
 
@@ -721,12 +793,14 @@ impl FlowStates for GroupStates {
                 let st = &mut pair[pkt.dir as usize];
                 if !st.is_complete(s.budget) {
                     if let Some(t) = pkt.tcp() {
+                        let before = st.heap_bytes();
                         st.push(
                             s.budget,
                             t.seq,
                             t.flags & tcp_flags::SYN != 0,
                             pkt.payload(),
                         );
+                        s.heap = (s.heap + st.heap_bytes()).saturating_sub(before);
                     }
                 }
                 with_stream = PacketView {
@@ -767,10 +841,15 @@ impl FlowStates for GroupStates {
         if close {
             if let Some(s) = &mut self.streams {
                 if let Some(pair) = &mut s.slots.live[pos] {
+                    s.heap = s.heap.saturating_sub(pair[dir].heap_bytes());
                     pair[dir].close();
                 }
             }
         }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        self.streams.as_ref().map_or(0, |s| s.heap)
     }
 
     #[inline]
@@ -791,6 +870,9 @@ impl FlowStates for GroupStates {
             self.recent.retire(pos);
         }
         if let Some(s) = &mut self.streams {
+            s.heap = s
+                .heap
+                .saturating_sub(Streams::pair_heap(&s.slots.live[pos]));
             s.slots.retire(pos);
         }
     }
@@ -802,6 +884,7 @@ impl FlowStates for GroupStates {
         self.recent.retire_all();
         if let Some(s) = &mut self.streams {
             s.slots.retire_all();
+            s.heap = 0;
         }
     }
 
@@ -1040,6 +1123,10 @@ mod tests {
                 active_us: None,
                 tcp_close: true,
                 max_flows: 0,
+                evict_oldest: false,
+                memory_flows: 0,
+                memory_bytes: 0,
+                per_flow_bytes: 0,
             },
             GroupStates::new(vec![arena], 12),
         );
@@ -1131,6 +1218,10 @@ mod tests {
                     active_us: None,
                     tcp_close: true,
                     max_flows: 0,
+                    evict_oldest: false,
+                    memory_flows: 0,
+                    memory_bytes: 0,
+                    per_flow_bytes: 0,
                 },
                 GroupStates::with_readers(arenas, 12, Some(readers)),
             );

@@ -247,6 +247,22 @@ struct DirSizes {
 impl FeatureGroup for Size {
     type State = SizeState;
 
+    /// The sequence lists at their full length (up to the next power of
+    /// two), the per-direction histograms, and the default allowance (a
+    /// length histogram past two distinct lengths spills to the heap).
+    fn heap_bytes(&self) -> usize {
+        use super::group::{ALLOC_OVERHEAD, DEFAULT_HEAP_BYTES};
+        let cap = self.max_seq.next_power_of_two();
+        let mut n = DEFAULT_HEAP_BYTES;
+        if self.keep_raw {
+            n += 3 * (cap * std::mem::size_of::<u32>() + ALLOC_OVERHEAD);
+        }
+        if self.split {
+            n += std::mem::size_of::<DirSizes>() + ALLOC_OVERHEAD;
+        }
+        n
+    }
+
     fn new_state(&self) -> SizeState {
         self.state()
     }

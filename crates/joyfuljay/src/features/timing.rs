@@ -450,6 +450,27 @@ impl FeatureGroup for Timing {
         self.state()
     }
 
+    /// The sequence lists at their full length (a growing list may hold
+    /// up to the next power of two), the per-direction order statistics,
+    /// and the default allowance; not the exact IAT store of flows past
+    /// four IATs (up to `EXACT_IATS` values, then a sketch), which few
+    /// flows reach.
+    fn heap_bytes(&self) -> usize {
+        use super::group::{ALLOC_OVERHEAD, DEFAULT_HEAP_BYTES};
+        let cap = self.max_seq.next_power_of_two();
+        let mut n = DEFAULT_HEAP_BYTES;
+        if self.keep_raw {
+            n += 3 * (cap * std::mem::size_of::<i64>() + ALLOC_OVERHEAD);
+        }
+        if self.keep_splt {
+            n += cap * std::mem::size_of::<(u32, i8, i64)>() + ALLOC_OVERHEAD;
+        }
+        if self.split {
+            n += std::mem::size_of::<DirOrder>() + ALLOC_OVERHEAD;
+        }
+        n
+    }
+
     fn prefetch(&self, st: &TimingState) {
         if let Quantiles::Exact(v) = &st.quant {
             // Where the next IAT goes.

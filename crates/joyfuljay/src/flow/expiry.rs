@@ -82,6 +82,19 @@ impl DueQueue {
         self.fifo.clear();
         self.heap.clear();
     }
+
+    /// Entries queued.
+    pub(super) fn len(&self) -> usize {
+        self.fifo.len() + self.heap.len()
+    }
+
+    /// Keep only the entries for which `keep` holds (order kept).
+    pub(super) fn retain(&mut self, mut keep: impl FnMut(&Due) -> bool) {
+        self.fifo.retain(|d| keep(d));
+        self.heap.retain(|Reverse(d)| keep(d));
+        self.fifo.shrink_to(self.fifo.len() * 2);
+        self.heap.shrink_to(self.heap.len() * 2);
+    }
 }
 
 /// Sort `v[start..]` by first packet index (distinct within a table) in

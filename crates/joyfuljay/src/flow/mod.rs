@@ -33,4 +33,5 @@ pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
 pub(crate) use lookahead::with_lookahead;
 pub use record::{flow_stat, EndReason, EndTag, Flow};
 pub use states::{FlowStates, NoStates};
+pub(crate) use table::KIND_EVICTED_MEMORY;
 pub use table::{FlowTable, TableConfig, CLOSE_LINGER_US};

@@ -156,6 +156,11 @@ impl Flow {
         self.bytes[0] + self.bytes[1]
     }
 
+    /// Whether the flow was ended early for the memory budget.
+    pub fn evicted_for_memory(&self) -> bool {
+        self.end_event.1 == super::table::KIND_EVICTED_MEMORY
+    }
+
     /// The flow's place in the output order.
     pub fn end_tag(&self) -> EndTag {
         EndTag {
@@ -194,7 +199,8 @@ pub struct EndTag {
     /// Index of the packet at which the flow ended (`u64::MAX`: end of input).
     pub event: u64,
     /// 0: idle sweep or end of input; 1: ended by a packet of its own
-    /// 5-tuple; 2: evicted.
+    /// 5-tuple; 2: evicted for `max_concurrent_flows`; 3: evicted for the
+    /// memory budget (a packet evicts at most one flow).
     pub kind: u8,
     /// Index of the flow's first packet.
     pub first_index: u64,

@@ -46,6 +46,13 @@ pub trait FlowStates: Send {
 
     /// Take the ended states out, leaving the ended list empty.
     fn take_ended(&mut self) -> Self::Ended;
+
+    /// Heap bytes the live states hold in parts that grow with a flow's
+    /// traffic and are counted as they grow (stream-start buffers), for
+    /// the memory budget; 0 when there are none.
+    fn heap_bytes(&self) -> usize {
+        0
+    }
 }
 
 /// No per-flow state (flow-table tests and benchmarks of the table alone).

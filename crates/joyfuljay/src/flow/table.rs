@@ -8,6 +8,7 @@ use super::record::{flow_stat, EndReason, Flow};
 use super::states::{FlowStates, NoStates};
 use crate::decode::{tcp_flags, Decoded};
 use crate::packet::PacketView;
+use std::collections::VecDeque;
 use std::hash::BuildHasher;
 
 /// Settings of the flow table (from [`crate::Config`]).
@@ -21,7 +22,41 @@ pub struct TableConfig {
     pub tcp_close: bool,
     /// Most concurrent flows (0: unlimited).
     pub max_flows: usize,
+    /// Evictions end the flow that started first (its first packet came
+    /// first in the input) instead of the least recently active one.
+    pub evict_oldest: bool,
+    /// Most concurrent flows the memory budget allows (0: unlimited);
+    /// evictions it forces are counted apart ([`FlowTable::evicted_for_memory`]).
+    pub memory_flows: usize,
+    /// This table's share of the memory budget in bytes (0: none): flows
+    /// are also evicted while `live flows × per_flow_bytes` plus the
+    /// growing parts of their states ([`FlowStates::heap_bytes`]) exceed it.
+    pub memory_bytes: usize,
+    /// The fixed cost of one live flow, in bytes (see `memory_bytes`).
+    pub per_flow_bytes: usize,
 }
+
+impl TableConfig {
+    /// The flow count at which a new flow first evicts one (0: never).
+    fn limit(&self) -> usize {
+        match (self.max_flows, self.memory_flows) {
+            (0, m) => m,
+            (n, 0) => n,
+            (n, m) => n.min(m),
+        }
+    }
+
+    /// Whether evictions at the limit are the memory budget's doing.
+    fn memory_bound(&self) -> bool {
+        self.memory_flows > 0 && (self.max_flows == 0 || self.memory_flows < self.max_flows)
+    }
+}
+
+/// End-event kind of a flow evicted for `max_concurrent_flows`.
+pub(crate) const KIND_EVICTED: u8 = 2;
+/// End-event kind of a flow evicted for the memory budget (sorts like
+/// [`KIND_EVICTED`]: a packet evicts at most one flow).
+pub(crate) const KIND_EVICTED_MEMORY: u8 = 3;
 
 /// A TCP-closed flow absorbs trailing packets (last ACK, retransmitted FIN)
 /// until it has been idle this long (or `flow_timeout`, if shorter).
@@ -61,7 +96,12 @@ pub struct FlowTable<S: FlowStates = NoStates> {
     /// The groups' per-flow states: live ones at their flow's position in
     /// the index, ended ones at their flow's position in `finished`.
     states: S,
+    /// With `evict_oldest` and a limit: (first packet index, hash) of the
+    /// flows in the order they started, ended ones removed lazily.
+    starts: VecDeque<(u64, u64)>,
     peak_flows: usize,
+    /// Flows ended early for the memory budget.
+    evicted_memory: u64,
     /// When logged: (packet index, +1) for every flow started and
     /// (packet index, −1) for every flow ended before the end of input.
     occupancy: Option<Vec<(u64, i8)>>,
@@ -70,8 +110,10 @@ pub struct FlowTable<S: FlowStates = NoStates> {
 impl<S: FlowStates> FlowTable<S> {
     /// A new, empty table whose flows carry `states`.
     pub fn new(cfg: TableConfig, states: S) -> FlowTable<S> {
+        // Sized ahead for a user's flow limit only: the memory budget's cap
+        // is usually far above what a run holds.
         let cap = if cfg.max_flows > 0 {
-            cfg.max_flows.min(1 << 20)
+            cfg.limit().min(1 << 20)
         } else {
             4096
         };
@@ -80,12 +122,14 @@ impl<S: FlowStates> FlowTable<S> {
             hasher: Hasher::default(),
             table: FlowIndex::with_capacity(cap),
             queue: [DueQueue::default(), DueQueue::default()],
+            starts: VecDeque::new(),
             frags: Fragments::default(),
             clock: SweepClock::default(),
             now_index: 0,
             finished: Vec::new(),
             states,
             peak_flows: 0,
+            evicted_memory: 0,
             occupancy: None,
         }
     }
@@ -93,6 +137,11 @@ impl<S: FlowStates> FlowTable<S> {
     /// Number of flows currently in the table.
     pub fn active(&self) -> usize {
         self.table.len()
+    }
+
+    /// Flows ended early because the memory budget was reached.
+    pub fn evicted_for_memory(&self) -> u64 {
+        self.evicted_memory
     }
 
     /// Most flows held at once so far.
@@ -275,15 +324,30 @@ impl<S: FlowStates> FlowTable<S> {
                 {
                     Some(EndReason::TcpClose)
                 } else {
-                    return self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+                    self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+                    self.within_budget();
+                    return;
                 }
             }
         };
         if let Some(reason) = ending {
             self.end(hash, &key, reason, 1);
         }
-        if cfg.max_flows > 0 && self.table.len() >= cfg.max_flows {
-            self.evict();
+        let limit = cfg.limit();
+        if limit > 0 {
+            if self.table.len() >= limit {
+                let kind = if cfg.memory_bound() {
+                    KIND_EVICTED_MEMORY
+                } else {
+                    KIND_EVICTED
+                };
+                if cfg.evict_oldest {
+                    self.evict_oldest(kind);
+                } else {
+                    self.evict(kind);
+                }
+            }
+            self.compact_queues();
         }
         let flow = Flow::new(key, src_is_a, ts_us, index, d.stack, FlowIndex::tag(hash));
         let pos = self.table.insert(hash, flow);
@@ -298,8 +362,40 @@ impl<S: FlowStates> FlowTable<S> {
             first_index: index,
             stamp_us: ts_us,
         });
+        if cfg.evict_oldest && limit > 0 {
+            self.starts.push_back((index, hash));
+        }
         self.peak_flows = self.peak_flows.max(self.table.len());
         self.update(pos, hash, src_is_a, index, ts_us, d, frame);
+        self.within_budget();
+    }
+
+    /// Evict flows while the growing parts of the live states (stream
+    /// buffers) push the table past its share of the memory budget.
+    #[inline]
+    fn within_budget(&mut self) {
+        let cfg = self.cfg;
+        if cfg.memory_bytes == 0 {
+            return;
+        }
+        loop {
+            let heap = self.states.heap_bytes();
+            if heap == 0
+                || self.table.len() <= 1
+                || self.table.len() * cfg.per_flow_bytes + heap <= cfg.memory_bytes
+            {
+                return;
+            }
+            let before = self.table.len();
+            if cfg.evict_oldest {
+                self.evict_oldest(KIND_EVICTED_MEMORY);
+            } else {
+                self.evict(KIND_EVICTED_MEMORY);
+            }
+            if self.table.len() == before {
+                return;
+            }
+        }
     }
 
     /// Add a packet to the flow at position `pos`.
@@ -398,6 +494,7 @@ impl<S: FlowStates> FlowTable<S> {
         self.sort_ended(start);
         self.queue[0].clear();
         self.queue[1].clear();
+        self.starts.clear();
         self.frags.clear();
     }
 
@@ -414,6 +511,9 @@ impl<S: FlowStates> FlowTable<S> {
             }
             if self.has_states() {
                 self.states.retire(pos);
+            }
+            if kind == KIND_EVICTED_MEMORY {
+                self.evicted_memory += 1;
             }
         }
     }
@@ -479,8 +579,46 @@ impl<S: FlowStates> FlowTable<S> {
         }
     }
 
+    /// Drop the queue entries of ended flows once they outnumber the live
+    /// flows (plus slack): flows that end other than by the queues (TCP
+    /// close, a packet past a timeout, eviction) leave entries behind,
+    /// which would otherwise outgrow the flow limit. Amortised O(1) per
+    /// new flow (a pass over n entries follows at least n new ones).
+    fn compact_queues(&mut self) {
+        let slack = self.table.len() + 1024;
+        for list in 0..2 {
+            if self.queue[list].len() > 2 * slack {
+                let mut q = std::mem::take(&mut self.queue[list]);
+                q.retain(|d| self.live(list, d).is_some());
+                self.queue[list] = q;
+            }
+        }
+        if self.starts.len() > 2 * slack {
+            let mut s = std::mem::take(&mut self.starts);
+            s.retain(|&(first, hash)| {
+                self.table
+                    .find_where(hash, |f| f.first_index == first)
+                    .is_some()
+            });
+            self.starts = s;
+        }
+    }
+
+    /// End the flow that started first (to make room): the front of
+    /// `starts` once the entries of flows already ended are dropped.
+    /// Amortised O(1): every entry is pushed and popped once.
+    fn evict_oldest(&mut self, kind: u8) {
+        while let Some((first, hash)) = self.starts.pop_front() {
+            if let Some(pos) = self.table.find_where(hash, |f| f.first_index == first) {
+                let key = self.table.get(pos).key;
+                self.end(hash, &key, EndReason::Evicted, kind);
+                return;
+            }
+        }
+    }
+
     /// End the least recently active flow (to make room).
-    fn evict(&mut self) {
+    fn evict(&mut self, kind: u8) {
         loop {
             // The queue whose least entry is older.
             let mut pick: Option<(usize, i64)> = None;
@@ -504,7 +642,7 @@ impl<S: FlowStates> FlowTable<S> {
                     ..d
                 });
             } else {
-                self.end(d.hash, &key, EndReason::Evicted, 2);
+                self.end(d.hash, &key, EndReason::Evicted, kind);
                 return;
             }
         }

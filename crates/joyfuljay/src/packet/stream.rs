@@ -196,6 +196,12 @@ impl StreamStart {
         };
     }
 
+    /// Heap bytes held (the byte buffer's and the piece list's capacity),
+    /// for the memory budget.
+    pub fn heap_bytes(&self) -> usize {
+        self.data.capacity() + self.pieces.capacity() * std::mem::size_of::<(u32, u32)>()
+    }
+
     /// True once [`close`](Self::close)d.
     pub fn is_closed(&self) -> bool {
         self.closed

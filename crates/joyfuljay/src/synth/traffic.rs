@@ -307,6 +307,29 @@ pub struct Generated {
     pub frame_bytes: u64,
 }
 
+/// A flood of one-packet flows into `out`: packet `i` is a UDP datagram
+/// with 8 payload bytes from 10.0.0.0 + i / 60000, port 1024 + i % 60000,
+/// to 192.168.0.1:53, every 5-tuple distinct; packets are `gap_us`
+/// microseconds apart (all within the idle timeout when
+/// `packets × gap_us` < 60 s). The memory budget's worst case.
+pub fn flood(packets: u64, gap_us: f64, out: &mut dyn FrameSink) -> io::Result<Generated> {
+    let mut g = Generated::default();
+    let mut ts_ns: i64 = 1_700_000_000_000_000_000;
+    let step = (gap_us * 1000.0).max(1.0) as i64;
+    for i in 0..packets {
+        let host = 0x0a00_0000u32.wrapping_add((i / 60_000) as u32);
+        let src = std::net::Ipv4Addr::from(host).to_string();
+        let sport = 1024 + (i % 60_000) as u16;
+        let frame = super::Packet::udp(&src, sport, "192.168.0.1", 53, 8).frame(1);
+        out.frame(ts_ns, &frame)?;
+        ts_ns += step;
+        g.packets += 1;
+        g.connections += 1;
+        g.frame_bytes += frame.len() as u64;
+    }
+    Ok(g)
+}
+
 /// Generate traffic into `out` (Ethernet frames).
 pub fn generate(spec: &TrafficSpec, out: &mut dyn FrameSink) -> io::Result<Generated> {
     let mut rng = Rng::new(spec.seed);

@@ -4,6 +4,7 @@ mod docs;
 mod flows;
 mod header_groups;
 mod http2;
+mod limits;
 mod options;
 mod parallel;
 #[cfg(feature = "parquet")]
