@@ -1127,6 +1127,48 @@ fn frames_of(path: &Path, most: usize) -> Vec<(u32, u32, Vec<u8>)> {
     v
 }
 
+/// The file name of `p`.
+fn file_name(p: &Path) -> String {
+    p.file_name()
+        .unwrap_or_default()
+        .to_string_lossy()
+        .to_string()
+}
+
+/// Each TCP direction's payload bytes of the captures whose names start
+/// with `prefix`, in capture order (these captures have no loss or
+/// reordering), cut at 4 KiB: seeds for the stream parsers.
+fn tcp_streams(files: &[std::path::PathBuf], prefix: &str) -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for f in files.iter().filter(|f| file_name(f).starts_with(prefix)) {
+        let mut streams: Vec<((u16, u16), Vec<u8>)> = Vec::new();
+        for (lt, orig, data) in frames_of(f, 400) {
+            let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
+                continue;
+            };
+            let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
+            if d.proto != 6 || payload.is_empty() {
+                continue;
+            }
+            let k = (d.sport, d.dport);
+            let i = match streams.iter().position(|s| s.0 == k) {
+                Some(i) => i,
+                None => {
+                    streams.push((k, Vec::new()));
+                    streams.len() - 1
+                }
+            };
+            let s = &mut streams[i].1;
+            let room = 4096usize.saturating_sub(s.len());
+            s.extend_from_slice(&payload[..payload.len().min(room)]);
+        }
+        for (k, s) in streams {
+            out.push((format!("{}-{}-{}", file_name(f), k.0, k.1), s));
+        }
+    }
+    out
+}
+
 /// Synthetic packets of every kind the decoder knows.
 fn synthetic_packets() -> Vec<joyfuljay::synth::Packet> {
     use joyfuljay::synth::{Packet, L4};
@@ -1180,12 +1222,7 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
         .filter_map(|e| e.ok().map(|e| e.path()))
         .collect();
     files.sort();
-    let fname = |p: &Path| {
-        p.file_name()
-            .unwrap_or_default()
-            .to_string_lossy()
-            .to_string()
-    };
+    let fname = |p: &Path| file_name(p);
     let mut out = Vec::new();
     let legacy = |out: &mut Vec<(String, Vec<u8>)>| {
         for f in &files {
@@ -1310,34 +1347,7 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
             }
         }
         "ssh" => {
-            // Each direction's payload bytes of the SSH captures, in
-            // capture order (no loss or reordering there), cut at 4 KiB.
-            for f in files.iter().filter(|f| fname(f).starts_with("ssh-")) {
-                let mut streams: Vec<((u16, u16), Vec<u8>)> = Vec::new();
-                for (lt, orig, data) in frames_of(f, 400) {
-                    let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
-                        continue;
-                    };
-                    let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
-                    if d.proto != 6 || payload.is_empty() {
-                        continue;
-                    }
-                    let k = (d.sport, d.dport);
-                    let i = match streams.iter().position(|s| s.0 == k) {
-                        Some(i) => i,
-                        None => {
-                            streams.push((k, Vec::new()));
-                            streams.len() - 1
-                        }
-                    };
-                    let s = &mut streams[i].1;
-                    let room = 4096usize.saturating_sub(s.len());
-                    s.extend_from_slice(&payload[..payload.len().min(room)]);
-                }
-                for (k, s) in streams {
-                    out.push((format!("{}-{}-{}", fname(f), k.0, k.1), s));
-                }
-            }
+            out.extend(tcp_streams(&files, "ssh-"));
             for (i, s) in [
                 &b"SSH-1.99-x\r\n"[..],
                 b"hello\r\nSSH-2.0-y z\r\n\0\0\0\x0c\x0a\x15",
@@ -1399,34 +1409,7 @@ pub fn seeds(name: &str, captures: &Path) -> Vec<(String, Vec<u8>)> {
             }
         }
         "http2" => {
-            // Each direction's payload bytes of the h2c capture, in
-            // capture order (no loss or reordering there), cut at 4 KiB.
-            for f in files.iter().filter(|f| fname(f).starts_with("http2")) {
-                let mut streams: Vec<((u16, u16), Vec<u8>)> = Vec::new();
-                for (lt, orig, data) in frames_of(f, 400) {
-                    let Ok(d) = joyfuljay::decode::decode(lt, &data, orig) else {
-                        continue;
-                    };
-                    let payload = data.get(d.payload_off as usize..).unwrap_or(&[]);
-                    if d.proto != 6 || payload.is_empty() {
-                        continue;
-                    }
-                    let k = (d.sport, d.dport);
-                    let i = match streams.iter().position(|s| s.0 == k) {
-                        Some(i) => i,
-                        None => {
-                            streams.push((k, Vec::new()));
-                            streams.len() - 1
-                        }
-                    };
-                    let s = &mut streams[i].1;
-                    let room = 4096usize.saturating_sub(s.len());
-                    s.extend_from_slice(&payload[..payload.len().min(room)]);
-                }
-                for (k, s) in streams {
-                    out.push((format!("{}-{}-{}", fname(f), k.0, k.1), s));
-                }
-            }
+            out.extend(tcp_streams(&files, "http2"));
             for (i, s) in [
                 &b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n\0\0\0\x04\0\0\0\0\0"[..],
                 b"HTTP/1.1 101 Switching Protocols\r\n\r\n\0\0\x06\x04\0\0\0\0\0\0\x03\0\0\0\x64",
