@@ -198,7 +198,7 @@ pub(crate) struct FingerprintState {
     /// Packets of Tor-cell size and of full-MTU size.
     tor_cells: u32,
     mtu_sized: u32,
-    /// Packets with payload and their payload bytes, per direction.
+    /// Packets with payload, per direction (their bytes are the flow's).
     payload_pkts: [u32; 2],
     /// First payload timestamp per direction (µs; valid when
     /// `payload_pkts[d] > 0`).
