@@ -115,6 +115,22 @@ enum Inner {
     Ng(pcapng::Records),
 }
 
+/// A capture file to open again ([`CaptureReader::reopener`]).
+#[derive(Debug, Clone)]
+pub struct Reopen {
+    path: PathBuf,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Reopen {
+    /// A new reader of the file, from its start.
+    pub fn open(self) -> Result<CaptureReader> {
+        let mut r = CaptureReader::open(&self.path)?;
+        r.cancel = self.cancel;
+        Ok(r)
+    }
+}
+
 /// A reader over one capture file.
 pub struct CaptureReader {
     path: PathBuf,
@@ -126,6 +142,9 @@ pub struct CaptureReader {
     /// Set by someone else to stop the run that reads this capture (see
     /// [`CaptureReader::set_cancel`]).
     cancel: Option<Arc<AtomicBool>>,
+    /// The file this reader was opened from by [`CaptureReader::open`]
+    /// (not standard input, not bytes or a stream): it can be read again.
+    source: Option<PathBuf>,
 }
 
 impl CaptureReader {
@@ -147,18 +166,51 @@ impl CaptureReader {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()));
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        if let Some(head) = regular_file_head(&file) {
-            if !stream::compressed(&head)
-                && matches!(format_of(path, &head), Ok(CaptureFormat::Pcap { .. }))
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let mut r = match regular_file_head(&file) {
+            Some(head)
+                if !stream::compressed(&head)
+                    && matches!(format_of(path, &head), Ok(CaptureFormat::Pcap { .. })) =>
             {
-                return Self::in_place(
+                Self::in_place(
                     path,
                     Bytes::File(in_place::Window::new(file, window)),
                     &head,
-                );
+                )?
             }
+            _ => Self::from_reader(path, Box::new(file))?,
+        };
+        if regular {
+            r.source = Some(path.to_path_buf());
         }
-        Self::from_reader(path, Box::new(file))
+        Ok(r)
+    }
+
+    /// How to open the same regular file again from its start (with the
+    /// same cancel flag), for a second pass over the input; `None` when
+    /// this reader reads standard input, a pipe, bytes or a stream.
+    pub fn reopener(&self) -> Option<Reopen> {
+        Some(Reopen {
+            path: self.source.clone()?,
+            cancel: self.cancel.clone(),
+        })
+    }
+
+    /// Copy `path` (`-`: standard input; or a pipe, a device) to a new
+    /// temporary file, removed when the returned handle is dropped, so that
+    /// it can be read twice (compressed bytes are copied as they are).
+    pub fn spool(path: &Path) -> Result<tempfile::TempPath> {
+        let mut f = tempfile::Builder::new()
+            .prefix("jj-spool-")
+            .tempfile()
+            .map_err(|e| Error::io(Path::new("<temporary file>"), e))?;
+        let copied = if path.as_os_str() == "-" {
+            std::io::copy(&mut std::io::stdin().lock(), f.as_file_mut())
+        } else {
+            std::fs::File::open(path).and_then(|mut i| std::io::copy(&mut i, f.as_file_mut()))
+        };
+        copied.map_err(|e| Error::io(path, e))?;
+        Ok(f.into_temp_path())
     }
 
     /// Read a capture held in memory, in place: frames borrow from `bytes`,
@@ -222,6 +274,7 @@ impl CaptureReader {
             offset: 0,
             link_types_seen: Vec::new(),
             cancel: None,
+            source: None,
         }
     }
 

@@ -4,7 +4,7 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, padding,
+    connection, dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, padding,
     quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
     tcp_window, timing, tls,
 };
@@ -48,6 +48,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &http2::DEF,
     &padding::DEF,
     &fingerprint::DEF,
+    &connection::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles
