@@ -1701,14 +1701,17 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
         .output()
         .unwrap();
     assert_ok(&file);
-    let head = String::from_utf8_lossy(&file.stdout).lines().next().unwrap().to_string();
-    assert!(head.ends_with("conn_src_flow_rate,conn_temporal_spread,conn_burst_connections"), "{head}");
+    let head = String::from_utf8_lossy(&file.stdout)
+        .lines()
+        .next()
+        .unwrap()
+        .to_string();
+    assert!(
+        head.ends_with("conn_src_flow_rate,conn_temporal_spread,conn_burst_connections"),
+        "{head}"
+    );
     for j in ["1", "2", "3"] {
-        let o = jj()
-            .args(args(j))
-            .arg(capture("dns.cap"))
-            .output()
-            .unwrap();
+        let o = jj().args(args(j)).arg(capture("dns.cap")).output().unwrap();
         assert_ok(&o);
         assert_eq!(o.stdout, file.stdout, "-j {j}");
         let o = jj()
@@ -1720,7 +1723,11 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
             .unwrap();
         assert_ok(&o);
         assert_eq!(o.stdout, file.stdout, "stdin, -j {j}");
-        assert!(dir_names(tmp.path()).is_empty(), "temporary files left: {:?}", dir_names(tmp.path()));
+        assert!(
+            dir_names(tmp.path()).is_empty(),
+            "temporary files left: {:?}",
+            dir_names(tmp.path())
+        );
     }
     // An unreadable stdin (not a capture): an error, and still no file left.
     let o = jj()
@@ -1734,7 +1741,13 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
     assert!(dir_names(tmp.path()).is_empty());
     // The progress bar says which pass it is in.
     let o = jj()
-        .args(["extract", "--progress", "--features", "flow_meta,connection", "-o"])
+        .args([
+            "extract",
+            "--progress",
+            "--features",
+            "flow_meta,connection",
+            "-o",
+        ])
         .arg(tmp.path().join("out.csv"))
         .arg(capture("dns.cap"))
         .output()
@@ -1743,11 +1756,19 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("pass 2/2"), "{err}");
     // Graph metrics are not built yet: a one-line error.
-    let o = run(["extract", "--features", "connection", "--connection-include-graph-metrics"]
-        .iter()
-        .map(|s| s.to_string())
-        .chain([capture("dns.cap").display().to_string()]));
+    let o = run([
+        "extract",
+        "--features",
+        "connection",
+        "--connection-include-graph-metrics",
+    ]
+    .iter()
+    .map(|s| s.to_string())
+    .chain([capture("dns.cap").display().to_string()]));
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
-    assert!(err.contains("not built yet") && err.trim().lines().count() == 1, "{err}");
+    assert!(
+        err.contains("not built yet") && err.trim().lines().count() == 1,
+        "{err}"
+    );
 }

@@ -15,8 +15,7 @@
 //! Definitions: `docs/semantics.md#connection`.
 
 use super::{
-    Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter,
-    WholeInput,
+    Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter, WholeInput,
 };
 use crate::config::Config;
 use crate::flow::Flow;

@@ -4,8 +4,8 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    connection, dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, padding,
-    quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
+    connection, dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac,
+    padding, quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
     tcp_window, timing, tls,
 };
 use crate::config::Config;

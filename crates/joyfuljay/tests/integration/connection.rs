@@ -61,7 +61,11 @@ fn check(s: &VecSink, what: &str) -> usize {
     let mut pairs: BTreeMap<(String, String), i64> = BTreeMap::new();
     let mut pair_ports: BTreeMap<(String, String, i64), i64> = BTreeMap::new();
     for r in 0..n {
-        let (src, dst, port) = (text(s, r, "src_ip"), text(s, r, "dst_ip"), int(s, r, "dst_port"));
+        let (src, dst, port) = (
+            text(s, r, "src_ip"),
+            text(s, r, "dst_ip"),
+            int(s, r, "dst_port"),
+        );
         let (p, b) = (int(s, r, "total_packets"), int(s, r, "total_bytes"));
         let h = hosts.entry(src.clone()).or_default();
         h.out_flows += 1;
@@ -80,7 +84,11 @@ fn check(s: &VecSink, what: &str) -> usize {
         *pair_ports.entry((src, dst, port)).or_default() += 1;
     }
     for r in 0..n {
-        let (src, dst, port) = (text(s, r, "src_ip"), text(s, r, "dst_ip"), int(s, r, "dst_port"));
+        let (src, dst, port) = (
+            text(s, r, "src_ip"),
+            text(s, r, "dst_ip"),
+            int(s, r, "dst_port"),
+        );
         let hs = &hosts[&src];
         let hd = &hosts[&dst];
         let spread_us = hs.ends.iter().max().unwrap() - hs.starts.iter().min().unwrap();
@@ -89,14 +97,25 @@ fn check(s: &VecSink, what: &str) -> usize {
         let burst = hs
             .starts
             .iter()
-            .map(|&t| hs.starts.iter().filter(|&&u| u >= t && u - t <= 1_000_000).count())
+            .map(|&t| {
+                hs.starts
+                    .iter()
+                    .filter(|&&u| u >= t && u - t <= 1_000_000)
+                    .count()
+            })
             .max()
             .unwrap() as i64;
         let want = [
             ("conn_src_unique_dsts", Value::Int(hs.dsts.len() as i64)),
             ("conn_dst_unique_srcs", Value::Int(hd.srcs.len() as i64)),
-            ("conn_src_dst_flows", Value::Int(pairs[&(src.clone(), dst.clone())])),
-            ("conn_src_port_flows", Value::Int(pair_ports[&(src.clone(), dst.clone(), port)])),
+            (
+                "conn_src_dst_flows",
+                Value::Int(pairs[&(src.clone(), dst.clone())]),
+            ),
+            (
+                "conn_src_port_flows",
+                Value::Int(pair_ports[&(src.clone(), dst.clone(), port)]),
+            ),
             ("conn_src_total_flows", Value::Int(hs.out_flows)),
             ("conn_dst_total_flows", Value::Int(hd.in_flows)),
             ("conn_src_total_packets", Value::Int(hs.out_packets)),
@@ -116,7 +135,11 @@ fn check(s: &VecSink, what: &str) -> usize {
             ("conn_burst_connections", Value::Int(burst)),
         ];
         for (col, v) in want {
-            assert_eq!(s.get(r, col), Some(&v), "{what}: row {r} ({src} -> {dst}:{port}), {col}");
+            assert_eq!(
+                s.get(r, col),
+                Some(&v),
+                "{what}: row {r} ({src} -> {dst}:{port}), {col}"
+            );
         }
     }
     n
@@ -140,8 +163,14 @@ fn captures() -> Vec<PathBuf> {
 
 fn generated(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let path = dir.join(name);
-    let mut w = PcapWriter::new(std::fs::File::create(&path).unwrap(), 1, false, false, 65535)
-        .unwrap();
+    let mut w = PcapWriter::new(
+        std::fs::File::create(&path).unwrap(),
+        1,
+        false,
+        false,
+        65535,
+    )
+    .unwrap();
     let spec = TrafficSpec {
         packets: 40_000,
         concurrent: 300,
@@ -173,26 +202,40 @@ fn many_hosts_two_files_and_any_thread_count() {
     let b = generated(dir.path(), "b.pcap", 12);
     let one = run(std::slice::from_ref(&a), cfg(), 1);
     check(&one, "generated");
-    let srcs: BTreeSet<String> = (0..one.rows.len()).map(|r| text(&one, r, "src_ip")).collect();
+    let srcs: BTreeSet<String> = (0..one.rows.len())
+        .map(|r| text(&one, r, "src_ip"))
+        .collect();
     assert!(srcs.len() > 1000, "{} sources", srcs.len());
     assert!(
         (0..one.rows.len()).any(|r| int(&one, r, "conn_src_total_flows") > 1),
         "some source has several flows"
     );
     for t in [2, 3] {
-        assert_eq!(run(std::slice::from_ref(&a), cfg(), t).rows, one.rows, "{t} threads");
+        assert_eq!(
+            run(std::slice::from_ref(&a), cfg(), t).rows,
+            one.rows,
+            "{t} threads"
+        );
     }
     // Two files: the counts span both (each still its own flow space).
     let both = run(&[a.clone(), b.clone()], cfg(), 1);
     check(&both, "two generated files");
     for t in [2, 3] {
-        assert_eq!(run(&[a.clone(), b.clone()], cfg(), t).rows, both.rows, "{t} threads");
+        assert_eq!(
+            run(&[a.clone(), b.clone()], cfg(), t).rows,
+            both.rows,
+            "{t} threads"
+        );
     }
     // The same file twice: every flow is there twice, every count doubles.
     let twice = run(&[a.clone(), a.clone()], cfg(), 2);
     assert_eq!(twice.rows.len(), 2 * one.rows.len());
     for r in 0..one.rows.len() {
-        for col in ["conn_src_total_flows", "conn_dst_total_bytes", "conn_src_dst_flows"] {
+        for col in [
+            "conn_src_total_flows",
+            "conn_dst_total_bytes",
+            "conn_src_dst_flows",
+        ] {
             assert_eq!(int(&twice, r, col), 2 * int(&one, r, col), "{col}");
         }
         assert_eq!(
@@ -236,7 +279,10 @@ fn other_columns_are_unchanged_and_temporal_columns_are_gated() {
     .err()
     .unwrap()
     .to_string();
-    assert!(e.contains("connection_include_graph_metrics") && !e.contains('\n'), "{e}");
+    assert!(
+        e.contains("connection_include_graph_metrics") && !e.contains('\n'),
+        "{e}"
+    );
     let e = Pipeline::new(Config {
         connection_community_algorithm: "girvan".into(),
         ..cfg()
@@ -272,10 +318,18 @@ fn both_passes_are_reported_and_unreadable_twice_inputs_are_errors() {
     let mut obs = Passes::default();
     let mut sink = VecSink::default();
     let st = pipe
-        .run_readers(vec![CaptureReader::open(&p).unwrap()], &mut sink, &mut obs, 1)
+        .run_readers(
+            vec![CaptureReader::open(&p).unwrap()],
+            &mut sink,
+            &mut obs,
+            1,
+        )
         .unwrap();
     let prog = format!("progress {}", p.display());
-    assert_eq!(obs.0, ["pass 1/2", prog.as_str(), "pass 2/2", prog.as_str()]);
+    assert_eq!(
+        obs.0,
+        ["pass 1/2", prog.as_str(), "pass 2/2", prog.as_str()]
+    );
     // The counters are those of one pass.
     assert_eq!(st.files, 1);
     assert_eq!(st.flows as usize, sink.rows.len());
