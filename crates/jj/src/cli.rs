@@ -58,7 +58,8 @@ pub struct ExtractArgs {
     #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = FORMATS)]
     pub format: Option<String>,
 
-    /// Feature groups, comma-separated or repeated (default: all).
+    /// Feature groups, comma-separated or repeated (default: all, which leaves out
+    /// connection: it reads the input twice and is named alone).
     #[arg(long = "features", value_name = "GROUPS")]
     pub features: Vec<String>,
 

@@ -257,7 +257,8 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     for p in &inputs {
         let regular = std::fs::metadata(p).is_ok_and(|m| m.is_file());
         let mut r = if pipeline.two_pass() && !regular {
-            let tmp = joyfuljay::capture::CaptureReader::spool(p)?;
+            let flag = crate::interrupt_flag();
+            let tmp = joyfuljay::capture::CaptureReader::spool(p, Some(&flag))?;
             let r = joyfuljay::capture::CaptureReader::open(&tmp)?;
             total_bytes += std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
             _spooled.push(tmp);

@@ -9,7 +9,8 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Feature groups to compute, in this order (`"all"` selects every group).
+    /// Feature groups to compute, in this order (`"all"` selects every group
+    /// but `connection`, which reads the input twice and is named alone).
     #[serde(deserialize_with = "string_or_list")]
     pub features: Vec<String>,
     /// A named set of groups (`JJ-CORE`, `JJ-EXTENDED`, `JJ-EXPERIMENTAL`),

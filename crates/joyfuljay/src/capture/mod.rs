@@ -115,6 +115,33 @@ enum Inner {
     Ng(pcapng::Records),
 }
 
+/// A spooled input ([`CaptureReader::spool`]): a temporary file, removed
+/// on drop.
+#[derive(Debug)]
+pub struct Spooled(Option<tempfile::TempPath>);
+
+impl std::ops::Deref for Spooled {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.as_deref().expect("spooled file")
+    }
+}
+
+impl AsRef<Path> for Spooled {
+    fn as_ref(&self) -> &Path {
+        self
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            crate::output::untrack_temp_file(&p);
+            drop(p);
+        }
+    }
+}
+
 /// A capture file to open again ([`CaptureReader::reopener`]).
 #[derive(Debug, Clone)]
 pub struct Reopen {
@@ -197,20 +224,37 @@ impl CaptureReader {
     }
 
     /// Copy `path` (`-`: standard input; or a pipe, a device) to a new
-    /// temporary file, removed when the returned handle is dropped, so that
-    /// it can be read twice (compressed bytes are copied as they are).
-    pub fn spool(path: &Path) -> Result<tempfile::TempPath> {
-        let mut f = tempfile::Builder::new()
+    /// temporary file, removed when the returned handle is dropped (or by
+    /// [`crate::output::remove_temp_files`] for a process leaving at once),
+    /// so that it can be read twice; compressed bytes are copied as they
+    /// are. Setting `cancel` stops the copy ([`Error::Interrupted`]).
+    pub fn spool(path: &Path, cancel: Option<&AtomicBool>) -> Result<Spooled> {
+        let f = tempfile::Builder::new()
             .prefix("jj-spool-")
             .tempfile()
             .map_err(|e| Error::io(Path::new("<temporary file>"), e))?;
-        let copied = if path.as_os_str() == "-" {
-            std::io::copy(&mut std::io::stdin().lock(), f.as_file_mut())
+        let (mut file, tmp) = f.into_parts();
+        crate::output::track_temp_file(&tmp);
+        let spooled = Spooled(Some(tmp));
+        let mut input: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
         } else {
-            std::fs::File::open(path).and_then(|mut i| std::io::copy(&mut i, f.as_file_mut()))
+            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
         };
-        copied.map_err(|e| Error::io(path, e))?;
-        Ok(f.into_temp_path())
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(Error::Interrupted);
+            }
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            };
+            std::io::Write::write_all(&mut file, &buf[..n]).map_err(|e| Error::io(&spooled, e))?;
+        }
+        Ok(spooled)
     }
 
     /// Read a capture held in memory, in place: frames borrow from `bytes`,

@@ -54,8 +54,8 @@ pub use group::{
     WholeInput,
 };
 pub use registry::{
-    find, group_of_column, keeps, load_config, profile_of, select, valid_groups, validate,
-    GroupDef, GROUPS, PROFILES,
+    find, group_of_column, keeps, load_config, profile_of, reads_whole_input, select, valid_groups,
+    validate, GroupDef, GROUPS, PROFILES,
 };
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 
