@@ -322,6 +322,9 @@ pub struct Pipeline {
     columns: Vec<&'static Column>,
     slots: Vec<Slot>,
     needs: Needs,
+    /// Held through both passes of a two-pass run: the whole-input groups
+    /// keep one run's counts, so such runs of one pipeline take turns.
+    passes: std::sync::Mutex<()>,
 }
 
 impl Pipeline {
@@ -359,6 +362,7 @@ impl Pipeline {
             columns,
             slots,
             needs,
+            passes: std::sync::Mutex::new(()),
         })
     }
 
@@ -516,7 +520,7 @@ impl Pipeline {
     /// Process one open capture into `sink` (which must have been begun).
     /// With a whole-input group selected, the capture is read twice (see
     /// [`Pipeline::run_readers`]): it must be a file
-    /// ([`CaptureReader::reopen`]).
+    /// ([`CaptureReader::reopener`]).
     pub fn process(
         &self,
         reader: CaptureReader,
@@ -583,7 +587,9 @@ impl Pipeline {
                 arena: None,
             }],
             needs: Needs::SUMMARY,
+            passes: std::sync::Mutex::new(()),
         };
+        let _turn = self.passes.lock().unwrap_or_else(|p| p.into_inner());
         obs.pass(1, 2);
         first.run_readers(readers, &mut NoRows, &mut FirstPass(obs), threads)?;
         for t in &targets {
