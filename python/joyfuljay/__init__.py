@@ -122,6 +122,14 @@ class Config:
             statistics (``False``).
         entropy_sample_bytes: ``entropy``: payload bytes of each packet
             whose entropy is measured (256).
+        connection_include_temporal: ``connection``: add the temporal
+            columns (flow rate, temporal spread, burst connections)
+            (``False``).
+        connection_include_graph_metrics: ``connection``: graph metrics;
+            not built yet, ``True`` is an error (``False``).
+        connection_community_algorithm: ``connection``: community
+            algorithm for the graph metrics: ``louvain``, ``greedy`` or
+            ``label_propagation`` (``"louvain"``).
 
     Attributes read and set like the keywords; setting one validates again.
     """

@@ -48,6 +48,9 @@ class Config:
     include_splt: bool
     bidirectional_split: bool
     entropy_sample_bytes: int
+    connection_include_temporal: bool
+    connection_include_graph_metrics: bool
+    connection_community_algorithm: str
 
     def __init__(
         self,
@@ -74,6 +77,9 @@ class Config:
         include_splt: bool = False,
         bidirectional_split: bool = False,
         entropy_sample_bytes: int = 256,
+        connection_include_temporal: bool = False,
+        connection_include_graph_metrics: bool = False,
+        connection_community_algorithm: str = "louvain",
     ) -> None: ...
     def to_dict(self) -> Dict[str, Any]:
         """Every key and its value (a new dict, in declaration order)."""

@@ -307,10 +307,15 @@ def test_features_is_the_schema():
             assert df[name].dtype == bool, name
         elif c["type"] == "int":
             assert str(df[name].dtype) == ("Int64" if c["nullable"] else "int64"), name
-    # Every column of a full run is described, in the same order.
-    full = jj.Pipeline(jj.Config(include_flow_id=True, include_raw_sequences=True, include_splt=True,
-                                 bidirectional_split=True)).columns
+    # Every column of a full run is described, in the same order (`all`
+    # leaves out connection, which reads the input twice: it is named).
+    full = jj.Pipeline(jj.Config(features=["all", "connection"], include_flow_id=True,
+                                 include_raw_sequences=True, include_splt=True,
+                                 bidirectional_split=True, connection_include_temporal=True)).columns
     assert full == names
+    default = jj.Pipeline(jj.Config(include_flow_id=True, include_raw_sequences=True, include_splt=True,
+                                    bidirectional_split=True)).columns
+    assert default == [n for n in names if by_name[n]["group"] != "connection"]
 
 
 def test_version():

@@ -58,7 +58,8 @@ pub struct ExtractArgs {
     #[arg(short = 'f', long = "format", value_name = "FORMAT", value_parser = FORMATS)]
     pub format: Option<String>,
 
-    /// Feature groups, comma-separated or repeated (default: all).
+    /// Feature groups, comma-separated or repeated (default: all, which leaves out
+    /// connection: it reads the input twice and is named alone).
     #[arg(long = "features", value_name = "GROUPS")]
     pub features: Vec<String>,
 
@@ -154,6 +155,18 @@ pub struct ExtractArgs {
     /// timing/size: add per-direction statistics.
     #[arg(long = "bidirectional-split")]
     pub bidirectional_split: bool,
+
+    /// connection: add the temporal columns (flow rate, temporal spread, burst connections).
+    #[arg(long = "connection-include-temporal")]
+    pub connection_include_temporal: bool,
+
+    /// connection: graph metrics (Tier 2; not built yet, an error).
+    #[arg(long = "connection-include-graph-metrics")]
+    pub connection_include_graph_metrics: bool,
+
+    /// connection: community algorithm for graph metrics (louvain, greedy, label_propagation).
+    #[arg(long = "connection-community-algorithm", value_name = "NAME")]
+    pub connection_community_algorithm: Option<String>,
 
     /// Show a progress bar even when standard error is not a terminal.
     #[arg(long = "progress", overrides_with = "no_progress")]

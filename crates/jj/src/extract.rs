@@ -93,6 +93,15 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     if a.bidirectional_split {
         cfg.bidirectional_split = true;
     }
+    if a.connection_include_temporal {
+        cfg.connection_include_temporal = true;
+    }
+    if a.connection_include_graph_metrics {
+        cfg.connection_include_graph_metrics = true;
+    }
+    if let Some(v) = &a.connection_community_algorithm {
+        cfg.connection_community_algorithm = v.clone();
+    }
     joyfuljay::features::validate(&cfg)?;
     Ok(cfg)
 }
@@ -182,6 +191,21 @@ impl Observer for CliObserver {
         }
     }
 
+    fn pass(&mut self, n: u32, of: u32) {
+        // Progress starts again from the first file.
+        self.done_bytes = 0;
+        self.current = PathBuf::new();
+        self.last_offset = 0;
+        self.packets_before = 0;
+        self.flows_before = 0;
+        self.last_packets = 0;
+        self.last_flows = 0;
+        if let Some(bar) = &self.bar {
+            bar.set_position(0);
+            bar.set_prefix(format!("pass {n}/{of} "));
+        }
+    }
+
     fn warning(&mut self, msg: &str) {
         if self.quiet {
             return;
@@ -242,12 +266,26 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     let pipeline = Pipeline::new(cfg)?;
 
     // Open every input first: a bad file fails the run before any output.
+    // A run that reads its input twice (the connection group) first copies
+    // standard input (or a pipe) to a temporary file, removed when `_spooled` drops
+    // (on every way out of this function).
     let mut readers = Vec::with_capacity(inputs.len());
     let mut total_bytes = 0u64;
+    let mut _spooled = Vec::new();
     for p in &inputs {
-        let mut r = joyfuljay::capture::CaptureReader::open(p)?;
+        let regular = std::fs::metadata(p).is_ok_and(|m| m.is_file());
+        let mut r = if pipeline.two_pass() && !regular {
+            let flag = crate::interrupt_flag();
+            let tmp = joyfuljay::capture::CaptureReader::spool(p, Some(&flag))?;
+            let r = joyfuljay::capture::CaptureReader::open(&tmp)?;
+            total_bytes += std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
+            _spooled.push(tmp);
+            r
+        } else {
+            total_bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
+            joyfuljay::capture::CaptureReader::open(p)?
+        };
         r.set_cancel(crate::interrupt_flag());
-        total_bytes += std::fs::metadata(p).map(|m| m.len()).unwrap_or(0);
         readers.push(r);
     }
 
@@ -263,7 +301,7 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
         let b = ProgressBar::with_draw_target(Some(total_bytes), target);
         b.set_style(
             ProgressStyle::with_template(
-                "{spinner} [{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} {msg}",
+                "{spinner} {prefix}[{elapsed_precise}] [{wide_bar}] {bytes}/{total_bytes} {msg}",
             )
             .expect("valid template")
             .progress_chars("=> "),

@@ -9,7 +9,8 @@ use std::path::Path;
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
-    /// Feature groups to compute, in this order (`"all"` selects every group).
+    /// Feature groups to compute, in this order (`"all"` selects every group
+    /// but `connection`, which reads the input twice and is named alone).
     #[serde(deserialize_with = "string_or_list")]
     pub features: Vec<String>,
     /// A named set of groups (`JJ-CORE`, `JJ-EXTENDED`, `JJ-EXPERIMENTAL`),
@@ -70,6 +71,14 @@ pub struct Config {
     pub bidirectional_split: bool,
     /// `entropy`: payload bytes of each packet whose entropy is measured.
     pub entropy_sample_bytes: u32,
+    /// `connection`: add the Tier 3 columns (flow rate, temporal spread,
+    /// burst connections).
+    pub connection_include_temporal: bool,
+    /// `connection`: Tier 2 graph metrics (not built yet: `true` is an error).
+    pub connection_include_graph_metrics: bool,
+    /// `connection`: community detection for Tier 2 (`louvain`, `greedy`,
+    /// `label_propagation`).
+    pub connection_community_algorithm: String,
 }
 
 impl Default for Config {
@@ -97,6 +106,9 @@ impl Default for Config {
             include_splt: false,
             bidirectional_split: false,
             entropy_sample_bytes: 256,
+            connection_include_temporal: false,
+            connection_include_graph_metrics: false,
+            connection_community_algorithm: "louvain".to_string(),
         }
     }
 }
@@ -210,6 +222,9 @@ pub const KEYS: &[&str] = &[
     "include_splt",
     "bidirectional_split",
     "entropy_sample_bytes",
+    "connection_include_temporal",
+    "connection_include_graph_metrics",
+    "connection_community_algorithm",
 ];
 
 impl Config {
@@ -264,6 +279,19 @@ impl Config {
             return Err(Error::Config(
                 "entropy_sample_bytes: must be a positive whole number (got 0)".to_string(),
             ));
+        }
+        if self.connection_include_graph_metrics {
+            return Err(Error::Config(
+                "connection_include_graph_metrics: the connection group's graph metrics (Tier 2) are not built yet; leave it false".to_string(),
+            ));
+        }
+        const ALGORITHMS: [&str; 3] = ["louvain", "greedy", "label_propagation"];
+        if !ALGORITHMS.contains(&self.connection_community_algorithm.as_str()) {
+            return Err(Error::Config(format!(
+                "connection_community_algorithm: must be one of {} (got '{}')",
+                ALGORITHMS.join(", "),
+                self.connection_community_algorithm
+            )));
         }
         Ok(())
     }

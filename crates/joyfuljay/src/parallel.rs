@@ -105,7 +105,27 @@ impl Pipeline {
     /// Run on opened captures with up to `threads` threads, into `sink`
     /// (begun and finished here). The output is the same for any number of
     /// threads.
+    ///
+    /// With a whole-input group selected (`connection`), the input is read
+    /// twice ([`Pipeline::two_passes`]): every reader must read a file
+    /// ([`CaptureReader::reopener`]); the observer hears of both passes.
     pub fn run_readers(
+        &self,
+        readers: Vec<CaptureReader>,
+        sink: &mut dyn Sink,
+        obs: &mut dyn Observer,
+        threads: usize,
+    ) -> Result<Stats> {
+        if self.needs().whole_input {
+            return self.two_passes(readers, obs, threads, |me, readers, obs| {
+                me.run_readers_once(readers, sink, obs, threads)
+            });
+        }
+        self.run_readers_once(readers, sink, obs, threads)
+    }
+
+    /// [`Pipeline::run_readers`], one pass.
+    pub(crate) fn run_readers_once(
         &self,
         readers: Vec<CaptureReader>,
         sink: &mut dyn Sink,
@@ -116,7 +136,7 @@ impl Pipeline {
         let total = if threads <= 1 {
             let mut total = Stats::default();
             for r in readers {
-                total.merge(&self.process(r, sink, obs)?);
+                total.merge(&self.process_plain(r, sink, obs)?);
             }
             total
         } else if readers.len() > 1 {

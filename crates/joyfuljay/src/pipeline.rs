@@ -117,6 +117,55 @@ pub trait Observer {
     fn progress(&mut self, _p: &Progress<'_>) {}
     /// A non-fatal problem (cut-short capture, corrupt record, …).
     fn warning(&mut self, _msg: &str) {}
+    /// Pass `n` of `of` over the input starts (called only for runs that
+    /// read the input twice: a whole-input group such as `connection` is
+    /// selected). Progress reports then start again from the first file.
+    fn pass(&mut self, _n: u32, _of: u32) {}
+}
+
+/// Forwards progress to another observer and drops warnings: the first
+/// pass of a two-pass run (the second pass reads the same bytes and warns
+/// about the same problems).
+struct FirstPass<'a>(&'a mut dyn Observer);
+
+impl Observer for FirstPass<'_> {
+    fn progress(&mut self, p: &Progress<'_>) {
+        self.0.progress(p);
+    }
+}
+
+/// Discards rows (the first pass of a two-pass run writes none).
+struct NoRows;
+
+impl Sink for NoRows {
+    fn begin(&mut self, _columns: &[&'static Column]) -> Result<()> {
+        Ok(())
+    }
+    fn row(&mut self, _values: &[Value]) -> Result<()> {
+        Ok(())
+    }
+    fn finish(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The only group of a first pass: shows every ended flow to the
+/// whole-input groups of the run.
+struct Collector {
+    targets: Vec<Arc<dyn Group>>,
+}
+
+impl features::FeatureGroup for Collector {
+    type State = ();
+    fn new_state(&self) {}
+    fn update(&self, _state: &mut (), _pkt: &crate::packet::PacketView<'_>) {}
+    fn write(&self, flow: &FlowView<'_>, _state: &(), _out: &mut RowWriter<'_>) {
+        for t in &self.targets {
+            if let Some(w) = t.whole_input() {
+                w.observe(flow.flow);
+            }
+        }
+    }
 }
 
 /// An observer that ignores everything.
@@ -316,6 +365,9 @@ pub struct Pipeline {
     columns: Vec<&'static Column>,
     slots: Vec<Slot>,
     needs: Needs,
+    /// Held through both passes of a two-pass run: the whole-input groups
+    /// keep one run's counts, so such runs of one pipeline take turns.
+    passes: std::sync::Mutex<()>,
 }
 
 impl Pipeline {
@@ -357,6 +409,7 @@ impl Pipeline {
             columns,
             slots,
             needs,
+            passes: std::sync::Mutex::new(()),
         })
     }
 
@@ -532,6 +585,14 @@ impl Pipeline {
         sink: &mut dyn Sink,
         obs: &mut dyn Observer,
     ) -> Result<Stats> {
+        if self.needs.whole_input {
+            // Both passes need every file: open them all first.
+            let readers = inputs
+                .iter()
+                .map(|p| CaptureReader::open(p))
+                .collect::<Result<Vec<_>>>()?;
+            return self.run_readers(readers, sink, obs, 1);
+        }
         sink.begin(&self.columns)?;
         let mut total = Stats::default();
         for path in inputs {
@@ -544,7 +605,97 @@ impl Pipeline {
     }
 
     /// Process one open capture into `sink` (which must have been begun).
+    /// With a whole-input group selected, the capture is read twice (see
+    /// [`Pipeline::run_readers`]): it must be a file
+    /// ([`CaptureReader::reopener`]).
     pub fn process(
+        &self,
+        reader: CaptureReader,
+        sink: &mut dyn Sink,
+        obs: &mut dyn Observer,
+    ) -> Result<Stats> {
+        if self.needs.whole_input {
+            return self.two_passes(vec![reader], obs, 1, |me, mut readers, obs| {
+                let r = readers.pop().expect("one reader");
+                me.process_plain(r, sink, obs)
+            });
+        }
+        self.process_plain(reader, sink, obs)
+    }
+
+    /// Whether the run reads its input twice (a whole-input group is
+    /// selected).
+    pub fn two_pass(&self) -> bool {
+        self.needs.whole_input
+    }
+
+    /// A run of a whole-input group: pass 1 runs the flow table over every
+    /// reader (the same flows as the real run: same timeouts, each file its
+    /// own flow space, the same thread modes) and shows the ended flows to
+    /// the whole-input groups, writing nothing; then the files are opened
+    /// again and `pass2` runs on them. Memory between the passes is what
+    /// the groups keep (per host and host pair), never rows.
+    pub(crate) fn two_passes(
+        &self,
+        readers: Vec<CaptureReader>,
+        obs: &mut dyn Observer,
+        threads: usize,
+        pass2: impl FnOnce(&Pipeline, Vec<CaptureReader>, &mut dyn Observer) -> Result<Stats>,
+    ) -> Result<Stats> {
+        let targets: Vec<Arc<dyn Group>> = self
+            .slots
+            .iter()
+            .filter(|s| s.group.whole_input().is_some())
+            .map(|s| Arc::clone(&s.group))
+            .collect();
+        let mut reopen = Vec::with_capacity(readers.len());
+        for r in &readers {
+            match r.reopener() {
+                Some(h) => reopen.push(h),
+                None => {
+                    return Err(Error::Config(format!(
+                        "{}: a selected feature group (connection) reads the whole input twice, and this input cannot be read again; give a file (jj spools standard input to a temporary file itself)",
+                        r.path().display()
+                    )))
+                }
+            }
+        }
+        for t in &targets {
+            t.whole_input().expect("whole-input group").begin();
+        }
+        let first = Pipeline {
+            config: self.config.clone(),
+            // The same budget; where it binds, pass 1's flows (which hold
+            // no group state) may be ended early at other moments than
+            // pass 2's (docs/semantics.md#connection).
+            memory_budget: self.memory_budget,
+            columns: Vec::new(),
+            slots: vec![Slot {
+                group: Arc::new(Collector {
+                    targets: targets.clone(),
+                }),
+                mask: Vec::new(),
+                arena: None,
+            }],
+            needs: Needs::SUMMARY,
+            passes: std::sync::Mutex::new(()),
+        };
+        let _turn = self.passes.lock().unwrap_or_else(|p| p.into_inner());
+        obs.pass(1, 2);
+        first.run_readers(readers, &mut NoRows, &mut FirstPass(obs), threads)?;
+        for t in &targets {
+            t.whole_input().expect("whole-input group").seal();
+        }
+        let readers = reopen
+            .into_iter()
+            .map(|h| h.open())
+            .collect::<Result<Vec<_>>>()?;
+        obs.pass(2, 2);
+        pass2(self, readers, obs)
+    }
+
+    /// [`Pipeline::process`] without the whole-input passes.
+    pub(crate) fn process_plain(
         &self,
         reader: CaptureReader,
         sink: &mut dyn Sink,

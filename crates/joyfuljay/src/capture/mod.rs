@@ -115,6 +115,49 @@ enum Inner {
     Ng(pcapng::Records),
 }
 
+/// A spooled input ([`CaptureReader::spool`]): a temporary file, removed
+/// on drop.
+#[derive(Debug)]
+pub struct Spooled(Option<tempfile::TempPath>);
+
+impl std::ops::Deref for Spooled {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        self.0.as_deref().expect("spooled file")
+    }
+}
+
+impl AsRef<Path> for Spooled {
+    fn as_ref(&self) -> &Path {
+        self
+    }
+}
+
+impl Drop for Spooled {
+    fn drop(&mut self) {
+        if let Some(p) = self.0.take() {
+            crate::output::untrack_temp_file(&p);
+            drop(p);
+        }
+    }
+}
+
+/// A capture file to open again ([`CaptureReader::reopener`]).
+#[derive(Debug, Clone)]
+pub struct Reopen {
+    path: PathBuf,
+    cancel: Option<Arc<AtomicBool>>,
+}
+
+impl Reopen {
+    /// A new reader of the file, from its start.
+    pub fn open(self) -> Result<CaptureReader> {
+        let mut r = CaptureReader::open(&self.path)?;
+        r.cancel = self.cancel;
+        Ok(r)
+    }
+}
+
 /// A reader over one capture file.
 pub struct CaptureReader {
     path: PathBuf,
@@ -126,6 +169,9 @@ pub struct CaptureReader {
     /// Set by someone else to stop the run that reads this capture (see
     /// [`CaptureReader::set_cancel`]).
     cancel: Option<Arc<AtomicBool>>,
+    /// The file this reader was opened from by [`CaptureReader::open`]
+    /// (not standard input, not bytes or a stream): it can be read again.
+    source: Option<PathBuf>,
 }
 
 impl CaptureReader {
@@ -147,18 +193,68 @@ impl CaptureReader {
             return Self::from_reader(Path::new("<stdin>"), Box::new(std::io::stdin()));
         }
         let file = std::fs::File::open(path).map_err(|e| Error::io(path, e))?;
-        if let Some(head) = regular_file_head(&file) {
-            if !stream::compressed(&head)
-                && matches!(format_of(path, &head), Ok(CaptureFormat::Pcap { .. }))
+        let regular = file.metadata().is_ok_and(|m| m.is_file());
+        let mut r = match regular_file_head(&file) {
+            Some(head)
+                if !stream::compressed(&head)
+                    && matches!(format_of(path, &head), Ok(CaptureFormat::Pcap { .. })) =>
             {
-                return Self::in_place(
+                Self::in_place(
                     path,
                     Bytes::File(in_place::Window::new(file, window)),
                     &head,
-                );
+                )?
             }
+            _ => Self::from_reader(path, Box::new(file))?,
+        };
+        if regular {
+            r.source = Some(path.to_path_buf());
         }
-        Self::from_reader(path, Box::new(file))
+        Ok(r)
+    }
+
+    /// How to open the same regular file again from its start (with the
+    /// same cancel flag), for a second pass over the input; `None` when
+    /// this reader reads standard input, a pipe, bytes or a stream.
+    pub fn reopener(&self) -> Option<Reopen> {
+        Some(Reopen {
+            path: self.source.clone()?,
+            cancel: self.cancel.clone(),
+        })
+    }
+
+    /// Copy `path` (`-`: standard input; or a pipe, a device) to a new
+    /// temporary file, removed when the returned handle is dropped (or by
+    /// [`crate::output::remove_temp_files`] for a process leaving at once),
+    /// so that it can be read twice; compressed bytes are copied as they
+    /// are. Setting `cancel` stops the copy ([`Error::Interrupted`]).
+    pub fn spool(path: &Path, cancel: Option<&AtomicBool>) -> Result<Spooled> {
+        let f = tempfile::Builder::new()
+            .prefix("jj-spool-")
+            .tempfile()
+            .map_err(|e| Error::io(Path::new("<temporary file>"), e))?;
+        let (mut file, tmp) = f.into_parts();
+        crate::output::track_temp_file(&tmp);
+        let spooled = Spooled(Some(tmp));
+        let mut input: Box<dyn Read> = if path.as_os_str() == "-" {
+            Box::new(std::io::stdin().lock())
+        } else {
+            Box::new(std::fs::File::open(path).map_err(|e| Error::io(path, e))?)
+        };
+        let mut buf = vec![0u8; 1 << 16];
+        loop {
+            if cancel.is_some_and(|c| c.load(std::sync::atomic::Ordering::SeqCst)) {
+                return Err(Error::Interrupted);
+            }
+            let n = match input.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Error::io(path, e)),
+            };
+            std::io::Write::write_all(&mut file, &buf[..n]).map_err(|e| Error::io(&spooled, e))?;
+        }
+        Ok(spooled)
     }
 
     /// Read a capture held in memory, in place: frames borrow from `bytes`,
@@ -222,6 +318,7 @@ impl CaptureReader {
             offset: 0,
             link_types_seen: Vec::new(),
             cancel: None,
+            source: None,
         }
     }
 

@@ -233,6 +233,26 @@ pub trait FeatureGroup: Send + Sync + Sized + 'static {
     fn heap_bytes(&self) -> usize {
         DEFAULT_HEAP_BYTES
     }
+
+    /// For a group whose columns depend on every flow of the input
+    /// (`Needs::whole_input`): its first-pass hooks.
+    fn whole_input(&self) -> Option<&dyn WholeInput> {
+        None
+    }
+}
+
+/// The first pass of a group that reads the whole input
+/// (`Needs::whole_input`). The pipeline runs the flow table over the whole
+/// input once without writing rows, shows every ended flow to `observe`
+/// (from any thread, in any order: what it keeps must not depend on the
+/// order), calls `seal`, then runs again and writes rows.
+pub trait WholeInput: Send + Sync {
+    /// A first pass starts: forget what an earlier run kept.
+    fn begin(&self);
+    /// Account one ended flow of the first pass.
+    fn observe(&self, flow: &Flow);
+    /// The first pass is over: get ready to write rows.
+    fn seal(&self);
 }
 
 /// The heap bytes per flow a stateful group is assumed to hold unless it
@@ -269,6 +289,9 @@ pub trait Group: Send + Sync {
     /// Write the values of a short flow of a summary-only group, from its
     /// buffered packets (see the module documentation).
     fn write_replayed(&self, flow: &FlowView<'_>, recent: &Recent, out: &mut RowWriter<'_>);
+
+    /// The first-pass hooks of a whole-input group.
+    fn whole_input(&self) -> Option<&dyn WholeInput>;
 }
 
 impl<G: FeatureGroup> Group for G {
@@ -302,6 +325,10 @@ impl<G: FeatureGroup> Group for G {
             self.update(&mut st, p)
         });
         self.write(flow, &st, out);
+    }
+
+    fn whole_input(&self) -> Option<&dyn WholeInput> {
+        FeatureGroup::whole_input(self)
     }
 }
 

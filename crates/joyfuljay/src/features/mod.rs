@@ -18,6 +18,7 @@
 //! Adding a group means one file (a `FeatureGroup` and its `COLUMNS`) and
 //! one line in [`GROUPS`].
 
+pub mod connection;
 pub mod dns;
 pub mod entropy;
 pub mod fingerprint;
@@ -50,10 +51,11 @@ pub mod tls;
 
 pub use group::{
     Arena, EndedArena, EndedSource, EndedStates, FeatureGroup, FlowView, Group, GroupStates, Needs,
+    WholeInput,
 };
 pub use registry::{
-    find, group_of_column, keeps, load_config, profile_of, select, valid_groups, validate,
-    GroupDef, GROUPS, PROFILES,
+    find, group_of_column, keeps, load_config, profile_of, reads_whole_input, select, valid_groups,
+    validate, GroupDef, GROUPS, PROFILES,
 };
 pub use row::{Cell, Cells, Column, ColumnType, Gate, RowWriter, Value};
 

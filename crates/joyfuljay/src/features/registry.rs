@@ -4,8 +4,8 @@
 use super::group::Group;
 use super::row::Column;
 use super::{
-    dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac, padding,
-    quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
+    connection, dns, entropy, fingerprint, flow_meta, http2, icmp, ip_extended, ipv6_options, mac,
+    padding, quic, size, ssh, tcp, tcp_fingerprint, tcp_mptcp, tcp_options, tcp_rtt, tcp_sequence,
     tcp_window, timing, tls,
 };
 use crate::config::Config;
@@ -48,6 +48,7 @@ pub static GROUPS: &[&GroupDef] = &[
     &http2::DEF,
     &padding::DEF,
     &fingerprint::DEF,
+    &connection::DEF,
 ];
 
 /// The named sets of groups (`profile`), as the reference's profiles
@@ -129,7 +130,8 @@ pub fn valid_groups() -> Vec<&'static str> {
 }
 
 /// The groups `cfg` selects, in output order (registry order): the
-/// `features` (`all` expanded) and the `profile`'s groups together,
+/// `features` (`all` expanded to every group but those reading the whole
+/// input, see [`reads_whole_input`]) and the `profile`'s groups together,
 /// duplicates removed. With `specific_features` and `features` at its
 /// default, the groups owning those columns. Unknown names, an empty
 /// selection, and a specific column that is not selected or switched off
@@ -177,7 +179,7 @@ pub fn select(cfg: &Config) -> Result<Vec<&'static GroupDef>> {
             };
             if !from_features && cfg.profile.is_none() {
                 wanted.push(d.id);
-            } else if !(all || wanted.contains(&d.id)) {
+            } else if !(wanted.contains(&d.id) || (all && !reads_whole_input(d, cfg))) {
                 return Err(Error::Config(format!(
                     "specific_features: column '{n}' belongs to group '{}', which is not selected",
                     d.id
@@ -200,8 +202,16 @@ pub fn select(cfg: &Config) -> Result<Vec<&'static GroupDef>> {
     Ok(GROUPS
         .iter()
         .copied()
-        .filter(|d| all || wanted.contains(&d.id))
+        .filter(|d| wanted.contains(&d.id) || (all && !reads_whole_input(d, cfg)))
         .collect())
+}
+
+/// Whether group `d` reads the whole input (`Needs::whole_input`: the run
+/// reads its input twice, and standard input is spooled first). `all`
+/// leaves such groups out: they are chosen by name (or by profile), so
+/// that a default run stays one streaming pass.
+pub fn reads_whole_input(d: &GroupDef, cfg: &Config) -> bool {
+    (d.build)(cfg).needs().whole_input
 }
 
 /// Read a config file ([`Config::from_file`]) and check its group names
@@ -245,8 +255,21 @@ mod tests {
         };
         let ids: Vec<&str> = select(&c).unwrap().iter().map(|d| d.id).collect();
         assert_eq!(ids, ["flow_meta", "size"]);
+        // `all`: every group but those that read the whole input twice.
         let all = select(&Config::default()).unwrap();
-        assert_eq!(all.len(), GROUPS.len());
+        let whole: Vec<&str> = GROUPS
+            .iter()
+            .filter(|d| reads_whole_input(d, &Config::default()))
+            .map(|d| d.id)
+            .collect();
+        assert_eq!(whole, ["connection"]);
+        assert_eq!(all.len(), GROUPS.len() - 1);
+        assert!(all.iter().all(|d| d.id != "connection"));
+        let named = Config {
+            features: vec!["all".into(), "connection".into()],
+            ..Config::default()
+        };
+        assert_eq!(select(&named).unwrap().len(), GROUPS.len());
     }
 
     fn ids(c: &Config) -> Vec<&'static str> {

@@ -15,6 +15,17 @@ fn temp_files() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
     TEMP_FILES.lock().unwrap_or_else(|p| p.into_inner())
 }
 
+/// Track another temporary file for [`remove_temp_files`] (the spooled
+/// input of a two-pass run).
+pub(crate) fn track_temp_file(p: &Path) {
+    temp_files().push(p.to_path_buf());
+}
+
+/// Stop tracking a temporary file (it is being removed).
+pub(crate) fn untrack_temp_file(p: &Path) {
+    temp_files().retain(|t| t != p);
+}
+
 /// Remove the temporary file of every [`OutputFile`] not yet committed or
 /// dropped: for a process about to exit without running destructors.
 pub fn remove_temp_files() {

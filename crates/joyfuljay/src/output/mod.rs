@@ -13,6 +13,7 @@ pub mod arrow;
 pub mod parquet;
 
 pub use atomic::{remove_temp_files, OutputFile};
+pub(crate) use atomic::{track_temp_file, untrack_temp_file};
 pub use text::{CsvSink, JsonSink, JsonlSink};
 
 use crate::error::Result;

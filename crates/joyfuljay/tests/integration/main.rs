@@ -1,5 +1,6 @@
 //! Integration tests of the joyfuljay library, one binary, modules by topic.
 
+mod connection;
 mod docs;
 mod flows;
 mod header_groups;
