@@ -277,7 +277,12 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
         let mut r = if pipeline.two_pass() && !regular {
             let flag = crate::interrupt_flag();
             let tmp = joyfuljay::capture::CaptureReader::spool(p, Some(&flag))?;
-            let r = joyfuljay::capture::CaptureReader::open(&tmp)?;
+            let shown = if p.as_os_str() == "-" {
+                Path::new("<stdin>")
+            } else {
+                p.as_path()
+            };
+            let r = tmp.open_as(shown)?;
             total_bytes += std::fs::metadata(&tmp).map(|m| m.len()).unwrap_or(0);
             _spooled.push(tmp);
             r

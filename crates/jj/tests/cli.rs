@@ -1739,6 +1739,28 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
         .unwrap();
     assert!(!o.status.success());
     assert!(dir_names(tmp.path()).is_empty());
+    // Messages name the input, not the temporary copy: the error above, and
+    // the warning for a cut-short stdin (given in each pass).
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("<stdin>") && !err.contains("jj-spool"),
+        "{err}"
+    );
+    let mut cut = std::fs::read(capture("dns.cap")).unwrap();
+    cut.truncate(cut.len() - 5);
+    let o = jj()
+        .args(["extract", "--features", "flow_meta,connection", "-"])
+        .env("TMPDIR", tmp.path())
+        .write_stdin(cut)
+        .output()
+        .unwrap();
+    assert_ok(&o);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("<stdin>") && err.contains("cut short") && !err.contains("jj-spool"),
+        "{err}"
+    );
+    assert!(dir_names(tmp.path()).is_empty());
     // The progress bar says which pass it is in.
     let o = jj()
         .args([

@@ -60,6 +60,20 @@ impl Error {
         }
     }
 
+    /// The same error naming `to` where it named the file `from` (for a
+    /// temporary copy of an input, reported under the input's name).
+    pub(crate) fn renamed(mut self, from: &Path, to: &Path) -> Self {
+        if let Error::Io { path, .. }
+        | Error::UnsupportedFormat { path, .. }
+        | Error::BadHeader { path, .. } = &mut self
+        {
+            if path == from {
+                *path = to.to_path_buf();
+            }
+        }
+        self
+    }
+
     /// True when the error is a broken pipe on output (a reader such as `head` went away).
     pub fn is_broken_pipe(&self) -> bool {
         matches!(self, Error::Output { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)

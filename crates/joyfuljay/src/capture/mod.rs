@@ -133,6 +133,20 @@ impl AsRef<Path> for Spooled {
     }
 }
 
+impl Spooled {
+    /// A reader of the spooled copy whose messages (errors, warnings,
+    /// the reader's [`CaptureReader::path`], and those of readers
+    /// [`CaptureReader::reopener`] gives) name `shown` — the input the
+    /// copy was made from, such as `<stdin>` — rather than the temporary
+    /// file.
+    pub fn open_as(&self, shown: &Path) -> Result<CaptureReader> {
+        let tmp: &Path = self;
+        let mut r = CaptureReader::open(tmp).map_err(|e| e.renamed(tmp, shown))?;
+        r.path = shown.to_path_buf();
+        Ok(r)
+    }
+}
+
 impl Drop for Spooled {
     fn drop(&mut self) {
         if let Some(p) = self.0.take() {
@@ -146,13 +160,17 @@ impl Drop for Spooled {
 #[derive(Debug, Clone)]
 pub struct Reopen {
     path: PathBuf,
+    /// The name messages give the file (see [`Spooled::open_as`]).
+    shown: PathBuf,
     cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Reopen {
     /// A new reader of the file, from its start.
     pub fn open(self) -> Result<CaptureReader> {
-        let mut r = CaptureReader::open(&self.path)?;
+        let mut r =
+            CaptureReader::open(&self.path).map_err(|e| e.renamed(&self.path, &self.shown))?;
+        r.path = self.shown;
         r.cancel = self.cancel;
         Ok(r)
     }
@@ -219,6 +237,7 @@ impl CaptureReader {
     pub fn reopener(&self) -> Option<Reopen> {
         Some(Reopen {
             path: self.source.clone()?,
+            shown: self.path.clone(),
             cancel: self.cancel.clone(),
         })
     }
