@@ -4,13 +4,12 @@
 //! every shared capture, on a generated capture with many hosts, across
 //! two files, at several thread counts.
 
-use crate::util::{float, int, text};
+use crate::util::{float, int, pcap_writer, text};
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::features::Value;
 use joyfuljay::output::VecSink;
 use joyfuljay::pipeline::{Observer, Progress, Quiet};
 use joyfuljay::synth::traffic::{generate, Mix, TrafficSpec};
-use joyfuljay::synth::PcapWriter;
 use joyfuljay::{Config, Pipeline};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -163,14 +162,7 @@ fn captures() -> Vec<PathBuf> {
 
 fn generated(dir: &Path, name: &str, seed: u64) -> PathBuf {
     let path = dir.join(name);
-    let mut w = PcapWriter::new(
-        std::fs::File::create(&path).unwrap(),
-        1,
-        false,
-        false,
-        65535,
-    )
-    .unwrap();
+    let mut w = pcap_writer(&path);
     let spec = TrafficSpec {
         packets: 40_000,
         concurrent: 300,

@@ -1,12 +1,12 @@
 //! Eviction strategies, packet sampling and the memory budget.
 
-use crate::util::{int, meta, pcap, run, text, unsplit};
+use crate::util::{int, meta, pcap, pcap_writer, run, text, unsplit};
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::error::SkipReason;
 use joyfuljay::output::VecSink;
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::traffic::flood;
-use joyfuljay::synth::{Packet, PcapWriter};
+use joyfuljay::synth::Packet;
 use joyfuljay::{Config, Pipeline};
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -145,14 +145,7 @@ fn sampling_keeps_the_packets_the_rule_says_on_any_thread_count() {
     let path = dir.path().join("one.pcap");
     let n = 20_000u64;
     {
-        let mut w = PcapWriter::new(
-            std::fs::File::create(&path).unwrap(),
-            1,
-            false,
-            false,
-            65535,
-        )
-        .unwrap();
+        let mut w = pcap_writer(&path);
         for i in 0..n {
             let f = Packet::udp("10.1.0.1", 1024 + i as u16, "10.1.0.2", 53, 4).frame(1);
             w.write(T0 + i as i64 * 1000, &f, f.len() as u32).unwrap();
@@ -209,14 +202,7 @@ fn memory_budget_caps_the_table_and_keeps_every_row() {
     let path = dir.path().join("flood.pcap");
     let n = 100_000u64;
     {
-        let mut w = PcapWriter::new(
-            std::fs::File::create(&path).unwrap(),
-            1,
-            false,
-            false,
-            65535,
-        )
-        .unwrap();
+        let mut w = pcap_writer(&path);
         flood(n, 1.0, &mut w).unwrap();
     }
     let cfg = Config {
@@ -288,14 +274,7 @@ fn stream_bytes_count_against_the_budget() {
     let path = dir.path().join("tcp.pcap");
     let n = 20_000u64;
     {
-        let mut w = PcapWriter::new(
-            std::fs::File::create(&path).unwrap(),
-            1,
-            false,
-            false,
-            65535,
-        )
-        .unwrap();
+        let mut w = pcap_writer(&path);
         for i in 0..n {
             let src = format!("10.2.{}.{}", i / 250, i % 250 + 1);
             let f = Packet::tcp(&src, 40000, "10.9.0.1", 53, 0x18, 1400).frame(1);

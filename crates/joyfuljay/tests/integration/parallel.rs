@@ -1,11 +1,10 @@
 //! Any number of threads gives the output of one thread.
 
-use crate::util::meta;
+use crate::util::{meta, pcap_writer};
 use joyfuljay::capture::CaptureReader;
 use joyfuljay::output::VecSink;
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::traffic::{generate, TrafficSpec};
-use joyfuljay::synth::PcapWriter;
 use joyfuljay::{Config, Pipeline};
 use joyfuljay_testkit::capture;
 use std::path::PathBuf;
@@ -28,14 +27,7 @@ fn one_file_on_one_two_and_four_threads() {
     // A generated capture bigger than several packet batches.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("gen.pcap");
-    let mut w = PcapWriter::new(
-        std::fs::File::create(&path).unwrap(),
-        1,
-        false,
-        false,
-        65535,
-    )
-    .unwrap();
+    let mut w = pcap_writer(&path);
     let spec = TrafficSpec {
         packets: 60_000,
         concurrent: 500,

@@ -12,6 +12,11 @@ use joyfuljay::{Config, Pipeline, Stats};
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 
+/// A new Ethernet, microsecond, little-endian pcap file at `path`.
+pub fn pcap_writer(path: &Path) -> PcapWriter<std::fs::File> {
+    PcapWriter::new(std::fs::File::create(path).unwrap(), 1, false, false, 65535).unwrap()
+}
+
 /// A pcap file in a temp dir holding `frames` (timestamp in ns, bytes).
 pub struct TempCapture {
     _dir: tempfile::TempDir,
