@@ -18,13 +18,13 @@
 
 use crate::capture::{CaptureReader, ReadEnd};
 use crate::error::{Error, Result};
-use crate::features::{Column, EndedStates, Value};
+use crate::features::{Cells, Column, EndedStates, Value};
 use crate::flow::{with_lookahead, EndTag, Flow, FlowTable, Fragments, SweepClock};
-use crate::output::Sink;
+use crate::output::{DirectRows, RowFormatter, Sink, FORMATTED_CHUNK};
 use crate::pipeline::{read_frames, Observer, PacketBatch, Pipeline, Progress, Stats};
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::sync::Mutex;
 
 /// Rows per message from a file worker.
@@ -38,6 +38,8 @@ const PACKET_CHANNEL: usize = 8;
 
 enum FileMsg {
     Rows(Vec<Vec<Value>>),
+    /// Rows formatted by the sink's [`RowFormatter`], and how many.
+    Text(Vec<u8>, u64),
     Warning(String),
     Progress {
         offset: u64,
@@ -47,19 +49,55 @@ enum FileMsg {
     Done(Result<Stats>),
 }
 
-/// Sends rows to the writing thread in batches.
+/// Sends rows to the writing thread in batches: formatted text when the
+/// output sink has a [`RowFormatter`] (so formatting runs on the worker),
+/// else values.
 struct ChannelSink {
     tx: SyncSender<FileMsg>,
     batch: Vec<Vec<Value>>,
+    fmt: Option<Box<dyn RowFormatter>>,
+    /// Rows in the formatter's text.
+    formatted: u64,
 }
 
 impl ChannelSink {
     fn flush(&mut self) -> Result<()> {
+        if let Some(f) = &mut self.fmt {
+            if self.formatted > 0 {
+                let text =
+                    std::mem::replace(f.output(), Vec::with_capacity(FORMATTED_CHUNK + 4096));
+                let n = std::mem::take(&mut self.formatted);
+                self.tx
+                    .send(FileMsg::Text(text, n))
+                    .map_err(|_| stopped())?;
+            }
+        }
         if self.batch.is_empty() {
             return Ok(());
         }
         let b = std::mem::replace(&mut self.batch, Vec::with_capacity(ROW_BATCH));
         self.tx.send(FileMsg::Rows(b)).map_err(|_| stopped())
+    }
+}
+
+impl DirectRows for ChannelSink {
+    fn start_row(&mut self) -> &mut dyn Cells {
+        self.fmt
+            .as_mut()
+            .expect("direct rows only with a formatter")
+            .start_row()
+    }
+    fn end_row(&mut self) -> Result<()> {
+        let f = self
+            .fmt
+            .as_mut()
+            .expect("direct rows only with a formatter");
+        f.end_row();
+        self.formatted += 1;
+        if f.output().len() >= FORMATTED_CHUNK {
+            self.flush()?;
+        }
+        Ok(())
     }
 }
 
@@ -75,6 +113,13 @@ impl Sink for ChannelSink {
         Ok(())
     }
     fn row(&mut self, values: &[Value]) -> Result<()> {
+        if self.fmt.is_some() {
+            let cells = self.start_row();
+            for v in values {
+                cells.value(v.clone());
+            }
+            return self.end_row();
+        }
         self.batch.push(values.to_vec());
         if self.batch.len() >= ROW_BATCH {
             self.flush()?;
@@ -83,6 +128,13 @@ impl Sink for ChannelSink {
     }
     fn finish(&mut self) -> Result<()> {
         self.flush()
+    }
+    fn direct(&mut self) -> Option<&mut dyn DirectRows> {
+        if self.fmt.is_some() {
+            Some(self)
+        } else {
+            None
+        }
     }
 }
 
@@ -178,7 +230,16 @@ impl Pipeline {
             txs.push(Some(tx));
             rxs.push(rx);
         }
-        let jobs = Mutex::new(readers.into_iter().map(Some).zip(txs).collect::<Vec<_>>());
+        let fmts = (0..n).map(|_| sink.formatter()).collect::<Vec<_>>();
+        let jobs = Mutex::new(
+            readers
+                .into_iter()
+                .map(Some)
+                .zip(txs)
+                .zip(fmts)
+                .map(|((r, tx), f)| (r, tx, f))
+                .collect::<Vec<_>>(),
+        );
         let next = AtomicUsize::new(0);
         std::thread::scope(|scope| {
             for _ in 0..threads.min(n) {
@@ -187,9 +248,9 @@ impl Pipeline {
                     if i >= n {
                         break;
                     }
-                    let (reader, tx) = {
+                    let (reader, tx, fmt) = {
                         let mut j = jobs.lock().expect("job list lock");
-                        (j[i].0.take(), j[i].1.take())
+                        (j[i].0.take(), j[i].1.take(), j[i].2.take())
                     };
                     let (Some(reader), Some(tx)) = (reader, tx) else {
                         continue;
@@ -197,6 +258,8 @@ impl Pipeline {
                     let mut sink = ChannelSink {
                         tx: tx.clone(),
                         batch: Vec::with_capacity(ROW_BATCH),
+                        fmt,
+                        formatted: 0,
                     };
                     let mut o = ChannelObserver(tx.clone());
                     let res = self
@@ -217,6 +280,7 @@ impl Pipeline {
                                     sink.row(r)?;
                                 }
                             }
+                            Ok(FileMsg::Text(text, rows)) => sink.write_formatted(&text, rows)?,
                             Ok(FileMsg::Warning(w)) => obs.warning(&w),
                             Ok(FileMsg::Progress {
                                 offset,
@@ -244,8 +308,11 @@ impl Pipeline {
     }
 
     /// One file on two threads: this one reads, decodes and writes the
-    /// rows of ended flows; the other runs the flow table. (Rows are
-    /// written here because the table is the larger half of the work.)
+    /// output; the other runs the flow table. The rows of ended flows are
+    /// formatted by whichever thread has time: the table's when it would
+    /// otherwise wait for packets, else this one (and always this one for
+    /// a sink without a [`RowFormatter`]). Either way the bytes are the
+    /// same, written in the order the flows ended.
     fn process_split(
         &self,
         mut reader: CaptureReader,
@@ -258,11 +325,22 @@ impl Pipeline {
         // Unbounded, yet bounded in practice: the table ends flows only as
         // fast as it gets packets, at most PACKET_CHANNEL batches ahead of
         // this thread, which writes what has ended after every batch.
-        let (flow_tx, flow_rx) = std::sync::mpsc::channel::<(Vec<Flow>, EndedStates)>();
+        let (flow_tx, flow_rx) = std::sync::mpsc::channel::<Ended>();
+        // Text buffers written out, back to the table thread for reuse.
+        let (text_back_tx, text_back_rx) = sync_channel::<Vec<u8>>(4);
+        let mut fmt = sink.formatter();
         std::thread::scope(|scope| {
             let building = scope.spawn(move || -> u64 {
                 let mut table = self.table(1);
-                for mut batch in rx.iter() {
+                let mut next: Option<PacketBatch> = None;
+                loop {
+                    let mut batch = match next.take() {
+                        Some(b) => b,
+                        None => match rx.recv() {
+                            Ok(b) => b,
+                            Err(_) => break,
+                        },
+                    };
                     let b = &batch;
                     with_lookahead(
                         &mut table,
@@ -273,14 +351,33 @@ impl Pipeline {
                             table.process_keyed(p.index, p.ts_us, &p.d, b.frame(p), k);
                         },
                     );
-                    if table.has_finished() && flow_tx.send(table.take_finished()).is_err() {
-                        return table.peak() as u64;
-                    }
                     batch.clear();
                     let _ = back_tx.try_send(batch);
+                    if !table.has_finished() {
+                        continue;
+                    }
+                    // Format here only while no packets are waiting.
+                    let here = match rx.try_recv() {
+                        Ok(b) => {
+                            next = Some(b);
+                            false
+                        }
+                        Err(TryRecvError::Empty) => fmt.is_some(),
+                        Err(TryRecvError::Disconnected) => false,
+                    };
+                    let ended = match (here, fmt.as_deref_mut()) {
+                        (true, Some(f)) => {
+                            let fresh = text_back_rx.try_recv().unwrap_or_default();
+                            self.format_finished(&mut table, f, fresh)
+                        }
+                        _ => Ended::Flows(table.take_finished()),
+                    };
+                    if flow_tx.send(ended).is_err() {
+                        return table.peak() as u64;
+                    }
                 }
                 table.flush();
-                let _ = flow_tx.send(table.take_finished());
+                let _ = flow_tx.send(Ended::Flows(table.take_finished()));
                 table.peak() as u64
             });
 
@@ -289,15 +386,29 @@ impl Pipeline {
                 ..Stats::default()
             };
             let mut row = Vec::with_capacity(self.columns().len());
-            let mut write =
-                |(flows, states): (Vec<Flow>, EndedStates), st: &mut Stats| -> Result<()> {
-                    for (i, flow) in flows.iter().enumerate() {
-                        self.emit(flow, &states, i, &mut row, sink)?;
-                        st.flows += 1;
-                        st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+            let mut write = |ended: Ended, st: &mut Stats| -> Result<()> {
+                match ended {
+                    Ended::Flows((flows, states)) => {
+                        for (i, flow) in flows.iter().enumerate() {
+                            self.emit(flow, &states, i, &mut row, sink)?;
+                            st.flows += 1;
+                            st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+                        }
                     }
-                    Ok(())
-                };
+                    Ended::Text {
+                        mut text,
+                        flows,
+                        evicted,
+                    } => {
+                        sink.write_formatted(&text, flows)?;
+                        st.flows += flows;
+                        st.evicted_for_memory += evicted;
+                        text.clear();
+                        let _ = text_back_tx.try_send(text);
+                    }
+                }
+                Ok(())
+            };
             let mut sink_err: Option<Error> = None;
             let mut batch = PacketBatch::with_capacity(PACKET_BATCH);
             let read = read_frames(
@@ -361,6 +472,45 @@ impl Pipeline {
     }
 }
 
+/// Flows that ended in a flow table, for the writing thread.
+enum Ended {
+    /// To be formatted by the writing thread.
+    Flows((Vec<Flow>, EndedStates)),
+    /// Already formatted by the sink's [`RowFormatter`].
+    Text {
+        text: Vec<u8>,
+        flows: u64,
+        evicted: u64,
+    },
+}
+
+impl Pipeline {
+    /// Format the rows of the flows that ended in `table` with `fmt`, into
+    /// `text` (empty), and forget the flows.
+    fn format_finished(
+        &self,
+        table: &mut FlowTable<crate::features::GroupStates>,
+        fmt: &mut dyn RowFormatter,
+        text: Vec<u8>,
+    ) -> Ended {
+        let before = std::mem::replace(fmt.output(), text);
+        debug_assert!(before.is_empty());
+        let (mut flows, mut evicted) = (0u64, 0u64);
+        for (i, flow) in table.finished().iter().enumerate() {
+            self.cells_of(flow, table.states(), i, fmt.start_row());
+            fmt.end_row();
+            flows += 1;
+            evicted += u64::from(flow.evicted_for_memory());
+        }
+        table.clear_finished();
+        Ended::Text {
+            text: std::mem::replace(fmt.output(), before),
+            flows,
+            evicted,
+        }
+    }
+}
+
 /// Packets per epoch of a sharded run.
 const EPOCH: usize = 8192;
 
@@ -376,7 +526,16 @@ struct ShardEpoch {
 
 /// What a shard sends back for one epoch: rows with their place in the
 /// output order, and the moments its flows started (+1) and ended (−1).
-type ShardOut = (Vec<(EndTag, Vec<Value>)>, Vec<(u64, i8)>);
+type ShardOut = (ShardRows, Vec<(u64, i8)>);
+
+/// A shard's rows of one epoch, each with its place in the output order.
+enum ShardRows {
+    /// As values (a sink without a [`RowFormatter`]).
+    Values(Vec<(EndTag, Vec<Value>)>),
+    /// Formatted by the shard: each row's tag and end in the text (a row
+    /// starts where the one before ends).
+    Text(Vec<u8>, Vec<(EndTag, usize)>),
+}
 
 impl Pipeline {
     /// One file on a dispatcher and `shards` flow-table workers.
@@ -400,6 +559,7 @@ impl Pipeline {
             out_txs.push(otx);
             out_rxs.push(orx);
         }
+        let fmts = (0..shards).map(|_| sink.formatter()).collect::<Vec<_>>();
         let hasher = foldhash::fast::FixedState::with_seed(0x6a6a);
         // Bytes and packets read so far, for progress reports.
         let read_offset = std::sync::atomic::AtomicU64::new(0);
@@ -407,21 +567,37 @@ impl Pipeline {
         let (read_offset, read_packets) = (&read_offset, &read_packets);
         std::thread::scope(|scope| {
             // Shard workers: one flow table each.
-            for (rx, otx) in shard_inputs.into_iter().zip(out_txs) {
+            for ((rx, otx), mut fmt) in shard_inputs.into_iter().zip(out_txs).zip(fmts) {
                 scope.spawn(move || {
                     let mut table = self.table(shards);
                     table.log_occupancy();
                     let mut row = Vec::new();
                     let mut out_of = |table: &mut FlowTable<_>| -> ShardOut {
                         let (flows, states) = table.take_finished();
-                        let rows = flows
-                            .iter()
-                            .enumerate()
-                            .map(|(i, f)| {
-                                self.row_of(f, &states, i, &mut row);
-                                (f.end_tag(), row.clone())
-                            })
-                            .collect();
+                        let rows = match fmt.as_deref_mut() {
+                            Some(f) => {
+                                let ends = flows
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, fl)| {
+                                        self.cells_of(fl, &states, i, f.start_row());
+                                        f.end_row();
+                                        (fl.end_tag(), f.output().len())
+                                    })
+                                    .collect();
+                                ShardRows::Text(std::mem::take(f.output()), ends)
+                            }
+                            None => ShardRows::Values(
+                                flows
+                                    .iter()
+                                    .enumerate()
+                                    .map(|(i, f)| {
+                                        self.row_of(f, &states, i, &mut row);
+                                        (f.end_tag(), row.clone())
+                                    })
+                                    .collect(),
+                            ),
+                        };
                         (rows, table.take_occupancy())
                     };
                     for epoch in rx.iter() {
@@ -535,12 +711,30 @@ impl Pipeline {
             let (mut live, mut peak) = (0i64, 0i64);
             let merged = (|| -> Result<()> {
                 'epochs: loop {
-                    let mut rows = Vec::new();
+                    // Every row of the epoch: (tag, shard, start, end) —
+                    // a row index for values, a text range for text.
+                    let mut rows: Vec<(EndTag, usize, usize, usize)> = Vec::new();
+                    let mut outs = Vec::with_capacity(out_rxs.len());
                     let mut moments = Vec::new();
-                    for rx in &out_rxs {
+                    for (shard, rx) in out_rxs.iter().enumerate() {
                         match rx.recv() {
-                            Ok((mut r, mut m)) => {
-                                rows.append(&mut r);
+                            Ok((r, mut m)) => {
+                                match &r {
+                                    ShardRows::Values(v) => rows.extend(
+                                        v.iter()
+                                            .enumerate()
+                                            .map(|(k, (tag, _))| (*tag, shard, k, k)),
+                                    ),
+                                    ShardRows::Text(_, ends) => {
+                                        let mut start = 0;
+                                        rows.extend(ends.iter().map(|&(tag, end)| {
+                                            let r = (tag, shard, start, end);
+                                            start = end;
+                                            r
+                                        }))
+                                    }
+                                }
+                                outs.push(r);
                                 moments.append(&mut m);
                             }
                             Err(_) => break 'epochs,
@@ -553,9 +747,12 @@ impl Pipeline {
                         live += i64::from(delta);
                         peak = peak.max(live);
                     }
-                    rows.sort_by_key(|(tag, _)| *tag);
-                    for (tag, r) in &rows {
-                        sink.row(r)?;
+                    rows.sort_by_key(|r| r.0);
+                    for &(tag, shard, a, b) in &rows {
+                        match &outs[shard] {
+                            ShardRows::Values(v) => sink.row(&v[a].1)?,
+                            ShardRows::Text(text, _) => sink.write_formatted(&text[a..b], 1)?,
+                        }
                         evicted_for_memory +=
                             u64::from(tag.kind == crate::flow::KIND_EVICTED_MEMORY);
                     }

@@ -34,6 +34,37 @@ pub trait Sink {
     fn direct(&mut self) -> Option<&mut dyn DirectRows> {
         None
     }
+    /// A formatter of rows as this sink writes them, for another thread
+    /// (called after [`Sink::begin`]); its text goes to
+    /// [`Sink::write_formatted`]. `None` (the default) when the sink does
+    /// not write text: rows then come through [`Sink::row`] or
+    /// [`Sink::direct`].
+    fn formatter(&self) -> Option<Box<dyn RowFormatter>> {
+        None
+    }
+    /// Write `rows` rows formatted by a [`Sink::formatter`] of this sink,
+    /// as they are, after the rows written so far.
+    fn write_formatted(&mut self, text: &[u8], rows: u64) -> Result<()> {
+        let _ = (text, rows);
+        unreachable!("write_formatted on a sink without a formatter")
+    }
+}
+
+/// Bytes of formatted rows a worker thread collects before it hands them
+/// to the writing thread.
+pub(crate) const FORMATTED_CHUNK: usize = 64 * 1024;
+
+/// Formats rows into text on any thread, byte for byte as the sink that
+/// made it ([`Sink::formatter`]) would write them, so that formatting can
+/// run beside reading and flow building.
+pub trait RowFormatter: Send {
+    /// Start a row; its cells go to the returned [`Cells`], in column order.
+    fn start_row(&mut self) -> &mut dyn Cells;
+    /// End the row started last.
+    fn end_row(&mut self);
+    /// The text of the rows formatted since it was last emptied; the
+    /// caller takes it (e.g. with `std::mem::take` or `clear`).
+    fn output(&mut self) -> &mut Vec<u8>;
 }
 
 /// A sink that takes rows cell by cell ([`Sink::direct`]).

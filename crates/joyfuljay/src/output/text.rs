@@ -1,6 +1,6 @@
 //! CSV, JSON and JSON Lines writers.
 
-use super::{DirectRows, Sink};
+use super::{DirectRows, RowFormatter, Sink, FORMATTED_CHUNK};
 use crate::error::{Error, Result};
 use crate::features::{Cells, Column, Value};
 use std::io::{BufWriter, Write};
@@ -281,31 +281,23 @@ fn push_csv_field(out: &mut Vec<u8>, s: &[u8]) {
     }
 }
 
-/// Comma-separated values, RFC 4180 quoting, a header line; list columns as
-/// JSON arrays in the cell.
-///
-/// Cells are written straight into the output buffer (no line buffer copied
-/// into a `BufWriter`); the buffer goes to the writer whole once it holds
-/// [`BUF`] bytes, always at the end of a row.
-pub struct CsvSink<W: Write> {
-    w: W,
+/// CSV lines being formatted: cells go straight into `buf`. The text of
+/// [`CsvSink`]'s rows, and, sent to another thread, of its
+/// [`RowFormatter`] (the same code, so the same bytes).
+struct CsvRows {
     buf: Vec<u8>,
     scratch: Vec<u8>,
     fb: FloatFmt,
-    target: String,
     /// Cells in the current line so far (a comma goes before every other).
     cells: usize,
 }
 
-impl<W: Write> CsvSink<W> {
-    /// A CSV writer; `target` names the destination in error messages.
-    pub fn new(w: W, target: &str) -> Self {
-        CsvSink {
-            w,
-            buf: Vec::with_capacity(BUF + 64 * 1024),
+impl CsvRows {
+    fn with_capacity(n: usize) -> CsvRows {
+        CsvRows {
+            buf: Vec::with_capacity(n),
             scratch: Vec::new(),
             fb: FloatFmt::default(),
-            target: target.to_string(),
             cells: 0,
         }
     }
@@ -324,28 +316,29 @@ impl<W: Write> CsvSink<W> {
         push_csv_field(&mut self.buf, &self.scratch);
     }
 
-    /// Hand the buffered rows to the writer.
-    fn drain(&mut self) -> Result<()> {
-        let r = self.w.write_all(&self.buf);
-        self.buf.clear();
-        r.map_err(|e| io_err(&self.target, e))
-    }
-
-    /// End a line; pass the buffer on when it is full.
-    #[inline]
-    fn end_line(&mut self) -> Result<()> {
-        self.buf.push(b'\n');
-        if self.buf.len() >= BUF {
-            self.drain()?;
+    fn row(&mut self, values: &[Value]) {
+        self.cells = 0;
+        for v in values {
+            match v {
+                Value::Int(x) => self.int(*x),
+                Value::Float(x) => self.float(*x),
+                Value::Str(s) => self.text(s),
+                Value::Bool(b) => self.bool(*b),
+                Value::Null => self.null(),
+                _ => {
+                    self.separate();
+                    self.list(v);
+                }
+            }
         }
-        Ok(())
+        self.buf.push(b'\n');
     }
 }
 
 /// A CSV line's cells: integers and floats in their shortest text (a
 /// non-finite float as an empty field), text quoted when needed, lists as
 /// JSON arrays in a quoted field.
-impl<W: Write> Cells for CsvSink<W> {
+impl Cells for CsvRows {
     #[inline]
     fn int(&mut self, v: i64) {
         self.separate();
@@ -388,16 +381,71 @@ impl<W: Write> Cells for CsvSink<W> {
     }
 }
 
-impl<W: Write> DirectRows for CsvSink<W> {
+impl RowFormatter for CsvRows {
     #[inline]
     fn start_row(&mut self) -> &mut dyn Cells {
         self.cells = 0;
         self
     }
+    #[inline]
+    fn end_row(&mut self) {
+        self.buf.push(b'\n');
+    }
+    fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
+    }
+}
+
+/// Comma-separated values, RFC 4180 quoting, a header line; list columns as
+/// JSON arrays in the cell.
+///
+/// Cells are written straight into the output buffer (no line buffer copied
+/// into a `BufWriter`); the buffer goes to the writer whole once it holds
+/// [`BUF`] bytes, always at the end of a row.
+pub struct CsvSink<W: Write> {
+    w: W,
+    rows: CsvRows,
+    target: String,
+}
+
+impl<W: Write> CsvSink<W> {
+    /// A CSV writer; `target` names the destination in error messages.
+    pub fn new(w: W, target: &str) -> Self {
+        CsvSink {
+            w,
+            rows: CsvRows::with_capacity(BUF + 64 * 1024),
+            target: target.to_string(),
+        }
+    }
+
+    /// Hand the buffered rows to the writer.
+    fn drain(&mut self) -> Result<()> {
+        let r = self.w.write_all(&self.rows.buf);
+        self.rows.buf.clear();
+        r.map_err(|e| io_err(&self.target, e))
+    }
+
+    /// Pass the buffer on when it is full (at the end of a line).
+    #[inline]
+    fn maybe_drain(&mut self) -> Result<()> {
+        if self.rows.buf.len() >= BUF {
+            self.drain()?;
+        }
+        Ok(())
+    }
+}
+
+impl<W: Write> DirectRows for CsvSink<W> {
+    #[inline]
+    fn start_row(&mut self) -> &mut dyn Cells {
+        self.rows.cells = 0;
+        &mut self.rows
+    }
 
     #[inline]
     fn end_row(&mut self) -> Result<()> {
-        self.end_line()
+        self.rows.buf.push(b'\n');
+        self.maybe_drain()
     }
 }
 
@@ -409,29 +457,29 @@ impl<W: Write> Sink for CsvSink<W> {
     fn begin(&mut self, columns: &[&'static Column]) -> Result<()> {
         for (i, c) in columns.iter().enumerate() {
             if i > 0 {
-                self.buf.push(b',');
+                self.rows.buf.push(b',');
             }
-            push_csv_field(&mut self.buf, c.name.as_bytes());
+            push_csv_field(&mut self.rows.buf, c.name.as_bytes());
         }
-        self.end_line()
+        self.rows.buf.push(b'\n');
+        self.maybe_drain()
     }
 
     fn row(&mut self, values: &[Value]) -> Result<()> {
-        self.cells = 0;
-        for v in values {
-            match v {
-                Value::Int(x) => self.int(*x),
-                Value::Float(x) => self.float(*x),
-                Value::Str(s) => self.text(s),
-                Value::Bool(b) => self.bool(*b),
-                Value::Null => self.null(),
-                _ => {
-                    self.separate();
-                    self.list(v);
-                }
-            }
+        self.rows.row(values);
+        self.maybe_drain()
+    }
+
+    fn formatter(&self) -> Option<Box<dyn RowFormatter>> {
+        Some(Box::new(CsvRows::with_capacity(FORMATTED_CHUNK + 4096)))
+    }
+
+    fn write_formatted(&mut self, text: &[u8], _rows: u64) -> Result<()> {
+        if self.rows.buf.is_empty() && text.len() >= BUF {
+            return self.w.write_all(text).map_err(|e| io_err(&self.target, e));
         }
-        self.end_line()
+        self.rows.buf.extend_from_slice(text);
+        self.maybe_drain()
     }
 
     fn finish(&mut self) -> Result<()> {
@@ -501,8 +549,58 @@ impl<W: Write> Sink for JsonlSink<W> {
             .map_err(|e| io_err(&self.target, e))
     }
 
+    fn formatter(&self) -> Option<Box<dyn RowFormatter>> {
+        Some(Box::new(JsonRows::new(self.names.clone(), false)))
+    }
+
+    fn write_formatted(&mut self, text: &[u8], _rows: u64) -> Result<()> {
+        self.w.write_all(text).map_err(|e| io_err(&self.target, e))
+    }
+
     fn finish(&mut self) -> Result<()> {
         self.w.flush().map_err(|e| io_err(&self.target, e))
+    }
+}
+
+/// JSON objects being formatted on another thread ([`RowFormatter`]): one
+/// per line (JSON Lines), or each after `,\n` (inside a JSON array: the
+/// sink drops the comma before its first row).
+struct JsonRows {
+    names: Vec<Vec<u8>>,
+    row: Vec<Value>,
+    buf: Vec<u8>,
+    fb: FloatFmt,
+    in_array: bool,
+}
+
+impl JsonRows {
+    fn new(names: Vec<Vec<u8>>, in_array: bool) -> JsonRows {
+        JsonRows {
+            names,
+            row: Vec::new(),
+            buf: Vec::with_capacity(FORMATTED_CHUNK + 4096),
+            fb: FloatFmt::default(),
+            in_array,
+        }
+    }
+}
+
+impl RowFormatter for JsonRows {
+    fn start_row(&mut self) -> &mut dyn Cells {
+        self.row.clear();
+        &mut self.row
+    }
+    fn end_row(&mut self) {
+        if self.in_array {
+            self.buf.extend_from_slice(b",\n");
+        }
+        object(&mut self.buf, &self.names, &self.row, &mut self.fb);
+        if !self.in_array {
+            self.buf.push(b'\n');
+        }
+    }
+    fn output(&mut self) -> &mut Vec<u8> {
+        &mut self.buf
     }
 }
 
@@ -539,6 +637,22 @@ impl<W: Write> Sink for JsonSink<W> {
         object(&mut s.line, &s.names, values, &mut s.fb);
         self.rows += 1;
         s.w.write_all(&s.line).map_err(|e| io_err(&s.target, e))
+    }
+
+    fn formatter(&self) -> Option<Box<dyn RowFormatter>> {
+        Some(Box::new(JsonRows::new(self.inner.names.clone(), true)))
+    }
+
+    fn write_formatted(&mut self, text: &[u8], rows: u64) -> Result<()> {
+        // Every row comes after ",\n"; the first row of the array after "\n".
+        let text = if self.rows == 0 && !text.is_empty() {
+            &text[1..]
+        } else {
+            text
+        };
+        self.rows += rows;
+        let s = &mut self.inner;
+        s.w.write_all(text).map_err(|e| io_err(&s.target, e))
     }
 
     fn finish(&mut self) -> Result<()> {

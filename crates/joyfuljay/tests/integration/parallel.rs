@@ -2,7 +2,7 @@
 
 use crate::util::{meta, pcap_writer};
 use joyfuljay::capture::CaptureReader;
-use joyfuljay::output::VecSink;
+use joyfuljay::output::{Format, VecSink};
 use joyfuljay::pipeline::Quiet;
 use joyfuljay::synth::traffic::{generate, TrafficSpec};
 use joyfuljay::{Config, Pipeline};
@@ -82,5 +82,80 @@ fn several_files_on_one_two_and_four_threads() {
         let (many, st) = run(&paths, meta(), t);
         assert_eq!(one.rows, many.rows, "{t} threads");
         assert_eq!(st1, st);
+    }
+}
+
+/// The text formats' bytes at `threads` threads (rows formatted on the
+/// worker threads through the sink's row formatter), and the same rows
+/// written value by value through `Sink::row` on this thread.
+fn text_run(paths: &[PathBuf], cfg: &Config, format: Format, threads: usize) -> (Vec<u8>, Vec<u8>) {
+    let p = Pipeline::new(cfg.clone()).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("out");
+    let readers = |paths: &[PathBuf]| {
+        paths
+            .iter()
+            .map(|p| CaptureReader::open(p).unwrap())
+            .collect::<Vec<_>>()
+    };
+    let mut sink = format.sink(std::fs::File::create(&out).unwrap(), "out");
+    p.run_readers(readers(paths), sink.as_mut(), &mut Quiet, threads)
+        .unwrap();
+    drop(sink);
+    let text = std::fs::read(&out).unwrap();
+    // The same rows as values, through `row`.
+    let (rows, _) = run(paths, cfg.clone(), 1);
+    let mut sink = format.sink(std::fs::File::create(&out).unwrap(), "out");
+    sink.begin(p.columns()).unwrap();
+    for r in &rows.rows {
+        sink.row(r).unwrap();
+    }
+    sink.finish().unwrap();
+    drop(sink);
+    (text, std::fs::read(&out).unwrap())
+}
+
+#[test]
+fn text_outputs_are_byte_identical_on_any_thread_count() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("gen.pcap");
+    let mut w = pcap_writer(&path);
+    let spec = TrafficSpec {
+        packets: 40_000,
+        concurrent: 400,
+        ..TrafficSpec::default()
+    };
+    generate(&spec, &mut w).unwrap();
+    drop(w);
+    let files: Vec<PathBuf> = ["http.cap", "dns.cap", "v6-http.cap", "tls-handshakes.pcap"]
+        .iter()
+        .map(|n| capture(n))
+        .collect();
+    // Every group: lists, texts, nulls and floats in the rows.
+    let all = Config {
+        features: vec!["all".into()],
+        flow_timeout: 0.05,
+        ..Config::default()
+    };
+    for (inputs, cfg) in [
+        (vec![path.clone()], all.clone()),
+        (vec![path.clone()], meta()),
+        (files.clone(), all.clone()),
+    ] {
+        for format in [Format::Csv, Format::Json, Format::Jsonl] {
+            let (one, by_value) = text_run(&inputs, &cfg, format, 1);
+            assert_eq!(one, by_value, "{format:?}: cells and values differ");
+            assert!(one.len() > 1000);
+            for t in [2, 3, 4] {
+                let (many, _) = text_run(&inputs, &cfg, format, t);
+                assert!(
+                    one == many,
+                    "{format:?}, {t} threads, {} inputs: {} vs {} bytes",
+                    inputs.len(),
+                    one.len(),
+                    many.len()
+                );
+            }
+        }
     }
 }
