@@ -195,11 +195,9 @@ def test_spark_rows_equal_extract_of_each_file(spark, workdir):
     got = rows_by_file(df.toArrow())
     want = {str(f): sorted(jj.extract(str(f), output_format="arrow", **KWARGS).to_pylist(), key=repr) for f in files}
     assert {f for f, rows in want.items() if rows} == set(got)
-    total = 0
     for f, rows in want.items():
         assert got.get(f, []) == rows, f
-        total += len(rows)
-    assert total == df.count() > 800
+    assert sum(len(rows) for rows in got.values()) == sum(len(rows) for rows in want.values()) > 800
 
 
 def test_spark_bad_file_fails_the_job_with_its_name_and_message(spark, workdir, tmp_path):
@@ -326,17 +324,17 @@ def test_dask_rows_equal_extract_of_each_file(cluster, workdir):
     assert ddf.npartitions == len(files)
     futures = cluster.compute(ddf.to_delayed())
     parts = cluster.gather(futures)
-    # The work ran on both worker processes.
-    assert len(cluster.scheduler_info()["workers"]) == 2
+    # The partitions were computed by both worker processes.
+    holders = {w for ws in cluster.who_has(futures).values() for w in ws}
+    assert len(cluster.scheduler_info()["workers"]) == 2 and len(holders) == 2
     total = 0
     for f, part in zip(files, parts):
         want = jj.extract(str(f), features=features, **kwargs)
         assert (part["file"] == str(f)).all()
         pd.testing.assert_frame_equal(part.drop(columns="file").reset_index(drop=True), want, check_exact=True)
         total += len(want)
-    whole = ddf.compute()
-    assert len(whole) == total > 800
-    assert whole.dtypes.to_dict() == ddf._meta.dtypes.to_dict()
+        assert part.dtypes.to_dict() == ddf._meta.dtypes.to_dict()
+    assert total > 800
 
 
 def test_dask_bad_file_and_remote_paths(tmp_path):
@@ -409,9 +407,8 @@ def test_readme_many_machines_recipes_run_as_written(spark, cluster, workdir, mo
         warnings.simplefilter("ignore", FutureWarning)
         exec(compile(spark_block, "README.md", "exec"), ns)
     flows = ns["flows"]
+    assert flows.columns[-1] == "file" and "iat_mean" in flows.columns
     files = readable_captures(workdir / "captures")
-    want_total = sum(len(jj.extract(str(f), features=["flow_meta", "timing"])) for f in files)
-    assert flows.count() == want_total
     per_file = {r["file"]: r["count"] for r in ns["per_file"].collect()}
     assert per_file == {
         str(f): n for f in files if (n := len(jj.extract(str(f), features=["flow_meta", "timing"])))
