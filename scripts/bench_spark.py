@@ -159,6 +159,8 @@ def main() -> None:
         f"- Overhead per file: {(t_noop - t_jj) / args.files * 1000:.0f} ms ((Spark `noop` − jj) / files); "
         f"a one-flow file costs Spark {t_small / args.files * 1000:.0f} ms of wall time (two tasks at a time).",
         f"- Spark session start-up (not counted above): {startup:.1f} s.",
+        f"- Load average at the end (other work on the machine inflates every figure): "
+        f"{' '.join(f'{x:.1f}' for x in os.getloadavg())}.",
         f"- Rows written by Spark: {n_spark:,} (jj.extract: {rows:,}).",
     ]
     text = "\n".join(lines) + "\n"
