@@ -94,7 +94,7 @@ def _hidden(name: str) -> bool:
 
 def _expand_local(path: str, recursive: bool) -> List[str]:
     if any(c in _GLOB_CHARS for c in path):
-        found = sorted(p for p in _glob.glob(path) if os.path.isfile(p))
+        found = sorted(p for p in _glob.glob(path) if os.path.isfile(p) and not _hidden(os.path.basename(p)))
         if not found:
             raise FileNotFoundError(2, "No such file or directory (no match)", path)
         return [os.path.abspath(p) for p in found]
@@ -123,7 +123,7 @@ def _expand_remote(url: str, recursive: bool) -> List[str]:
         return fs.unstrip_protocol(p) if hasattr(fs, "unstrip_protocol") else f"{protocol}://{p}"
 
     if any(c in _GLOB_CHARS for c in path):
-        found = sorted(p for p in fs.glob(path) if fs.isfile(p))
+        found = sorted(p for p in fs.glob(path) if fs.isfile(p) and not _hidden(p.rsplit("/", 1)[-1]))
         if not found:
             raise FileNotFoundError(2, "No such file or directory (no match)", url)
         return [unstrip(p) for p in found]
@@ -150,7 +150,8 @@ def expand(path: str, recursive: bool = False) -> List[str]:
     """The capture files behind one path: a file (as given), a directory (its
     regular files that start with a pcap/pcapng magic number, in name order;
     with `recursive`, those of its subdirectories too; names starting with
-    ``.`` or ``_`` left out) or a glob pattern (every matching file). Local
+    ``.`` or ``_`` left out) or a glob pattern (every matching file, the
+    same names left out). Local
     paths come back absolute; remote URLs (any scheme fsspec knows) as URLs.
     """
     path = os.fspath(path)

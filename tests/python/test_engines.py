@@ -425,3 +425,42 @@ def test_readme_many_machines_recipes_run_as_written(spark, cluster, workdir, mo
     every = pd.concat([jj.extract(str(f), features=["flow_meta", "timing"]) for f in files])
     want = every.groupby("dst_port")["total_bytes"].sum()
     pd.testing.assert_series_equal(by_port.sort_index(), want.sort_index(), check_names=False)
+
+
+def test_paths_expand_as_documented(tmp_path):
+    """Directories (capture magic only, name order, `.`/`_` names left out,
+    subdirectories only when recursive), globs and file:// URLs."""
+    from joyfuljay import _engines
+
+    d = tmp_path / "caps"
+    (d / "sub").mkdir(parents=True)
+    for name in ["b.pcap", "a.cap", ".hidden.pcap", "_SUCCESS.pcap", "sub/c.pcap"]:
+        shutil.copy(CAPTURES / "dns.cap", d / name)
+    (d / "notes.txt").write_text("not a capture")
+    shutil.copy(CAPTURES / "http.cap.gz", d / "z.cap.gz")
+    assert _engines.expand(str(d)) == [str(d / "a.cap"), str(d / "b.pcap")]
+    assert _engines.expand(str(d), recursive=True) == [str(d / "a.cap"), str(d / "b.pcap"), str(d / "sub" / "c.pcap")]
+    assert _engines.expand(str(d / "*.pcap")) == [str(d / "b.pcap")]
+    assert _engines.expand(str(d / "*")) == [str(d / "a.cap"), str(d / "b.pcap"), str(d / "notes.txt"), str(d / "z.cap.gz")]
+    assert _engines.expand(d.as_uri() + "/b.pcap") == [str(d / "b.pcap")]
+    # Each file its own partition; with continue_across_files each path given one.
+    assert _engines.plan([str(d), str(d / "sub")]) == [
+        (str(d / "a.cap"), [str(d / "a.cap")]),
+        (str(d / "b.pcap"), [str(d / "b.pcap")]),
+        (str(d / "sub" / "c.pcap"), [str(d / "sub" / "c.pcap")]),
+    ]
+    assert _engines.plan([str(d), str(d / "sub")], continue_across_files=True) == [
+        (str(d), [str(d / "a.cap"), str(d / "b.pcap")]),
+        (str(d / "sub"), [str(d / "sub" / "c.pcap")]),
+    ]
+    with pytest.raises(FileNotFoundError, match="no pcap or pcapng"):
+        _engines.expand(str(_empty(tmp_path)))
+    with pytest.raises(FileNotFoundError):
+        _engines.expand(str(tmp_path / "missing.pcap"))
+
+
+def _empty(tmp_path: Path) -> Path:
+    e = tmp_path / "empty"
+    e.mkdir()
+    (e / "notes.txt").write_text("x")
+    return e
