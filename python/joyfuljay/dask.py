@@ -13,7 +13,7 @@ worker needs the ``joyfuljay`` package). ``pip install 'joyfuljay[dask]'``.
 from __future__ import annotations
 
 import os
-from typing import Any, List, Optional, Sequence, Union
+from typing import Any, Optional, Sequence, Union
 
 try:
     import dask

@@ -31,8 +31,7 @@ without Python objects per row.
 from __future__ import annotations
 
 import json
-import os
-from typing import Any, Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterator, List, Optional
 
 try:
     from pyspark.sql.datasource import DataSource, DataSourceReader, InputPartition

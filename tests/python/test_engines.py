@@ -379,8 +379,6 @@ def test_dask_bad_file_and_remote_paths(tmp_path):
     for name in ["dns.cap", "http.cap"]:
         want = jj.extract(str(CAPTURES / name), features="flow_meta")
         part = got[got["file"] == f"memory:///jjtest/{name}"].drop(columns="file").reset_index(drop=True)
-        import pandas as pd
-
         pd.testing.assert_frame_equal(part, want, check_exact=True)
 
 
