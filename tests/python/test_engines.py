@@ -34,11 +34,13 @@ def _need(module: str):
     return pytest.importorskip(module)
 
 
-# A configuration that makes every column type (lists of ints, floats,
-# pairs and strings; nullable ints, floats, strings, bools) and sets options
-# of every kind (bool, int, float, str).
+# A configuration that makes every column type of the registry, nullable
+# and not (ints, floats, strings, bools; lists of ints, floats, pairs and
+# strings: flow_meta, timing, size, tls and dns between them hold every
+# kind) and sets options of every kind (bool, int, float, str). Spark reads
+# these; Dask and the schema test every group ("all").
 OPTIONS = {
-    "features": "all",
+    "features": "flow_meta,timing,size,tls,dns",
     "include_splt": "true",
     "include_raw_sequences": "true",
     "bidirectional_split": "true",
@@ -48,7 +50,7 @@ OPTIONS = {
     "anonymization_salt": "engines",
 }
 KWARGS = {
-    "features": "all",
+    "features": "flow_meta,timing,size,tls,dns",
     "include_splt": True,
     "include_raw_sequences": True,
     "bidirectional_split": True,
@@ -57,6 +59,8 @@ KWARGS = {
     "max_sequence_length": 20,
     "anonymization_salt": "engines",
 }
+
+ALL_KWARGS = {**KWARGS, "features": "all"}
 
 
 def readable_captures(directory: Path):
@@ -141,7 +145,7 @@ def rows_by_file(table: pa.Table, column: str = "file") -> dict:
 def test_the_registry_schema_is_the_rust_arrow_schema():
     from joyfuljay import _engines
 
-    for kwargs in [KWARGS, {"features": "flow_meta"}, {"features": "tls,dns", "include_ip_addresses": False}]:
+    for kwargs in [ALL_KWARGS, KWARGS, {"features": "flow_meta"}, {"features": "tls,dns", "include_ip_addresses": False}]:
         config = jj.Config(**kwargs)
         built = _engines.arrow_schema(config)
         got = jj.extract(str(CAPTURES / "tls-handshakes.pcap"), output_format="arrow", **kwargs).schema
@@ -183,8 +187,12 @@ def test_spark_schema_is_the_registry(spark, workdir):
 
 
 def test_spark_rows_equal_extract_of_each_file(spark, workdir):
-    """Every readable shared capture, one job, every column type and
-    options given as strings: per file, the rows equal jj.extract's."""
+    """Every readable shared capture, one job, every kind of column of the
+    registry and options given as strings: per file, the rows equal
+    jj.extract's."""
+    reg = {c["name"]: c for c in jj.features()}
+    kinds = {(c["type"], c["nullable"]) for c in reg.values()}
+    assert {(reg[n]["type"], reg[n]["nullable"]) for n in jj.Pipeline(**KWARGS).columns} == kinds
     reader = spark.read.format("joyfuljay")
     for k, v in OPTIONS.items():
         reader = reader.option(k, v)
@@ -300,7 +308,7 @@ def test_dask_meta_is_what_extract_returns():
     import joyfuljay.dask
 
     _need("dask.dataframe")
-    for kwargs in [KWARGS, {"features": "flow_meta"}, {"features": ["tls", "dns"], "include_ports": False}]:
+    for kwargs in [ALL_KWARGS, KWARGS, {"features": "flow_meta"}, {"features": ["tls", "dns"], "include_ports": False}]:
         kwargs = dict(kwargs)
         features = kwargs.pop("features")
         ddf = joyfuljay.dask.read_captures(str(CAPTURES / "tls-handshakes.pcap"), features=features, **kwargs)
@@ -317,7 +325,7 @@ def test_dask_rows_equal_extract_of_each_file(cluster, workdir):
 
     import joyfuljay.dask
 
-    kwargs = dict(KWARGS)
+    kwargs = dict(ALL_KWARGS)
     features = kwargs.pop("features")
     ddf = joyfuljay.dask.read_captures(str(workdir / "captures"), features=features, source_column="file", **kwargs)
     files = readable_captures(workdir / "captures")
