@@ -50,6 +50,7 @@ pub struct ExtractArgs {
 
     /// Output file (default, or `-`: standard output). Written to a
     /// temporary file and renamed, so it never holds a partial result.
+    /// With --partition-by: a new or empty directory.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
