@@ -130,6 +130,15 @@ class Config:
         connection_community_algorithm: ``connection``: community
             algorithm for the graph metrics: ``louvain``, ``greedy`` or
             ``label_propagation`` (``"louvain"``).
+        continue_across_files: read the given files, in order, as one
+            stream (the parts of a rotated capture, ``tcpdump -G/-C``): a
+            flow spanning two files is one row (``False``: each file is its
+            own flow space).
+        partition_by: write a partitioned dataset: Hive-style directories
+            by ``"date"``, ``"hour"`` (UTC, of the flow's start) and/or
+            ``"file"`` (the capture's name), a list or a comma-separated
+            string; used by :meth:`Pipeline.write_dataset` and
+            ``extract(..., output=DIR)`` (``[]``).
 
     Attributes read and set like the keywords; setting one validates again.
     """
@@ -347,6 +356,7 @@ class Pipeline:
         :class:`CaptureWarning` and every complete packet before the cut.
         """
         _check_format(output_format)
+        self._no_dataset()
         pa = _pyarrow()
         batches, messages, stats = self._native.run(_paths(path), _CHUNK_ROWS)
         self.stats = stats
@@ -392,12 +402,55 @@ class Pipeline:
         runs in a background thread, at most two batches ahead.
         """
         _check_format(output_format)
+        self._no_dataset()
         if not isinstance(batch_size, int) or batch_size < 1:
             raise ValueError(f"batch_size: must be a positive whole number (got {batch_size!r})")
         pa = _pyarrow()
         stream = self._native.stream(_paths(path), batch_size)
         self.stats = None
         return self._iterate(pa, stream, output_format)
+
+    def write_dataset(
+        self,
+        path: Union[PathLike, Sequence[PathLike]],
+        directory: PathLike,
+        output_format: str = "parquet",
+    ) -> List[str]:
+        """Extract the flows of a capture (or a list of captures) into a
+        partitioned dataset, as ``jj extract -o DIR --partition-by …``.
+
+        The configuration's ``partition_by`` names the directories' keys
+        (``"date"``, ``"hour"``, ``"file"``): e.g. ``DIR/date=2024-01-15/
+        hour=09/part-00000.parquet``. ``directory`` must be new or empty.
+        Each part is written to a temporary file and renamed when the whole
+        run has succeeded; on an error or ``KeyboardInterrupt`` no part is
+        left. The partition values are in the directory names only (the
+        Hive convention), so ``pyarrow.dataset.dataset(DIR,
+        partitioning="hive")`` gives the rows of :meth:`process_pcap` plus
+        the partition columns.
+
+        Args:
+            path: a capture file, or a list of them.
+            directory: the dataset's directory.
+            output_format: ``"parquet"`` (the default), ``"csv"``,
+                ``"jsonl"`` or ``"json"``.
+
+        Returns:
+            The paths of the parts written, in order of creation.
+        """
+        parts, messages, stats = self._native.write_dataset(
+            _paths(path), os.fspath(directory), output_format
+        )
+        self.stats = stats
+        _warn(messages, 2)
+        return [os.fspath(p) for p in parts]
+
+    def _no_dataset(self) -> None:
+        if self._config.partition_by:
+            raise ValueError(
+                "partition_by: a partitioned dataset is written to a directory: "
+                "use Pipeline.write_dataset(path, directory) or extract(path, output=directory)"
+            )
 
     def _iterate(self, pa: Any, stream: Any, output_format: str) -> Iterator[Any]:
         for b in stream:
@@ -417,6 +470,8 @@ def extract(
     path: Union[PathLike, Sequence[PathLike]],
     features: Union[str, Sequence[str], None] = None,
     output_format: str = "dataframe",
+    *,
+    output: Optional[PathLike] = None,
     **config: Any,
 ) -> Any:
     """Extract flow features from a capture (pcap or pcapng) or a list of captures.
@@ -425,11 +480,19 @@ def extract(
         path: a capture file, or a list of them.
         features: feature groups (``["flow_meta"]``, ...; default: all).
         output_format: ``"dataframe"`` (pandas, the default), ``"dict"`` (a
-            list of dicts) or ``"arrow"`` (a ``pyarrow.Table``).
+            list of dicts) or ``"arrow"`` (a ``pyarrow.Table``); with
+            ``output``, the parts' format: ``"parquet"`` (the default),
+            ``"csv"``, ``"jsonl"`` or ``"json"``.
+        output: a directory to write a partitioned dataset to (with the
+            ``partition_by`` key; see :meth:`Pipeline.write_dataset`, whose
+            list of parts is returned).
         **config: any :class:`Config` keyword (``anonymize_ips=True``, ...).
 
     Equivalent to ``Pipeline(Config(features=features, **config)).process_pcap(path, output_format)``.
     """
+    if output is not None:
+        fmt = "parquet" if output_format == "dataframe" else output_format
+        return Pipeline(Config(features, **config)).write_dataset(path, output, fmt)
     _check_format(output_format)
     return Pipeline(Config(features, **config)).process_pcap(path, output_format)
 

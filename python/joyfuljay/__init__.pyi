@@ -51,6 +51,8 @@ class Config:
     connection_include_temporal: bool
     connection_include_graph_metrics: bool
     connection_community_algorithm: str
+    continue_across_files: bool
+    partition_by: List[str]
 
     def __init__(
         self,
@@ -80,6 +82,8 @@ class Config:
         connection_include_temporal: bool = False,
         connection_include_graph_metrics: bool = False,
         connection_community_algorithm: str = "louvain",
+        continue_across_files: bool = False,
+        partition_by: Union[str, Sequence[str]] = ...,
     ) -> None: ...
     def to_dict(self) -> Dict[str, Any]:
         """Every key and its value (a new dict, in declaration order)."""
@@ -110,6 +114,10 @@ class Pipeline:
     def process_pcap(self, path: Paths, output_format: Literal["dict"]) -> List[Dict[str, Any]]: ...
     @overload
     def process_pcap(self, path: Paths, output_format: Literal["arrow"]) -> pyarrow.Table: ...
+    def write_dataset(
+        self, path: Paths, directory: PathLike, output_format: Literal["parquet", "csv", "jsonl", "json"] = ...
+    ) -> List[str]:
+        """Write a partitioned dataset (``partition_by``) into a new or empty directory; returns the parts."""
     @overload
     def iter_features(
         self, path: Paths, output_format: Literal["dict"] = ..., batch_size: int = ...
@@ -137,5 +145,14 @@ def extract(
 def extract(
     path: Paths, features: Optional[Features] = None, *, output_format: Literal["arrow"], **config: Any
 ) -> pyarrow.Table: ...
+@overload
+def extract(
+    path: Paths,
+    features: Optional[Features] = None,
+    output_format: Literal["dataframe", "parquet", "csv", "jsonl", "json"] = ...,
+    *,
+    output: PathLike,
+    **config: Any,
+) -> List[str]: ...
 def features() -> List[Dict[str, Any]]:
     """The schema: one dict per column (group, name, type, unit, description, option, identifies_flow)."""

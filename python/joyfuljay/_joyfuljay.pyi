@@ -39,6 +39,10 @@ class Pipeline:
         self, paths: Sequence[Union[str, os.PathLike[str]]], chunk_rows: int
     ) -> Tuple[List[RecordBatch], List[str], Dict[str, Any]]:
         """Extract every flow (GIL released): (batches, warnings, stats)."""
+    def write_dataset(
+        self, paths: Sequence[Union[str, os.PathLike[str]]], directory: Union[str, os.PathLike[str]], format: str
+    ) -> Tuple[List[str], List[str], Dict[str, Any]]:
+        """Write a partitioned dataset (the config's ``partition_by``); returns (parts, warnings, stats)."""
     def stream(self, paths: Sequence[Union[str, os.PathLike[str]]], chunk_rows: int) -> BatchStream:
         """Start extracting in a background thread."""
 

@@ -50,6 +50,7 @@ pub struct ExtractArgs {
 
     /// Output file (default, or `-`: standard output). Written to a
     /// temporary file and renamed, so it never holds a partial result.
+    /// With --partition-by: a new or empty directory.
     #[arg(short = 'o', long = "output", value_name = "FILE")]
     pub output: Option<PathBuf>,
 
@@ -167,6 +168,20 @@ pub struct ExtractArgs {
     /// connection: community algorithm for graph metrics (louvain, greedy, label_propagation).
     #[arg(long = "connection-community-algorithm", value_name = "NAME")]
     pub connection_community_algorithm: Option<String>,
+
+    /// Read the inputs, in the order given (a directory's files in name
+    /// order), as one stream: the parts of a rotated capture (`tcpdump
+    /// -G/-C`), so that a flow spanning two files is one row.
+    #[arg(long = "continue-across-files")]
+    pub continue_across_files: bool,
+
+    /// Write a partitioned dataset into the directory given by -o (new or
+    /// empty): Hive-style subdirectories by date, hour (UTC, of each flow's
+    /// start_time) and/or file (the capture's name), e.g. `date,hour` →
+    /// DIR/date=2024-01-15/hour=09/part-00000.parquet. Each part is
+    /// written to a temporary file and renamed when the run succeeds.
+    #[arg(long = "partition-by", value_name = "KEYS")]
+    pub partition_by: Vec<String>,
 
     /// Show a progress bar even when standard error is not a terminal.
     #[arg(long = "progress", overrides_with = "no_progress")]

@@ -4,7 +4,7 @@ use crate::cli::ExtractArgs;
 use anyhow::{bail, Context};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use joyfuljay::capture::{self, Detected};
-use joyfuljay::output::{Format, OutputFile};
+use joyfuljay::output::{Format, OutputFile, PartitionKey, PartitionedDir};
 use joyfuljay::pipeline::{Observer, Progress};
 use joyfuljay::{Config, Error, Pipeline, Stats};
 use std::io::{IsTerminal, Read};
@@ -101,6 +101,16 @@ pub fn build_config(a: &ExtractArgs) -> anyhow::Result<Config> {
     }
     if let Some(v) = &a.connection_community_algorithm {
         cfg.connection_community_algorithm = v.clone();
+    }
+    if a.continue_across_files {
+        cfg.continue_across_files = true;
+    }
+    if !a.partition_by.is_empty() {
+        cfg.partition_by = a
+            .partition_by
+            .iter()
+            .flat_map(|f| joyfuljay::config::split_features(f))
+            .collect();
     }
     joyfuljay::features::validate(&cfg)?;
     Ok(cfg)
@@ -327,7 +337,23 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
     };
 
     let start = Instant::now();
+    let partition = PartitionKey::parse_list(&pipeline.config().partition_by)?;
     let (stats, target) = match &a.output {
+        Some(path) if !partition.is_empty() => {
+            let mut dataset = PartitionedDir::create(path, format, partition)?;
+            let stats = process_all(&pipeline, readers, &mut dataset, &mut obs, threads)?;
+            if crate::interrupt_flag().load(std::sync::atomic::Ordering::SeqCst) {
+                return Err(joyfuljay::Error::Interrupted.into());
+            }
+            let parts = dataset.commit()?;
+            let n = parts.len();
+            let s = if n == 1 { "" } else { "s" };
+            (stats, format!("{} ({n} part{s})", path.display()))
+        }
+        None if !partition.is_empty() => {
+            eprintln!("jj: error: --partition-by writes a directory: give it with -o DIR");
+            return Ok(ExitCode::from(2));
+        }
         Some(path) => {
             let file = OutputFile::create(path)?;
             let mut sink = format.sink(file.writer()?, &path.display().to_string());

@@ -593,6 +593,83 @@ impl PyPipeline {
         Ok((batches, warnings, stats_to_py(py, &stats)?))
     }
 
+    /// Extract every flow of `paths` into a partitioned dataset in
+    /// `directory` (new or empty), partitioned by the configuration's
+    /// `partition_by`, in `format` (`parquet`, `csv`, `json`, `jsonl`);
+    /// returns (part paths, warnings, stats). Runs as [`PyPipeline::run`]
+    /// (GIL released, Ctrl-C stops it and leaves no part).
+    fn write_dataset<'py>(
+        &self,
+        py: Python<'py>,
+        paths: Vec<PathBuf>,
+        directory: PathBuf,
+        format: &str,
+    ) -> PyResult<(Vec<PathBuf>, Vec<String>, Bound<'py, PyDict>)> {
+        use joyfuljay::output::{Format, PartitionKey, PartitionedDir};
+        let format = Format::from_name(format).ok_or_else(|| {
+            PyValueError::new_err(format!(
+                "output_format: a dataset is written as {} (got {format:?})",
+                Format::NAMES.join(", ")
+            ))
+        })?;
+        let pipeline = &*self.inner;
+        let keys = PartitionKey::parse_list(&pipeline.config().partition_by)
+            .map_err(|e| to_py_err(py, e))?;
+        if keys.is_empty() {
+            return Err(PyValueError::new_err(
+                "partition_by: give the keys of the dataset's directories (date, hour, file)",
+            ));
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let (tx, rx) = channel();
+        let result = std::thread::scope(|scope| -> PyResult<_> {
+            let flag = Arc::clone(&cancel);
+            let (paths, directory) = (&paths, &directory);
+            std::thread::Builder::new()
+                .name("joyfuljay-extract".to_string())
+                .spawn_scoped(scope, move || {
+                    let run = || {
+                        let mut obs = Collect::default();
+                        let mut readers = open_all(paths)?;
+                        for r in &mut readers {
+                            r.set_cancel(Arc::clone(&flag));
+                        }
+                        let mut dataset = PartitionedDir::create(directory, format, keys)?;
+                        let stats = process_all(pipeline, readers, &mut dataset, &mut obs)?;
+                        if flag.load(Ordering::SeqCst) {
+                            return Err(Error::Interrupted);
+                        }
+                        let parts = dataset.commit()?;
+                        Ok::<_, Error>((parts, obs.warnings, stats))
+                    };
+                    let _ = tx.send(run());
+                })
+                .map_err(|e| {
+                    PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
+                })?;
+            let mut rx = rx;
+            loop {
+                let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+                rx = back;
+                match got {
+                    Ok(r) => return Ok(r),
+                    Err(RecvTimeoutError::Timeout) => {
+                        if let Err(e) = py.check_signals() {
+                            cancel.store(true, Ordering::SeqCst);
+                            let _ = py.detach(move || rx.recv());
+                            return Err(e);
+                        }
+                    }
+                    Err(RecvTimeoutError::Disconnected) => {
+                        return Err(PyRuntimeError::new_err("the extraction thread failed"))
+                    }
+                }
+            }
+        })?;
+        let (parts, warnings, stats) = result.map_err(|e| to_py_err(py, e))?;
+        Ok((parts, warnings, stats_to_py(py, &stats)?))
+    }
+
     /// Start extracting `paths` in a background thread; the returned stream
     /// yields record batches of `chunk_rows` rows as flows end. Missing or
     /// unreadable files fail here, before any batch.

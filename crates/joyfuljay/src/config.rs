@@ -79,6 +79,16 @@ pub struct Config {
     /// `connection`: community detection for Tier 2 (`louvain`, `greedy`,
     /// `label_propagation`).
     pub connection_community_algorithm: String,
+    /// Read the inputs, in the order given, as one stream (the parts of a
+    /// rotated capture): a flow spanning two files is one flow, and open
+    /// flows end only at the end of the last file.
+    pub continue_across_files: bool,
+    /// Write a partitioned dataset (a directory) instead of one file:
+    /// Hive-style directories by `date`, `hour` (UTC, of the flow's
+    /// start) and/or `file` (the capture's base name), in this order
+    /// (`jj extract --partition-by`).
+    #[serde(deserialize_with = "string_or_list")]
+    pub partition_by: Vec<String>,
 }
 
 impl Default for Config {
@@ -109,6 +119,8 @@ impl Default for Config {
             connection_include_temporal: false,
             connection_include_graph_metrics: false,
             connection_community_algorithm: "louvain".to_string(),
+            continue_across_files: false,
+            partition_by: Vec::new(),
         }
     }
 }
@@ -225,6 +237,8 @@ pub const KEYS: &[&str] = &[
     "connection_include_temporal",
     "connection_include_graph_metrics",
     "connection_community_algorithm",
+    "continue_across_files",
+    "partition_by",
 ];
 
 impl Config {
@@ -283,6 +297,12 @@ impl Config {
         if self.connection_include_graph_metrics {
             return Err(Error::Config(
                 "connection_include_graph_metrics: the connection group's graph metrics (Tier 2) are not built yet; leave it false".to_string(),
+            ));
+        }
+        let keys = crate::output::PartitionKey::parse_list(&self.partition_by)?;
+        if self.continue_across_files && keys.contains(&crate::output::PartitionKey::File) {
+            return Err(Error::Config(
+                "partition_by: 'file' cannot be used with continue_across_files (the files are read as one stream)".to_string(),
             ));
         }
         const ALGORITHMS: [&str; 3] = ["louvain", "greedy", "label_propagation"];

@@ -161,6 +161,9 @@ impl Pipeline {
     /// With a whole-input group selected (`connection`), the input is read
     /// twice ([`Pipeline::two_passes`]): every reader must read a file
     /// ([`CaptureReader::reopener`]); the observer hears of both passes.
+    ///
+    /// With `continue_across_files`, the readers are read as one stream
+    /// ([`CaptureReader::chain`]).
     pub fn run_readers(
         &self,
         readers: Vec<CaptureReader>,
@@ -168,6 +171,12 @@ impl Pipeline {
         obs: &mut dyn Observer,
         threads: usize,
     ) -> Result<Stats> {
+        let readers = if self.config().continue_across_files && readers.len() > 1 {
+            // One stream: the parallel modes of one file apply.
+            vec![CaptureReader::chain(readers)]
+        } else {
+            readers
+        };
         if self.needs().whole_input {
             return self.two_passes(readers, obs, threads, |me, readers, obs| {
                 me.run_readers_once(readers, sink, obs, threads)
@@ -188,6 +197,7 @@ impl Pipeline {
         let total = if threads <= 1 {
             let mut total = Stats::default();
             for r in readers {
+                sink.next_file(r.path());
                 total.merge(&self.process_plain(r, sink, obs)?);
             }
             total
@@ -196,6 +206,7 @@ impl Pipeline {
         } else {
             let mut total = Stats::default();
             for r in readers {
+                sink.next_file(r.path());
                 let st = if self.config().max_concurrent_flows == 0 && threads > 2 {
                     // One thread reads and dispatches, `threads` shards build flows.
                     self.process_sharded(r, sink, obs, threads)?
@@ -273,6 +284,7 @@ impl Pipeline {
             let mut rxs = rxs.into_iter();
             let result = (|| {
                 for (i, rx) in rxs.by_ref().enumerate() {
+                    sink.next_file(&paths[i]);
                     loop {
                         match rx.recv() {
                             Ok(FileMsg::Rows(rows)) => {

@@ -35,6 +35,9 @@ pub struct Stats {
     pub incomplete_files: u64,
     /// Flows ended early (evicted) to stay within the memory budget.
     pub evicted_for_memory: u64,
+    /// Warnings of a chain's parts (`continue_across_files`), given out
+    /// when the chain is done.
+    pub(crate) notes: Vec<crate::capture::Note>,
 }
 
 impl Stats {
@@ -66,6 +69,10 @@ impl Stats {
         self.bytes_read = offset;
         self.peak_active_flows = peak;
         self.report(path, offset, obs);
+        for n in std::mem::take(&mut self.notes) {
+            self.incomplete_files += u64::from(n.damaged);
+            obs.warning(&n.text);
+        }
         if let Some(w) = end.warning(path) {
             self.incomplete_files += 1;
             obs.warning(&w);
@@ -243,6 +250,10 @@ pub(crate) fn read_frames(
         || unknown_if += 1,
     );
     st.skipped[SkipReason::UnknownInterface as usize] += unknown_if;
+    // A chain: its parts are files of the run, and their warnings come at
+    // its end.
+    st.files += reader.file_count() as u64 - 1;
+    st.notes.extend(reader.take_notes());
     if interrupted {
         return Err(Error::Interrupted);
     }
@@ -585,8 +596,8 @@ impl Pipeline {
         sink: &mut dyn Sink,
         obs: &mut dyn Observer,
     ) -> Result<Stats> {
-        if self.needs.whole_input {
-            // Both passes need every file: open them all first.
+        if self.needs.whole_input || (self.config.continue_across_files && inputs.len() > 1) {
+            // Both passes (or the chain) need every file: open them all first.
             let readers = inputs
                 .iter()
                 .map(|p| CaptureReader::open(p))
@@ -597,6 +608,7 @@ impl Pipeline {
         let mut total = Stats::default();
         for path in inputs {
             let reader = CaptureReader::open(path)?;
+            sink.next_file(path);
             let st = self.process(reader, sink, obs)?;
             total.merge(&st);
         }

@@ -20,6 +20,7 @@
 //! - `legacy`, `pcapng`: what each format's records mean (link types,
 //!   timestamps, interfaces) and the checks on their lengths.
 
+mod chain;
 mod drive;
 mod format;
 mod in_place;
@@ -27,6 +28,7 @@ mod legacy;
 mod pcapng;
 mod stream;
 
+pub(crate) use chain::Note;
 pub use format::{detect, CaptureFormat, Detected, MAGIC_LEN};
 
 use crate::error::{Error, Result};
@@ -113,6 +115,8 @@ enum Inner {
     Legacy(legacy::Records),
     /// pcapng.
     Ng(pcapng::Records),
+    /// Several captures as one stream ([`CaptureReader::chain`]).
+    Chain(Box<chain::Chain>),
 }
 
 /// A spooled input ([`CaptureReader::spool`]): a temporary file, removed
@@ -159,18 +163,30 @@ impl Drop for Spooled {
 /// A capture file to open again ([`CaptureReader::reopener`]).
 #[derive(Debug, Clone)]
 pub struct Reopen {
-    path: PathBuf,
-    /// The name messages give the file (see [`Spooled::open_as`]).
+    /// The file, or the files of a chain.
+    paths: Vec<PathBuf>,
+    chain: bool,
+    /// The name messages give a single file (see [`Spooled::open_as`]).
     shown: PathBuf,
     cancel: Option<Arc<AtomicBool>>,
 }
 
 impl Reopen {
-    /// A new reader of the file, from its start.
+    /// A new reader of the file (or chain), from its start.
     pub fn open(self) -> Result<CaptureReader> {
-        let mut r =
-            CaptureReader::open(&self.path).map_err(|e| e.renamed(&self.path, &self.shown))?;
-        r.path = self.shown;
+        let mut r = if self.chain {
+            CaptureReader::chain(
+                self.paths
+                    .iter()
+                    .map(|p| CaptureReader::open(p))
+                    .collect::<Result<Vec<_>>>()?,
+            )
+        } else {
+            let mut r = CaptureReader::open(&self.paths[0])
+                .map_err(|e| e.renamed(&self.paths[0], &self.shown))?;
+            r.path = self.shown;
+            r
+        };
         r.cancel = self.cancel;
         Ok(r)
     }
@@ -190,6 +206,8 @@ pub struct CaptureReader {
     /// The file this reader was opened from by [`CaptureReader::open`]
     /// (not standard input, not bytes or a stream): it can be read again.
     source: Option<PathBuf>,
+    /// Warnings of a chain's parts, for the end of the run.
+    notes: Vec<Note>,
 }
 
 impl CaptureReader {
@@ -235,11 +253,53 @@ impl CaptureReader {
     /// same cancel flag), for a second pass over the input; `None` when
     /// this reader reads standard input, a pipe, bytes or a stream.
     pub fn reopener(&self) -> Option<Reopen> {
+        let (paths, chain) = match &self.inner {
+            Inner::Chain(c) => (c.sources.clone()?, true),
+            _ => (vec![self.source.clone()?], false),
+        };
         Some(Reopen {
-            path: self.source.clone()?,
+            paths,
+            chain,
             shown: self.path.clone(),
             cancel: self.cancel.clone(),
         })
+    }
+
+    /// Read `parts` one after the other as one stream (the parts of a
+    /// rotated capture; `continue_across_files`): flows go on from one part
+    /// to the next. The chain is named after its first part and takes its
+    /// cancel flag; a damaged part keeps its complete packets and reading
+    /// goes on with the next one (a warning at the end of the run); offsets
+    /// count the bytes of the parts before. One part is returned as it is.
+    pub fn chain(mut parts: Vec<CaptureReader>) -> CaptureReader {
+        if parts.len() == 1 {
+            return parts.pop().expect("one part");
+        }
+        let first = parts.first();
+        let path = first.map_or_else(PathBuf::new, |p| p.path.clone());
+        let format = first.map_or(CaptureFormat::PcapNg, |p| p.format);
+        let cancel = first.and_then(|p| p.cancel.clone());
+        let mut r = Self::with(
+            &path,
+            format,
+            Inner::Chain(Box::new(chain::Chain::new(parts))),
+        );
+        r.cancel = cancel;
+        r
+    }
+
+    /// How many capture files this reader reads (more than one for a
+    /// [`CaptureReader::chain`]).
+    pub fn file_count(&self) -> usize {
+        match &self.inner {
+            Inner::Chain(c) => c.count,
+            _ => 1,
+        }
+    }
+
+    /// The warnings of a chain's parts noted so far (each returned once).
+    pub(crate) fn take_notes(&mut self) -> Vec<Note> {
+        std::mem::take(&mut self.notes)
     }
 
     /// Copy `path` (`-`: standard input; or a pipe, a device) to a new
@@ -338,6 +398,7 @@ impl CaptureReader {
             link_types_seen: Vec::new(),
             cancel: None,
             source: None,
+            notes: Vec::new(),
         }
     }
 
@@ -365,6 +426,7 @@ impl CaptureReader {
         match &self.inner {
             Inner::Legacy(r) => r.reads_in_place(),
             Inner::Ng(r) => r.reads_in_place(),
+            Inner::Chain(_) => false,
         }
     }
 
@@ -389,14 +451,15 @@ impl CaptureReader {
     /// `on_unknown_interface`.
     pub fn for_each(
         &mut self,
-        on_frame: impl FnMut(&Frame<'_>) -> bool,
-        on_unknown_interface: impl FnMut(),
+        mut on_frame: impl FnMut(&Frame<'_>) -> bool,
+        mut on_unknown_interface: impl FnMut(),
     ) -> Result<ReadEnd> {
         let CaptureReader {
             path,
             inner,
             offset,
             link_types_seen,
+            notes,
             ..
         } = self;
         match inner {
@@ -407,6 +470,13 @@ impl CaptureReader {
                 link_types_seen,
                 on_frame,
                 on_unknown_interface,
+            ),
+            Inner::Chain(c) => c.for_each(
+                offset,
+                link_types_seen,
+                notes,
+                &mut on_frame,
+                &mut on_unknown_interface,
             ),
         }
     }

@@ -26,11 +26,23 @@ pub(crate) fn untrack_temp_file(p: &Path) {
     temp_files().retain(|t| t != p);
 }
 
+/// Directories created for a partitioned dataset not yet committed,
+/// outermost first (removed by [`remove_temp_files`] when empty).
+static TEMP_DIRS: Mutex<Vec<PathBuf>> = Mutex::new(Vec::new());
+
+pub(crate) fn temp_dirs() -> std::sync::MutexGuard<'static, Vec<PathBuf>> {
+    TEMP_DIRS.lock().unwrap_or_else(|p| p.into_inner())
+}
+
 /// Remove the temporary file of every [`OutputFile`] not yet committed or
-/// dropped: for a process about to exit without running destructors.
+/// dropped, then the directories a partitioned dataset created for them
+/// (when empty): for a process about to exit without running destructors.
 pub fn remove_temp_files() {
     for p in temp_files().drain(..) {
         let _ = std::fs::remove_file(p);
+    }
+    for d in temp_dirs().drain(..).rev() {
+        let _ = std::fs::remove_dir(d);
     }
 }
 

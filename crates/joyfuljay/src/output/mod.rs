@@ -5,6 +5,7 @@
 //! failed run never leaves a half-written file nor destroys an existing one.
 
 mod atomic;
+mod partition;
 mod text;
 
 #[cfg(feature = "arrow")]
@@ -13,7 +14,8 @@ pub mod arrow;
 pub mod parquet;
 
 pub use atomic::{remove_temp_files, OutputFile};
-pub(crate) use atomic::{track_temp_file, untrack_temp_file};
+pub(crate) use atomic::{temp_dirs, track_temp_file, untrack_temp_file};
+pub use partition::{PartitionKey, PartitionedDir};
 pub use text::{CsvSink, JsonSink, JsonlSink};
 
 use crate::error::Result;
@@ -34,6 +36,9 @@ pub trait Sink {
     fn direct(&mut self) -> Option<&mut dyn DirectRows> {
         None
     }
+    /// The rows that follow come from the capture file `path` (called
+    /// before each input file's rows; files are written in input order).
+    fn next_file(&mut self, _path: &Path) {}
     /// A formatter of rows as this sink writes them, for another thread
     /// (called after [`Sink::begin`]); its text goes to
     /// [`Sink::write_formatted`]. `None` (the default) when the sink does
