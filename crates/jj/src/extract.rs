@@ -286,6 +286,9 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
             joyfuljay::capture::CaptureReader::open(p)?
         };
         r.set_cancel(crate::interrupt_flag());
+        if let Some(expr) = &a.filter {
+            r.set_filter(crate::bpf::compile(expr, r.link_types())?);
+        }
         readers.push(r);
     }
 

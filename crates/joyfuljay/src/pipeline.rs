@@ -35,6 +35,9 @@ pub struct Stats {
     pub incomplete_files: u64,
     /// Flows ended early (evicted) to stay within the memory budget.
     pub evicted_for_memory: u64,
+    /// Frames left out by a filter ([`CaptureReader::set_filter`]); not
+    /// counted in `packets`.
+    pub filtered: u64,
 }
 
 impl Stats {
@@ -95,6 +98,7 @@ impl Stats {
         self.peak_active_flows = self.peak_active_flows.max(o.peak_active_flows);
         self.incomplete_files += o.incomplete_files;
         self.evicted_for_memory += o.evicted_for_memory;
+        self.filtered += o.filtered;
     }
 }
 
@@ -200,6 +204,7 @@ pub(crate) fn read_frames(
     let mut unknown_if = 0u64;
     let mut since = 0u64;
     let cancel = reader.cancel_flag();
+    let filter = reader.filter();
     let mut interrupted = false;
     let end = reader.for_each(
         |frame| {
@@ -208,6 +213,18 @@ pub(crate) fn read_frames(
             {
                 interrupted = true;
                 return false;
+            }
+            if let Some(f) = &filter {
+                if !f(frame.link_type, frame.data, frame.orig_len) {
+                    st.filtered += 1;
+                    if st.filtered.is_multiple_of(CANCEL_EVERY)
+                        && cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+                    {
+                        interrupted = true;
+                        return false;
+                    }
+                    return true;
+                }
             }
             st.packets += 1;
             let i = index;

@@ -34,6 +34,12 @@ pub trait Sink {
     fn direct(&mut self) -> Option<&mut dyn DirectRows> {
         None
     }
+    /// Pass the complete rows written so far on to the writer (a live
+    /// capture writes rows as flows end); nothing for formats whose rows
+    /// are only readable once finished (Parquet).
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
 }
 
 /// A sink that takes rows cell by cell ([`Sink::direct`]).
