@@ -47,6 +47,8 @@ pub enum Command {
     Live(LiveArgs),
 }
 
+// Read only by `jj live` itself (cargo feature `live`).
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
 #[derive(Args, Debug)]
 pub struct LiveArgs {
     /// Stop after this many seconds.

@@ -394,11 +394,17 @@ fn summary(s: &Stats, secs: f64, target: &str) {
     } else {
         String::new()
     };
+    let filtered = if s.filtered > 0 {
+        format!(" ({} more left out by --filter)", s.filtered)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
+        "jj: {} file{}, {} packets read{}, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.packets,
+        filtered,
         s.decoded,
         skipped,
         s.flows,

@@ -165,16 +165,15 @@ fn reader(
                 if batch.recs.is_empty() {
                     first = Instant::now();
                 }
-                let ts = p.header.ts.tv_sec as i64 * 1_000_000 + p.header.ts.tv_usec as i64;
+                let ts = ts_us(p.header);
                 batch.data.extend_from_slice(p.data);
                 batch.recs.push((ts, p.data.len() as u32, p.header.len));
-                if batch.recs.len() >= BATCH_PACKETS || first.elapsed() >= TICK {
-                    if tx
+                if (batch.recs.len() >= BATCH_PACKETS || first.elapsed() >= TICK)
+                    && tx
                         .send(Msg::Batch(std::mem::replace(&mut batch, fresh())))
                         .is_err()
-                    {
-                        return;
-                    }
+                {
+                    return;
                 }
             }
             Err(pcap::Error::TimeoutExpired) => {
@@ -201,7 +200,7 @@ fn reader(
         loop {
             match o.cap.next_packet() {
                 Ok(p) => {
-                    let ts = p.header.ts.tv_sec as i64 * 1_000_000 + p.header.ts.tv_usec as i64;
+                    let ts = ts_us(p.header);
                     batch.data.extend_from_slice(p.data);
                     batch.recs.push((ts, p.data.len() as u32, p.header.len));
                     if batch.recs.len() >= BATCH_PACKETS
@@ -243,6 +242,13 @@ fn wait_readable(cap: &pcap::Capture<pcap::Active>, timeout: Duration) {
     unsafe {
         libc::poll(&mut fds, 1, timeout.as_millis() as libc::c_int);
     }
+}
+
+/// A packet's time in µs since the epoch.
+// time_t and suseconds_t are i64 here, other widths elsewhere.
+#[allow(clippy::unnecessary_cast)]
+fn ts_us(h: &pcap::PacketHeader) -> i64 {
+    h.ts.tv_sec as i64 * 1_000_000 + h.ts.tv_usec as i64
 }
 
 fn wall_us() -> i64 {
@@ -426,6 +432,9 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         }
     }
     let pipeline = Pipeline::new(cfg)?;
+    // A configuration that cannot run live (the connection group) fails
+    // before anything is opened or created.
+    drop(pipeline.live()?);
     let opts = LiveOptions {
         ifaces: a
             .x
