@@ -32,6 +32,7 @@ TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
 REL = os.path.join(TARGET, "release")
 WORK = os.path.join(ROOT, "target", "bench")
 NS_A, NS_B, IF_A, IF_B = "jjlbenA", "jjlbenB", "jjlbena", "jjlbenb"
+JJ = ""
 
 
 def sh(*cmd, check=True, **kw):
@@ -64,8 +65,11 @@ def start_capture(cmd):
     return p
 
 
+LOOPS = 1
+
+
 def replay(capture, rate):
-    args = ["ip", "netns", "exec", NS_B, "tcpreplay", "-q", "-i", IF_B]
+    args = ["ip", "netns", "exec", NS_B, "tcpreplay", "-q", "-i", IF_B, f"--loop={LOOPS}"]
     args += ["--topspeed"] if rate == "top" else ["--pps", str(rate)]
     t0 = time.perf_counter()
     out = sh(*args, capture).stdout
@@ -76,7 +80,7 @@ def replay(capture, rate):
 
 
 def run_jj(capture, rate, features):
-    cmd = ["ip", "netns", "exec", NS_A, os.path.join(REL, "jj"), "live", IF_A, "-o", "/dev/null"]
+    cmd = ["ip", "netns", "exec", NS_A, JJ, "live", IF_A, "-o", "/dev/null"]
     if features:
         cmd += ["--features", features]
     p = start_capture(cmd)
@@ -95,7 +99,9 @@ def run_jj(capture, rate, features):
 NFSTREAM = r"""
 import sys, signal
 from nfstream import NFStreamer
-s = NFStreamer(source=sys.argv[1], statistical_analysis=True, idle_timeout=60, active_timeout=18000)
+# A 1-second idle timeout: flows are yielded while the run goes on (at
+# SIGINT NFStream does not hand over the flows still open).
+s = NFStreamer(source=sys.argv[1], statistical_analysis=True, idle_timeout=1, active_timeout=18000)
 print("ready", file=sys.stderr, flush=True)
 n = 0
 packets = 0
@@ -112,15 +118,41 @@ print(f"flows {n} packets {packets}", file=sys.stderr, flush=True)
 def run_nfstream(capture, rate, python):
     cmd = ["ip", "netns", "exec", NS_A, python, "-c", NFSTREAM, IF_A]
     p = start_capture(cmd)
-    time.sleep(2.0)  # NFStream starts its meters after the print
+    time.sleep(8.0)  # NFStream starts its meters seconds after the print
     pps, sent, _ = replay(capture, rate)
-    time.sleep(2.0)
+    time.sleep(6.0)
     p.send_signal(signal.SIGINT)
     err = p.stderr.read()
     p.wait()
     m = re.search(r"flows (\d+) packets (\d+)", err)
     return {"pps": pps, "sent": sent, "captured": int(m.group(2)) if m else -1, "received": -1,
             "dropped": (sent - int(m.group(2))) if m else -1}
+
+
+def gen_py(path, packets, flows):
+    """A capture of UDP exchanges (Ethernet, IPv4): `flows` 5-tuples between
+    10.1.0.0/16 hosts, packets round-robin over them, 64-1400-byte frames.
+    For machines without a release `jj-gen`."""
+    import random
+    import struct
+
+    rnd = random.Random(7)
+    tuples = [(0x0A010000 + rnd.randrange(65536), 0x0A010000 + rnd.randrange(65536),
+               rnd.randrange(1024, 65535), rnd.choice([53, 443, 123, 5353])) for _ in range(flows)]
+    with open(path, "wb") as f:
+        f.write(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
+        for i in range(packets):
+            src, dst, sport, dport = tuples[i % flows]
+            if (i // flows) % 2:
+                src, dst, sport, dport = dst, src, dport, sport
+            n = 64 + rnd.randrange(1300)
+            udp = struct.pack(">HHHH", sport, dport, 8 + n, 0) + bytes(n)
+            ip = struct.pack(">BBHHHBBHII", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0, src, dst)
+            eth = b"\x02\x00\x00\x00\x00\x01\x02\x00\x00\x00\x00\x02\x08\x00"
+            frame = eth + ip + udp
+            t = i * 10
+            f.write(struct.pack("<IIII", 1_700_000_000 + t // 1_000_000, t % 1_000_000, len(frame), len(frame)))
+            f.write(frame)
 
 
 def main():
@@ -132,17 +164,28 @@ def main():
     ap.add_argument("--features", default="", help="jj feature groups (default: all)")
     ap.add_argument("--nfstream-python", default="", help="a python with nfstream installed")
     ap.add_argument("--no-build", action="store_true")
+    ap.add_argument("--jj", default="", help="the jj to run (default: target/release/jj, built; "
+                    "the Python package's jj console script is the same program)")
+    ap.add_argument("--capture", default="", help="replay this capture instead of a generated one")
+    ap.add_argument("--loop", type=int, default=1, help="tcpreplay --loop")
     args = ap.parse_args()
+    global JJ, LOOPS
+    JJ = args.jj or os.path.join(REL, "jj")
+    LOOPS = args.loop
     if os.geteuid() != 0:
         sys.exit("bench_live: needs root (network namespaces, capture)")
-    if not args.no_build:
-        subprocess.run(["cargo", "build", "--release", "-q", "-p", "jj", "--features", "live",
+    if not args.no_build and not args.jj:
+        # The Python wheel's feature set: a wheel build's artifacts are reused.
+        subprocess.run(["cargo", "build", "--release", "-q", "-p", "jj", "--features", "parquet,live",
                         "--bins"], cwd=ROOT, check=True)
     os.makedirs(WORK, exist_ok=True)
-    capture = os.path.join(WORK, f"live-{args.packets}-{args.flows}.pcap")
+    capture = args.capture or os.path.join(WORK, f"live-{args.packets}-{args.flows}.pcap")
     if not os.path.exists(capture):
-        subprocess.run([os.path.join(REL, "jj-gen"), "-o", capture, "--packets", str(args.packets),
-                        "--flows", str(args.flows)], check=True, stderr=subprocess.DEVNULL)
+        if os.path.exists(os.path.join(REL, "jj-gen")):
+            subprocess.run([os.path.join(REL, "jj-gen"), "-o", capture, "--packets", str(args.packets),
+                            "--flows", str(args.flows)], check=True, stderr=subprocess.DEVNULL)
+        else:
+            gen_py(capture, args.packets, args.flows)
     rates = [r if r == "top" else int(r) for r in args.rates.split(",")]
     rows = []
     netns_up()
@@ -163,7 +206,7 @@ def main():
         "",
         f"`sudo python3 scripts/bench_live.py {' '.join(sys.argv[1:])}` on {platform.node()} "
         f"({os.cpu_count()} cores, {platform.platform()}): tcpreplay of a generated capture "
-        f"({args.packets} packets, {args.flows} flows, `jj-gen` default mix) from one namespace "
+        f"({os.path.basename(capture)}, {args.loop} loop(s)) from one namespace "
         f"into a veth pair; `jj live` on the other end, features: {args.features or 'all'}, rows to /dev/null.",
         "",
         "| extractor | replay rate | achieved pps (tcpreplay) | sent | captured | kernel received | dropped |",

@@ -64,8 +64,9 @@ def test_extract_live_counts_what_was_sent_and_equals_extract_of_the_saved_packe
     row = df.iloc[0]
     assert row["dst_port"] == port and row["protocol"] == 17
     assert row["total_packets"] == len(sizes)
-    # Ethernet (loopback's link type), IPv4 and UDP headers: 14 + 20 + 8.
-    assert row["total_bytes"] == sum(n + 42 for n in sizes)
+    # Bytes are IP lengths (docs/semantics.md#ip-length): IPv4 and UDP
+    # headers, 20 + 8, and the payload.
+    assert row["total_bytes"] == sum(n + 28 for n in sizes)
     again = jj.extract(str(saved), features=["flow_meta"])
     assert df.reset_index(drop=True).equals(again.reset_index(drop=True))
 
@@ -86,7 +87,7 @@ def test_iter_live_yields_a_flow_when_it_ends_not_at_the_stop():
     # Idle for 0.5 s, swept within about a second after: long before the
     # 8-second stop.
     assert when < 5.0, when
-    assert row["total_packets"] == 3 and row["total_bytes"] == 600 + 3 * 42
+    assert row["total_packets"] == 3 and row["total_bytes"] == 600 + 3 * 28
 
 
 def test_ctrl_c_raises_keyboard_interrupt_within_a_second(tmp_path):
