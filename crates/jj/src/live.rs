@@ -310,6 +310,8 @@ impl Capture {
             None => None,
         };
         sink.begin(pipeline.columns())?;
+        // The CSV header now: a file stopped at once still reads as CSV.
+        sink.flush()?;
         let n = self.opened.len();
         let links: Vec<u32> = self.opened.iter().map(|o| o.link_type).collect();
         let halt = Arc::new(AtomicBool::new(false));

@@ -307,20 +307,6 @@ fn live_rows_equal_extract_of_what_tcpdump_saw() {
         dir.path().join("live.csv"),
         dir.path().join("saved.pcapng"),
     );
-    // A socket asking for receive timestamps turns on the kernel's packet
-    // time stamping (a system-wide switch): every packet is stamped once,
-    // and both captures report that stamp instead of reading the clock
-    // each at its own moment.
-    let mut stamper = n
-        .exec(&n.a, &["python3", "-c", "import socket,time\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.setsockopt(socket.SOL_SOCKET,socket.SO_TIMESTAMP,1)\nprint('on',flush=True)\ntime.sleep(120)"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut on = String::new();
-    BufReader::new(stamper.stdout.take().unwrap())
-        .read_line(&mut on)
-        .unwrap();
-    std::thread::sleep(Duration::from_millis(200));
     let mut td = n.exec(
         &n.a,
         &[
@@ -360,8 +346,6 @@ fn live_rows_equal_extract_of_what_tcpdump_saw() {
     sigint(&tcpdump);
     let (code, _, err) = finish(live, live_err);
     let (_, _, terr) = finish(tcpdump, td_err);
-    let _ = stamper.kill();
-    let _ = stamper.wait();
     assert_eq!(code, 0, "jj live: {err}");
     assert!(err.contains("flows written to"), "{err}");
     assert!(
