@@ -36,6 +36,7 @@ __all__ = [
     "Pipeline",
     "__version__",
     "extract",
+    "extract_live",
     "features",
 ]
 
@@ -452,6 +453,80 @@ class Pipeline:
                 "use Pipeline.write_dataset(path, directory) or extract(path, output=directory)"
             )
 
+    def iter_live(
+        self,
+        iface: Union[str, Sequence[str]],
+        duration: Optional[float] = None,
+        count: Optional[int] = None,
+        filter: Optional[str] = None,
+        save_pcap: Optional[PathLike] = None,
+        output_format: str = "dict",
+    ) -> Iterator[Any]:
+        """Capture on a network interface (or a list of them) and yield the
+        flows as they end: by idle timeout (``flow_timeout``) on the wall
+        clock, by active timeout or TCP close, and every open flow when the
+        capture stops (after ``duration`` seconds or ``count`` packets).
+
+        Args:
+            iface: interface name(s), e.g. ``"eth0"`` (``"any"`` on Linux).
+            duration: stop after this many seconds (default: never).
+            count: stop after this many packets (default: never).
+            filter: a BPF expression (tcpdump syntax), e.g. ``"tcp port 443"``.
+            save_pcap: also write the captured packets to this pcapng file.
+            output_format: ``"dict"`` (one dict per flow), ``"arrow"``
+                (``pyarrow.RecordBatch``es) or ``"dataframe"``.
+
+        Raises:
+            OSError: no such interface, no permission (root or the
+                CAP_NET_RAW capability is needed), a filter that does not
+                compile, or the interface went down (after the rows seen
+                so far).
+
+        Ctrl-C raises KeyboardInterrupt within 0.1 s; the capture stops and
+        the flows still open are discarded (stop with ``duration`` or
+        ``count`` to have them). Needs libpcap at run time.
+        """
+        _check_format(output_format)
+        ifaces = [iface] if isinstance(iface, str) else list(iface)
+        pa = _pyarrow()
+        stream = self._native.live_stream(
+            ifaces, duration, count, filter, None if save_pcap is None else os.fspath(save_pcap)
+        )
+        self.stats = None
+        return self._iterate(pa, stream, output_format)
+
+    def process_live(
+        self,
+        iface: Union[str, Sequence[str]],
+        duration: Optional[float] = None,
+        count: Optional[int] = None,
+        filter: Optional[str] = None,
+        save_pcap: Optional[PathLike] = None,
+        output_format: str = "dataframe",
+    ) -> Any:
+        """Capture until ``duration`` seconds or ``count`` packets (one of
+        them is required) and return every flow, as :meth:`process_pcap`
+        returns a file's. Arguments and errors as :meth:`iter_live`."""
+        _check_format(output_format)
+        if duration is None and count is None:
+            raise ValueError("process_live: give duration= or count= (iter_live captures until stopped)")
+        pa = _pyarrow()
+        batches = list(self.iter_live(iface, duration, count, filter, save_pcap, "arrow"))
+        pipeline_schema = batches[0].schema if batches else None
+        if pipeline_schema is None:
+            table = pa.Table.from_batches([], schema=self._empty_schema(pa))
+        else:
+            table = pa.Table.from_batches(batches)
+        return _convert(table, output_format)
+
+    def _empty_schema(self, pa: Any) -> Any:
+        # No flow at all: the columns, typed, with no rows (the schema of
+        # an empty extraction).
+        batches, _, _ = self._native.run([], _CHUNK_ROWS)
+        if batches:
+            return _record_batch(pa, batches[0]).schema
+        return pa.schema([(c, pa.null()) for c in self.columns])
+
     def _iterate(self, pa: Any, stream: Any, output_format: str) -> Iterator[Any]:
         for b in stream:
             _warn(stream.take_warnings(), 3)
@@ -495,6 +570,29 @@ def extract(
         return Pipeline(Config(features, **config)).write_dataset(path, output, fmt)
     _check_format(output_format)
     return Pipeline(Config(features, **config)).process_pcap(path, output_format)
+
+
+def extract_live(
+    iface: Union[str, Sequence[str]],
+    duration: Optional[float] = None,
+    filter: Optional[str] = None,
+    features: Union[str, Sequence[str], None] = None,
+    output_format: str = "dataframe",
+    count: Optional[int] = None,
+    save_pcap: Optional[PathLike] = None,
+    **config: Any,
+) -> Any:
+    """Capture on a network interface for ``duration`` seconds (or
+    ``count`` packets) and return its flows, as :func:`extract` returns a
+    file's. ``filter`` is a BPF expression (tcpdump syntax); ``**config``
+    any :class:`Config` keyword. Needs root or the CAP_NET_RAW capability.
+
+    Equivalent to ``Pipeline(Config(features=features, **config)).process_live(iface, duration, count, filter, save_pcap, output_format)``.
+    """
+    _check_format(output_format)
+    return Pipeline(Config(features, **config)).process_live(
+        iface, duration, count, filter, save_pcap, output_format
+    )
 
 
 def features() -> List[Dict[str, Any]]:

@@ -130,6 +130,26 @@ class Pipeline:
     def iter_features(
         self, path: Paths, output_format: Literal["dataframe"], batch_size: int = ...
     ) -> Iterator[pandas.DataFrame]: ...
+    def iter_live(
+        self,
+        iface: Union[str, Sequence[str]],
+        duration: Optional[float] = None,
+        count: Optional[int] = None,
+        filter: Optional[str] = None,
+        save_pcap: Optional[PathLike] = None,
+        output_format: str = ...,
+    ) -> Iterator[Any]:
+        """Capture on interface(s) and yield flows as they end (needs libpcap, root or CAP_NET_RAW)."""
+    def process_live(
+        self,
+        iface: Union[str, Sequence[str]],
+        duration: Optional[float] = None,
+        count: Optional[int] = None,
+        filter: Optional[str] = None,
+        save_pcap: Optional[PathLike] = None,
+        output_format: str = ...,
+    ) -> Any:
+        """Capture until duration/count and return every flow."""
 
 @overload
 def extract(
@@ -154,5 +174,17 @@ def extract(
     output: PathLike,
     **config: Any,
 ) -> List[str]: ...
+def extract_live(
+    iface: Union[str, Sequence[str]],
+    duration: Optional[float] = None,
+    filter: Optional[str] = None,
+    features: Optional[Features] = None,
+    output_format: str = ...,
+    count: Optional[int] = None,
+    save_pcap: Optional[PathLike] = None,
+    **config: Any,
+) -> Any:
+    """Capture on interface(s) for duration seconds (or count packets) and return the flows."""
+
 def features() -> List[Dict[str, Any]]:
     """The schema: one dict per column (group, name, type, unit, description, option, identifies_flow)."""

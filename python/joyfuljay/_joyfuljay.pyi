@@ -45,6 +45,16 @@ class Pipeline:
         """Write a partitioned dataset (the config's ``partition_by``); returns (parts, warnings, stats)."""
     def stream(self, paths: Sequence[Union[str, os.PathLike[str]]], chunk_rows: int) -> BatchStream:
         """Start extracting in a background thread."""
+    def live_stream(
+        self,
+        ifaces: Sequence[str],
+        duration: Optional[float] = None,
+        count: Optional[int] = None,
+        filter: Optional[str] = None,
+        save_pcap: Optional[str] = None,
+        chunk_rows: int = 65536,
+    ) -> BatchStream:
+        """Start capturing on ifaces (libpcap) in a background thread."""
 
 def config_build(options: Mapping[str, Any], unknown_is_type_error: bool = True) -> Dict[str, Any]:
     """Defaults overridden by ``options``, validated; every key as a dict."""

@@ -39,6 +39,41 @@ pub enum Command {
     Schema(SchemaArgs),
     /// Summarise capture files: format, link types, packets, bytes, time span.
     Info(InfoArgs),
+    /// Capture on network interfaces and write a row per flow as it ends.
+    #[command(
+        mut_arg("inputs", |a| a.value_name("IFACE").help("Network interfaces to capture on (e.g. eth0; `any` on Linux)")),
+        after_help = "EXAMPLES:\n  jj live eth0 -d 60 -o flows.csv\n  jj live eth0 --filter 'tcp port 443' --save-pcap raw.pcapng -o flows.jsonl\n  jj live eth0 wlan0 --count 10000 -f json\n\nStops at --duration, --count, SIGINT or SIGTERM: open flows are ended and written, kernel drops\nreported, exit status 0. A second SIGINT leaves at once (CSV/JSON Lines rows written so far stay,\ncomplete). Needs root or the CAP_NET_RAW capability. Exit status: 0 success, 1 capture or runtime\nerror, 2 usage error."
+    )]
+    Live(LiveArgs),
+}
+
+// Read only by `jj live` itself (cargo feature `live`).
+#[cfg_attr(not(feature = "live"), allow(dead_code))]
+#[derive(Args, Debug)]
+pub struct LiveArgs {
+    /// Stop after this many seconds.
+    #[arg(short = 'd', long = "duration", value_name = "S")]
+    pub duration: Option<f64>,
+
+    /// Stop after this many packets (over all interfaces).
+    #[arg(long = "count", value_name = "N")]
+    pub count: Option<u64>,
+
+    /// Also write every captured packet to FILE (pcapng, one interface
+    /// description per captured interface).
+    #[arg(long = "save-pcap", value_name = "FILE")]
+    pub save_pcap: Option<PathBuf>,
+
+    /// Only the traffic of this process (not supported yet: an error).
+    #[arg(long = "pid", value_name = "PID")]
+    pub pid: Option<u32>,
+
+    /// Only the traffic of processes of this name (not supported yet: an error).
+    #[arg(long = "process", value_name = "NAME")]
+    pub process: Option<String>,
+
+    #[command(flatten)]
+    pub x: ExtractArgs,
 }
 
 #[derive(Args, Debug)]
@@ -75,6 +110,12 @@ pub struct ExtractArgs {
     /// them are computed.
     #[arg(long = "feature", value_name = "NAME")]
     pub feature: Vec<String>,
+
+    /// Keep only the packets matching this BPF expression (tcpdump syntax,
+    /// compiled by libpcap; e.g. 'tcp port 443'), as `tcpdump -r FILE EXPR`
+    /// would. Needs a build with the `live` feature.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filter: Option<String>,
 
     /// Configuration file (JSON, TOML or YAML) with the same keys as the Python Config.
     #[arg(short = 'c', long = "config", value_name = "FILE")]

@@ -301,6 +301,9 @@ pub fn run(mut a: ExtractArgs) -> anyhow::Result<ExitCode> {
             joyfuljay::capture::CaptureReader::open(p)?
         };
         r.set_cancel(crate::interrupt_flag());
+        if let Some(expr) = &a.filter {
+            r.set_filter(crate::bpf::compile(expr, r.link_types())?);
+        }
         readers.push(r);
     }
 
@@ -422,11 +425,17 @@ fn summary(s: &Stats, secs: f64, target: &str) {
     } else {
         String::new()
     };
+    let filtered = if s.filtered > 0 {
+        format!(" ({} more left out by --filter)", s.filtered)
+    } else {
+        String::new()
+    };
     eprintln!(
-        "jj: {} file{}, {} packets read, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
+        "jj: {} file{}, {} packets read{}, {} decoded, {} skipped; {} flows{} written to {}; {:.2} s, {} packets/s",
         s.files,
         if s.files == 1 { "" } else { "s" },
         s.packets,
+        filtered,
         s.decoded,
         skipped,
         s.flows,

@@ -3,8 +3,13 @@
 //! binary and the Python package's `jj` console script both call
 //! [`main_with_args`], so they are the same program.
 
+mod bpf;
 mod cli;
 mod extract;
+#[cfg(feature = "live")]
+pub mod live;
+#[cfg(feature = "live")]
+mod pcapng;
 mod report;
 
 use clap::Parser;
@@ -119,6 +124,12 @@ fn run(args: cli::Cli) -> anyhow::Result<ExitCode> {
         cli::Command::Features(a) => report::features(a),
         cli::Command::Schema(a) => report::schema(a),
         cli::Command::Info(a) => report::info(a),
+        #[cfg(feature = "live")]
+        cli::Command::Live(a) => live::run(a),
+        #[cfg(not(feature = "live"))]
+        cli::Command::Live(_) => anyhow::bail!(
+            "jj live needs libpcap, and this build of jj lacks it (built without the cargo feature `live`)"
+        ),
     }
 }
 

@@ -379,6 +379,9 @@ enum Msg {
     Warning(String),
     Done(Stats),
     Failed(Error),
+    /// A live capture failed (no such interface, interface down): an
+    /// OSError with this one-line message.
+    LiveFailed(String),
 }
 
 /// Batches go to the channel as soon as they are complete.
@@ -412,6 +415,10 @@ impl Sink for ChannelSink {
     }
     fn finish(&mut self) -> joyfuljay::Result<()> {
         self.arrow.finish()?;
+        self.send_ready()
+    }
+    fn flush(&mut self) -> joyfuljay::Result<()> {
+        self.arrow.flush()?;
         self.send_ready()
     }
 }
@@ -486,6 +493,10 @@ impl BatchStream {
                 Some(Msg::Failed(e)) => {
                     *lock(&self.rx) = None;
                     return Err(to_py_err(py, e));
+                }
+                Some(Msg::LiveFailed(e)) => {
+                    *lock(&self.rx) = None;
+                    return Err(pyo3::exceptions::PyOSError::new_err(e));
                 }
                 None => return Ok(None),
             }
@@ -705,6 +716,94 @@ impl PyPipeline {
             .map_err(|e| {
                 PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
             })?;
+        Ok(BatchStream {
+            rx: Mutex::new(Some(rx)),
+            state: Mutex::new(StreamState::default()),
+            cancel,
+        })
+    }
+
+    /// Start capturing on `ifaces` (libpcap) in a background thread; the
+    /// returned stream yields record batches as flows end (by idle or
+    /// active timeout on the wall clock, or when the capture stops at
+    /// `duration` seconds, `count` packets, or when the stream is dropped).
+    /// The interfaces open (and `filter` compiles) here, before any batch:
+    /// failures raise OSError with a one-line message.
+    #[pyo3(signature = (ifaces, duration=None, count=None, filter=None, save_pcap=None, chunk_rows=65536))]
+    fn live_stream(
+        &self,
+        py: Python<'_>,
+        ifaces: Vec<String>,
+        duration: Option<f64>,
+        count: Option<u64>,
+        filter: Option<String>,
+        save_pcap: Option<PathBuf>,
+        chunk_rows: usize,
+    ) -> PyResult<BatchStream> {
+        if let Some(d) = duration {
+            if !(d > 0.0 && d.is_finite()) {
+                return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                    "duration: must be a positive number of seconds (got {d})"
+                )));
+            }
+        }
+        let cancel = Arc::new(AtomicBool::new(false));
+        let opts = jj::live::LiveOptions {
+            ifaces,
+            filter,
+            duration: duration.map(Duration::from_secs_f64),
+            count,
+            save_pcap,
+            stop: Arc::clone(&cancel),
+        };
+        if self.inner.two_pass() {
+            return Err(to_py_err(
+                py,
+                self.inner
+                    .live()
+                    .err()
+                    .expect("two-pass pipelines cannot run live"),
+            ));
+        }
+        let cap = py
+            .detach(|| jj::live::Capture::open(&opts))
+            .map_err(|e| pyo3::exceptions::PyOSError::new_err(one_line(&format!("{e:#}"))))?;
+        let (tx, rx) = sync_channel(2);
+        let pipeline = Arc::clone(&self.inner);
+        std::thread::Builder::new()
+            .name("joyfuljay-live".to_string())
+            .spawn(move || {
+                let mut sink = ChannelSink {
+                    arrow: ArrowSink::new(chunk_rows),
+                    tx: tx.clone(),
+                };
+                let res = cap.run(&pipeline, &opts, &mut sink);
+                let msg = match res {
+                    Ok(summary) => match sink.finish() {
+                        Err(e) => Msg::Failed(e),
+                        Ok(()) => {
+                            if summary.dropped + summary.if_dropped > 0 {
+                                let _ = tx.send(Msg::Warning(format!(
+                                    "the kernel dropped {} packets ({} more by the interface): the capture could not keep up",
+                                    summary.dropped, summary.if_dropped
+                                )));
+                            }
+                            match summary.error {
+                                Some(e) => Msg::LiveFailed(format!(
+                                    "{e} (the rows of the flows seen so far were delivered)"
+                                )),
+                                None => Msg::Done(summary.stats),
+                            }
+                        }
+                    },
+                    Err(e) => match e.downcast::<Error>() {
+                        Ok(e) => Msg::Failed(e),
+                        Err(e) => Msg::LiveFailed(one_line(&format!("{e:#}"))),
+                    },
+                };
+                let _ = tx.send(msg);
+            })
+            .map_err(|e| PyRuntimeError::new_err(format!("cannot start the capture thread: {e}")))?;
         Ok(BatchStream {
             rx: Mutex::new(Some(rx)),
             state: Mutex::new(StreamState::default()),

@@ -51,6 +51,7 @@ pub mod features;
 pub mod flow;
 mod hint;
 pub mod info;
+pub mod live;
 pub mod memory;
 pub mod output;
 pub mod packet;

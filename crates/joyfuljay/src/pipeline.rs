@@ -38,6 +38,9 @@ pub struct Stats {
     /// Warnings of a chain's parts (`continue_across_files`), given out
     /// when the chain is done.
     pub(crate) notes: Vec<crate::capture::Note>,
+    /// Frames left out by a filter ([`CaptureReader::set_filter`]); not
+    /// counted in `packets`.
+    pub filtered: u64,
 }
 
 impl Stats {
@@ -102,6 +105,7 @@ impl Stats {
         self.peak_active_flows = self.peak_active_flows.max(o.peak_active_flows);
         self.incomplete_files += o.incomplete_files;
         self.evicted_for_memory += o.evicted_for_memory;
+        self.filtered += o.filtered;
     }
 }
 
@@ -207,6 +211,7 @@ pub(crate) fn read_frames(
     let mut unknown_if = 0u64;
     let mut since = 0u64;
     let cancel = reader.cancel_flag();
+    let filter = reader.filter();
     let mut interrupted = false;
     let end = reader.for_each(
         |frame| {
@@ -215,6 +220,18 @@ pub(crate) fn read_frames(
             {
                 interrupted = true;
                 return false;
+            }
+            if let Some(f) = &filter {
+                if !f(frame.link_type, frame.data, frame.orig_len) {
+                    st.filtered += 1;
+                    if st.filtered.is_multiple_of(CANCEL_EVERY)
+                        && cancel.as_ref().is_some_and(|c| c.load(Ordering::Relaxed))
+                    {
+                        interrupted = true;
+                        return false;
+                    }
+                    return true;
+                }
             }
             st.packets += 1;
             let i = index;

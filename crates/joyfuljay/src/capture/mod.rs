@@ -71,6 +71,10 @@ pub struct Frame<'a> {
     pub offset: u64,
 }
 
+/// A frame filter ([`CaptureReader::set_filter`]): `(link_type, captured
+/// bytes, length on the wire)` → keep the frame.
+pub type FrameFilter = Arc<dyn Fn(u32, &[u8], u32) -> bool + Send + Sync>;
+
 /// How reading a capture ended.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ReadEnd {
@@ -161,7 +165,7 @@ impl Drop for Spooled {
 }
 
 /// A capture file to open again ([`CaptureReader::reopener`]).
-#[derive(Debug, Clone)]
+#[derive(Clone)]
 pub struct Reopen {
     /// The file, or the files of a chain.
     paths: Vec<PathBuf>,
@@ -169,6 +173,17 @@ pub struct Reopen {
     /// The name messages give a single file (see [`Spooled::open_as`]).
     shown: PathBuf,
     cancel: Option<Arc<AtomicBool>>,
+    filter: Option<FrameFilter>,
+}
+
+impl std::fmt::Debug for Reopen {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reopen")
+            .field("paths", &self.paths)
+            .field("cancel", &self.cancel)
+            .field("filter", &self.filter.is_some())
+            .finish()
+    }
 }
 
 impl Reopen {
@@ -188,6 +203,7 @@ impl Reopen {
             r
         };
         r.cancel = self.cancel;
+        r.filter = self.filter;
         Ok(r)
     }
 }
@@ -203,6 +219,8 @@ pub struct CaptureReader {
     /// Set by someone else to stop the run that reads this capture (see
     /// [`CaptureReader::set_cancel`]).
     cancel: Option<Arc<AtomicBool>>,
+    /// Frames it keeps (see [`CaptureReader::set_filter`]).
+    filter: Option<FrameFilter>,
     /// The file this reader was opened from by [`CaptureReader::open`]
     /// (not standard input, not bytes or a stream): it can be read again.
     source: Option<PathBuf>,
@@ -262,6 +280,7 @@ impl CaptureReader {
             chain,
             shown: self.path.clone(),
             cancel: self.cancel.clone(),
+            filter: self.filter.clone(),
         })
     }
 
@@ -279,12 +298,14 @@ impl CaptureReader {
         let path = first.map_or_else(PathBuf::new, |p| p.path.clone());
         let format = first.map_or(CaptureFormat::PcapNg, |p| p.format);
         let cancel = first.and_then(|p| p.cancel.clone());
+        let filter = first.and_then(|p| p.filter.clone());
         let mut r = Self::with(
             &path,
             format,
             Inner::Chain(Box::new(chain::Chain::new(parts))),
         );
         r.cancel = cancel;
+        r.filter = filter;
         r
     }
 
@@ -397,6 +418,7 @@ impl CaptureReader {
             offset: 0,
             link_types_seen: Vec::new(),
             cancel: None,
+            filter: None,
             source: None,
             notes: Vec::new(),
         }
@@ -407,6 +429,19 @@ impl CaptureReader {
     /// thousand packets and fails with [`Error::Interrupted`].
     pub fn set_cancel(&mut self, flag: Arc<AtomicBool>) {
         self.cancel = Some(flag);
+    }
+
+    /// Keep only the frames `filter` accepts (a BPF filter, `jj extract
+    /// --filter`): the others are not read at all, as if the capture did
+    /// not hold them (no packet index, not counted as read; counted in
+    /// [`crate::Stats::filtered`]).
+    pub fn set_filter(&mut self, filter: FrameFilter) {
+        self.filter = Some(filter);
+    }
+
+    /// The filter given to [`CaptureReader::set_filter`], if any.
+    pub(crate) fn filter(&self) -> Option<FrameFilter> {
+        self.filter.clone()
     }
 
     /// The flag given to [`CaptureReader::set_cancel`], if any.

@@ -307,6 +307,15 @@ impl Sink for ArrowSink {
         }
         Ok(())
     }
+
+    /// The rows so far become a (short) batch: a live capture hands rows
+    /// on as flows end.
+    fn flush(&mut self) -> Result<()> {
+        if self.rows > 0 {
+            self.cut();
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

@@ -36,6 +36,12 @@ pub trait Sink {
     fn direct(&mut self) -> Option<&mut dyn DirectRows> {
         None
     }
+    /// Pass the complete rows written so far on to the writer (a live
+    /// capture writes rows as flows end); nothing for formats whose rows
+    /// are only readable once finished (Parquet).
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
     /// The rows that follow come from the capture file `path` (called
     /// before each input file's rows; files are written in input order).
     fn next_file(&mut self, _path: &Path) {}

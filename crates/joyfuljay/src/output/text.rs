@@ -486,6 +486,11 @@ impl<W: Write> Sink for CsvSink<W> {
         self.drain()?;
         self.w.flush().map_err(|e| io_err(&self.target, e))
     }
+
+    fn flush(&mut self) -> Result<()> {
+        self.drain()?;
+        self.w.flush().map_err(|e| io_err(&self.target, e))
+    }
 }
 
 fn object(line: &mut Vec<u8>, names: &[Vec<u8>], values: &[Value], fb: &mut FloatFmt) {
@@ -558,6 +563,10 @@ impl<W: Write> Sink for JsonlSink<W> {
     }
 
     fn finish(&mut self) -> Result<()> {
+        self.w.flush().map_err(|e| io_err(&self.target, e))
+    }
+
+    fn flush(&mut self) -> Result<()> {
         self.w.flush().map_err(|e| io_err(&self.target, e))
     }
 }
@@ -661,6 +670,10 @@ impl<W: Write> Sink for JsonSink<W> {
             .write_all(b"\n]\n")
             .map_err(|e| io_err(&self.inner.target, e))?;
         self.inner.finish()
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.inner.flush()
     }
 }
 

@@ -1,0 +1,751 @@
+//! `jj live` and `--filter` against independent truth: tcpdump.
+//!
+//! The live tests build their own pair of network namespaces joined by a
+//! veth pair (10.77.0.0/24, names starting `jjl`), run `jj live` on one
+//! end while `tcpdump -w` records the same interface, and generate real
+//! traffic from the other end (ping, an HTTP exchange, DNS queries over
+//! UDP, a UDP burst). Nothing leaves the namespaces. They need root and
+//! `ip`; without them they print why and pass (CI runs them as root).
+//! The `--filter` tests need tcpdump only.
+#![cfg(feature = "live")]
+
+use joyfuljay_testkit::capture;
+use std::io::{BufRead, BufReader, Read};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+fn jj_bin() -> PathBuf {
+    assert_cmd::cargo::cargo_bin("jj")
+}
+
+fn have(tool: &str) -> bool {
+    Command::new("sh")
+        .arg("-c")
+        .arg(format!("command -v {tool}"))
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Why the live tests cannot run here, if they cannot.
+fn live_skip() -> Option<String> {
+    if !is_root() {
+        return Some("not root (network namespaces need it)".into());
+    }
+    for t in ["ip", "tcpdump", "python3"] {
+        if !have(t) {
+            return Some(format!("{t} is missing"));
+        }
+    }
+    None
+}
+
+macro_rules! need_live {
+    () => {
+        if let Some(why) = live_skip() {
+            eprintln!("SKIPPED: {why}");
+            return;
+        }
+    };
+}
+
+fn run(args: &[&str]) -> std::process::Output {
+    let out = Command::new(args[0])
+        .args(&args[1..])
+        .output()
+        .unwrap_or_else(|e| panic!("{args:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out
+}
+
+/// Two namespaces joined by a veth pair: `a` (10.77.0.1, interface `ia`)
+/// and `b` (10.77.0.2, interface `ib`); removed on drop.
+struct Netns {
+    a: String,
+    b: String,
+    ia: String,
+    ib: String,
+}
+
+impl Netns {
+    fn new() -> Netns {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let id = format!(
+            "{}{}",
+            std::process::id() % 100_000,
+            N.fetch_add(1, Ordering::SeqCst)
+        );
+        let n = Netns {
+            a: format!("jjl{id}a"),
+            b: format!("jjl{id}b"),
+            ia: format!("jjl{id}x"),
+            ib: format!("jjl{id}y"),
+        };
+        run(&["ip", "netns", "add", &n.a]);
+        run(&["ip", "netns", "add", &n.b]);
+        run(&[
+            "ip", "link", "add", &n.ia, "type", "veth", "peer", "name", &n.ib,
+        ]);
+        run(&["ip", "link", "set", &n.ia, "netns", &n.a]);
+        run(&["ip", "link", "set", &n.ib, "netns", &n.b]);
+        for (ns, ifc, addr) in [(&n.a, &n.ia, "10.77.0.1/24"), (&n.b, &n.ib, "10.77.0.2/24")] {
+            // No IPv6: its router and multicast chatter comes at moments of
+            // its own, and these tests compare captures started apart.
+            for key in ["all", "default", ifc.as_str()] {
+                let _ = Command::new("ip")
+                    .args(["netns", "exec", ns, "sysctl", "-qw"])
+                    .arg(format!("net.ipv6.conf.{key}.disable_ipv6=1"))
+                    .output();
+            }
+            run(&["ip", "-n", ns, "addr", "add", addr, "dev", ifc]);
+            run(&["ip", "-n", ns, "link", "set", ifc, "up"]);
+            run(&["ip", "-n", ns, "link", "set", "lo", "up"]);
+        }
+        n
+    }
+
+    fn exec(&self, ns: &str, args: &[&str]) -> Command {
+        let mut c = Command::new("ip");
+        c.args(["netns", "exec", ns]).args(args);
+        c
+    }
+}
+
+impl Drop for Netns {
+    fn drop(&mut self) {
+        let _ = Command::new("ip").args(["netns", "del", &self.a]).output();
+        let _ = Command::new("ip").args(["netns", "del", &self.b]).output();
+    }
+}
+
+/// Start `c` and wait until its standard error says it is capturing
+/// ("listening on"); the rest of its standard error is collected.
+fn start_capture(mut c: Command) -> (Child, std::thread::JoinHandle<String>) {
+    let mut child = c
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start capture");
+    let err = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let h = std::thread::spawn(move || {
+        let mut r = BufReader::new(err);
+        let mut all = String::new();
+        let mut line = String::new();
+        let mut tx = Some(tx);
+        while r.read_line(&mut line).unwrap_or(0) > 0 {
+            if line.contains("listening on") {
+                if let Some(t) = tx.take() {
+                    let _ = t.send(());
+                }
+            }
+            all.push_str(&line);
+            line.clear();
+        }
+        all
+    });
+    rx.recv_timeout(Duration::from_secs(20))
+        .expect("the capture started (listening on …)");
+    (child, h)
+}
+
+fn sigint(c: &Child) {
+    // SAFETY: a signal to our own child.
+    unsafe {
+        libc::kill(c.id() as i32, libc::SIGINT);
+    }
+}
+
+/// Finish `c` (after a signal): its exit status, standard output and error.
+fn finish(mut c: Child, err: std::thread::JoinHandle<String>) -> (i32, Vec<u8>, String) {
+    let mut out = Vec::new();
+    c.stdout.take().unwrap().read_to_end(&mut out).unwrap();
+    let st = c.wait().unwrap();
+    (st.code().unwrap_or(-1), out, err.join().unwrap())
+}
+
+/// CSV rows (header first), the rest sorted: flows end in other orders
+/// live (wall-clock sweeps) than in a file.
+fn rows(path: &Path) -> (String, Vec<String>) {
+    let text = std::fs::read_to_string(path).unwrap();
+    let mut lines = text.lines().map(str::to_string);
+    let header = lines.next().unwrap_or_default();
+    let mut rest: Vec<String> = lines.collect();
+    rest.sort();
+    (header, rest)
+}
+
+fn extract(input: &Path, out: &Path, extra: &[&str]) {
+    let o = Command::new(jj_bin())
+        .arg("extract")
+        .arg(input)
+        .args(extra)
+        .arg("-o")
+        .arg(out)
+        .args(["-q", "-j", "1"])
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
+/// tcpdump's reading of a capture: packets as hex with µs times.
+fn tcpdump_packets(file: &Path, expr: &[&str]) -> String {
+    let o = Command::new("tcpdump")
+        .args(["-nn", "-tt", "-x", "-r"])
+        .arg(file)
+        .args(expr)
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    String::from_utf8(o.stdout).unwrap()
+}
+
+/// `a` and `b` hold the same lines; else the first difference.
+fn same_lines(a: &str, b: &str, what: &str) {
+    if a == b {
+        return;
+    }
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let i = la
+        .iter()
+        .zip(&lb)
+        .position(|(x, y)| x != y)
+        .unwrap_or(la.len().min(lb.len()));
+    panic!(
+        "{what}: {} vs {} lines; first difference at line {i}:\n  {:?}\n  {:?}",
+        la.len(),
+        lb.len(),
+        la.get(i),
+        lb.get(i)
+    );
+}
+
+/// Real traffic from namespace b to a: ping, an HTTP GET, DNS queries
+/// over UDP answered by a small responder, and a burst of UDP datagrams.
+fn traffic(n: &Netns) {
+    // Servers in a: HTTP (python http.server) and a UDP responder on 5353
+    // that answers each DNS query with the same bytes, QR bit set.
+    let responder = "import socket\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\ns.bind(('10.77.0.1',5353))\nwhile True:\n d,a=s.recvfrom(4096)\n s.sendto(d[:2]+bytes([d[2]|0x80])+d[3:],a)\n";
+    let mut udp = n
+        .exec(&n.a, &["python3", "-c", responder])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut http = n
+        .exec(
+            &n.a,
+            &[
+                "python3",
+                "-m",
+                "http.server",
+                "8080",
+                "--bind",
+                "10.77.0.1",
+            ],
+        )
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let client = r#"
+import socket, struct, time, urllib.request
+for _ in range(100):
+    try:
+        urllib.request.urlopen("http://10.77.0.1:8080/", timeout=2).read(); break
+    except OSError:
+        time.sleep(0.05)
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(1)
+for i, name in enumerate([b"example", b"joyfuljay"]):
+    q = struct.pack(">HHHHHH", 0x1000 + i, 0x0100, 1, 0, 0, 0)
+    q += bytes([len(name)]) + name + b"\x03com\x00" + struct.pack(">HH", 1, 1)
+    s.sendto(q, ("10.77.0.1", 5353)); s.recvfrom(4096)
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+for i in range(300):
+    b.sendto(bytes(64 + (i * 37) % 900), ("10.77.0.1", 9999))
+"#;
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &n.b,
+        "ping",
+        "-c",
+        "3",
+        "-i",
+        "0.2",
+        "-q",
+        "10.77.0.1",
+    ]);
+    run(&["ip", "netns", "exec", &n.b, "python3", "-c", client]);
+    // The HTTP request is sent once the server listens: the first tries
+    // may be refused (RST), which is traffic too.
+    let _ = http.kill();
+    let _ = udp.kill();
+    let _ = http.wait();
+    let _ = udp.wait();
+}
+
+#[test]
+fn live_rows_equal_extract_of_what_tcpdump_saw() {
+    need_live!();
+    let n = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (tcpd_file, live_csv, saved) = (
+        dir.path().join("tcpdump.pcap"),
+        dir.path().join("live.csv"),
+        dir.path().join("saved.pcapng"),
+    );
+    let mut td = n.exec(
+        &n.a,
+        &[
+            "tcpdump",
+            "-i",
+            &n.ia,
+            "-nn",
+            "-U",
+            "--immediate-mode",
+            "-s",
+            "4096",
+            "-B",
+            "16384",
+            "-w",
+        ],
+    );
+    td.arg(&tcpd_file);
+    let (tcpdump, td_err) = start_capture(td);
+    let mut jj = n.exec(
+        &n.a,
+        &[jj_bin().to_str().unwrap(), "live", &n.ia, "--save-pcap"],
+    );
+    jj.arg(&saved).arg("-o").arg(&live_csv);
+    let (live, live_err) = start_capture(jj);
+    traffic(&n);
+    // tcpdump leaves at SIGINT without reading what the kernel still
+    // holds: wait until its file (packet-buffered, -U) stops growing.
+    let mut last = (0, Instant::now());
+    while last.1.elapsed() < Duration::from_millis(700) {
+        std::thread::sleep(Duration::from_millis(50));
+        let len = std::fs::metadata(&tcpd_file).map_or(0, |m| m.len());
+        if len != last.0 {
+            last = (len, Instant::now());
+        }
+    }
+    sigint(&live);
+    sigint(&tcpdump);
+    let (code, _, err) = finish(live, live_err);
+    let (_, _, terr) = finish(tcpdump, td_err);
+    assert_eq!(code, 0, "jj live: {err}");
+    assert!(err.contains("flows written to"), "{err}");
+    assert!(
+        err.contains("dropped"),
+        "the summary names kernel drops: {err}"
+    );
+    assert!(
+        terr.contains("0 packets dropped by kernel"),
+        "tcpdump dropped packets: {terr}"
+    );
+
+    // The saved packets are tcpdump's packets: the same bytes in the same
+    // order, at times within 2 ms (each capture reads the clock for
+    // packets the kernel did not stamp, such as TCP from the other
+    // namespace).
+    let theirs = tcpdump_packets(&tcpd_file, &[]);
+    let ours = tcpdump_packets(&saved, &[]);
+    let packets = theirs.lines().filter(|l| !l.starts_with('\t')).count();
+    assert!(
+        packets > 100,
+        "{packets} packets captured; tcpdump: {terr}; jj: {err}"
+    );
+    let untimed = |t: &str| -> String {
+        t.lines()
+            .map(|l| {
+                if l.starts_with('\t') {
+                    l
+                } else {
+                    l.split_once(' ').map_or(l, |x| x.1)
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    same_lines(
+        &untimed(&ours),
+        &untimed(&theirs),
+        "--save-pcap vs tcpdump -w",
+    );
+    let times = |t: &str| -> Vec<f64> {
+        t.lines()
+            .filter(|l| !l.starts_with('\t'))
+            .map(|l| l.split(' ').next().unwrap().parse().unwrap())
+            .collect()
+    };
+    for (a, b) in times(&ours).iter().zip(times(&theirs)) {
+        assert!((a - b).abs() < 0.002, "packet times {a} vs {b}");
+    }
+
+    // The rows are those of jj extract on the saved packets, exactly...
+    let ex_saved = dir.path().join("extract-saved.csv");
+    extract(&saved, &ex_saved, &[]);
+    let (h1, r1) = rows(&live_csv);
+    let (h2, r2) = rows(&ex_saved);
+    assert_eq!(h1, h2);
+    same_lines(
+        &r1.join("\n"),
+        &r2.join("\n"),
+        "jj live rows vs jj extract of --save-pcap",
+    );
+
+    // ...and those of jj extract on tcpdump's file: the same flows,
+    // packet and byte counts, start times within 2 ms.
+    let ex = dir.path().join("extract.csv");
+    extract(&tcpd_file, &ex, &[]);
+    let cols = [
+        "src_ip",
+        "dst_ip",
+        "src_port",
+        "dst_port",
+        "protocol",
+        "total_packets",
+        "packets_fwd",
+        "packets_bwd",
+        "total_bytes",
+        "bytes_fwd",
+        "bytes_bwd",
+    ];
+    let keyed = |p: &Path| {
+        let t = joyfuljay_testkit::Table::read(p);
+        let start = t.floats("start_time");
+        let mut v: Vec<(Vec<String>, f64)> = t.project(&cols).into_iter().zip(start).collect();
+        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
+        v
+    };
+    let (a, b) = (keyed(&live_csv), keyed(&ex));
+    assert!(b.len() >= 4, "flows: {b:?}");
+    let names = |v: &[(Vec<String>, f64)]| {
+        v.iter()
+            .map(|x| x.0.join(","))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    same_lines(
+        &names(&a),
+        &names(&b),
+        "jj live rows vs jj extract of tcpdump's capture",
+    );
+    for (x, y) in a.iter().zip(&b) {
+        assert!(
+            (x.1 - y.1).abs() < 0.002,
+            "start times {} vs {} of {:?}",
+            x.1,
+            y.1,
+            x.0
+        );
+    }
+    for proto in [",1,", ",6,", ",17,"] {
+        assert!(
+            r1.iter().any(|r| r.contains(proto)),
+            "no {proto} flow: {r1:?}"
+        );
+    }
+}
+
+#[test]
+fn live_ends_idle_flows_by_the_wall_clock_and_stops_at_duration() {
+    need_live!();
+    let n = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("live.jsonl");
+    let mut jj = n.exec(
+        &n.a,
+        &[
+            jj_bin().to_str().unwrap(),
+            "live",
+            &n.ia,
+            "--timeout",
+            "0.5",
+            "-d",
+            "6",
+            "-o",
+        ],
+    );
+    jj.arg(&out);
+    let start = Instant::now();
+    let (live, err) = start_capture(jj);
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &n.b,
+        "ping",
+        "-c",
+        "1",
+        "-q",
+        "10.77.0.1",
+    ]);
+    // No packet after the ping: only a sweep of the wall clock ends the
+    // flow; its row is in the file while jj still runs.
+    let mut seen = false;
+    while start.elapsed() < Duration::from_millis(4500) {
+        std::thread::sleep(Duration::from_millis(100));
+        if std::fs::read_to_string(&out)
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.contains("\"protocol\":1,"))
+        {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the ICMP flow's row was not written while capturing");
+    assert!(live.try_wait_running(), "jj stopped too early");
+    let (code, _, e) = finish(live, err);
+    assert_eq!(code, 0, "{e}");
+    let secs = start.elapsed().as_secs_f64();
+    assert!((5.5..12.0).contains(&secs), "-d 6 ran {secs} s");
+    let text = std::fs::read_to_string(&out).unwrap();
+    let icmp: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("\"protocol\":1,"))
+        .collect();
+    assert_eq!(icmp.len(), 1, "{text}");
+    assert!(icmp[0].contains("\"total_packets\":2,"), "{}", icmp[0]);
+}
+
+trait Running {
+    fn try_wait_running(&self) -> bool;
+}
+impl Running for Child {
+    fn try_wait_running(&self) -> bool {
+        // SAFETY: signal 0 only checks that the process exists.
+        unsafe { libc::kill(self.id() as i32, 0) == 0 }
+    }
+}
+
+#[test]
+fn live_count_stops_after_n_packets() {
+    need_live!();
+    let n = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let (out, saved) = (dir.path().join("c.csv"), dir.path().join("c.pcapng"));
+    let mut jj = n.exec(
+        &n.a,
+        &[
+            jj_bin().to_str().unwrap(),
+            "live",
+            &n.ia,
+            "--count",
+            "4",
+            "--filter",
+            "icmp",
+            "-d",
+            "20",
+            "--save-pcap",
+        ],
+    );
+    jj.arg(&saved).arg("-o").arg(&out);
+    let (live, err) = start_capture(jj);
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &n.b,
+        "ping",
+        "-c",
+        "4",
+        "-i",
+        "0.2",
+        "-q",
+        "10.77.0.1",
+    ]);
+    let t = Instant::now();
+    let (code, _, e) = finish(live, err);
+    assert_eq!(code, 0, "{e}");
+    assert!(
+        t.elapsed() < Duration::from_secs(5),
+        "--count did not stop jj"
+    );
+    assert_eq!(
+        tcpdump_packets(&saved, &[])
+            .lines()
+            .filter(|l| !l.starts_with('\t'))
+            .count(),
+        4
+    );
+    let (_, r) = rows(&out);
+    assert_eq!(r.len(), 1, "{r:?}");
+    assert!(e.contains("4 packets captured"), "{e}");
+}
+
+#[test]
+fn live_interface_going_down_is_a_one_line_error_keeping_rows() {
+    need_live!();
+    let n = Netns::new();
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("down.csv");
+    let mut jj = n.exec(
+        &n.a,
+        &[jj_bin().to_str().unwrap(), "live", &n.ia, "-d", "20", "-o"],
+    );
+    jj.arg(&out);
+    let (live, err) = start_capture(jj);
+    run(&[
+        "ip",
+        "netns",
+        "exec",
+        &n.b,
+        "ping",
+        "-c",
+        "2",
+        "-i",
+        "0.2",
+        "-q",
+        "10.77.0.1",
+    ]);
+    std::thread::sleep(Duration::from_millis(300));
+    run(&["ip", "-n", &n.b, "link", "del", &n.ib]);
+    let t = Instant::now();
+    let (code, _, e) = finish(live, err);
+    assert!(t.elapsed() < Duration::from_secs(5), "jj did not notice");
+    assert_eq!(code, 1, "{e}");
+    let last = e.lines().last().unwrap();
+    assert!(
+        last.starts_with("jj: error: ") && last.contains(&n.ia),
+        "{e}"
+    );
+    let (_, r) = rows(&out);
+    assert!(
+        r.iter()
+            .any(|l| l.contains(",1,") && l.contains("10.77.0.2")),
+        "{r:?}"
+    );
+}
+
+#[test]
+fn live_bad_interface_permission_and_filter_are_one_line_errors() {
+    if !have("ip") {
+        eprintln!("SKIPPED: ip is missing");
+        return;
+    }
+    let o = Command::new(jj_bin())
+        .args(["live", "jjlnosuch0", "-d", "1", "-o", "/dev/null"])
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("jjlnosuch0: no such network interface"), "{e}");
+
+    if is_root() {
+        let o = Command::new(jj_bin())
+            .args(["live", "lo", "--filter", "tcp port", "-d", "1"])
+            .output()
+            .unwrap();
+        let e = String::from_utf8_lossy(&o.stderr);
+        assert_ne!(o.status.code(), Some(0), "{e}");
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.contains("'tcp port'"), "{e}");
+        if have("setpriv") {
+            let o = Command::new("setpriv")
+                .args([
+                    "--reuid=65534",
+                    "--regid=65534",
+                    "--clear-groups",
+                    "--inh-caps=-all",
+                ])
+                .arg(jj_bin())
+                .args(["live", "lo", "-d", "1"])
+                .output()
+                .unwrap();
+            let e = String::from_utf8_lossy(&o.stderr);
+            assert_eq!(o.status.code(), Some(1), "{e}");
+            assert_eq!(e.lines().count(), 1, "{e}");
+            assert!(e.contains("CAP_NET_RAW"), "{e}");
+        }
+    }
+}
+
+/// `jj extract --filter EXPR` reads the packets `tcpdump -r FILE EXPR`
+/// keeps: its rows equal those of `jj extract` on tcpdump's filtered copy.
+#[test]
+fn extract_filter_keeps_what_tcpdump_r_keeps() {
+    if !have("tcpdump") {
+        eprintln!("SKIPPED: tcpdump is missing");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cases: &[(&str, &str)] = &[
+        ("http.cap", "tcp port 80"),
+        ("http.cap", "greater 500"),
+        ("dns.cap", "udp and port 53"),
+        ("icmp-mix.pcap", "icmp or icmp6"),
+        ("sample.pcap", "not tcp"),
+        (
+            "tcp-impaired.pcap",
+            "tcp[tcpflags] & (tcp-syn|tcp-fin) != 0",
+        ),
+        ("quic.pcap", "udp port 443 and len > 1200"),
+        ("mpls-basic.cap", "mpls"),
+    ];
+    let mut nonempty = 0;
+    for (i, (name, expr)) in cases.iter().enumerate() {
+        let input = capture(name);
+        let filtered = dir.path().join(format!("f{i}.pcap"));
+        let o = Command::new("tcpdump")
+            .arg("-r")
+            .arg(&input)
+            .arg("-w")
+            .arg(&filtered)
+            .arg(expr)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{name} {expr}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        let (a, b) = (
+            dir.path().join(format!("a{i}.csv")),
+            dir.path().join(format!("b{i}.csv")),
+        );
+        extract(&filtered, &a, &[]);
+        extract(&input, &b, &["--filter", expr]);
+        let (ha, ra) = rows(&a);
+        let (hb, rb) = rows(&b);
+        assert_eq!(ha, hb);
+        assert_eq!(ra, rb, "{name} --filter '{expr}'");
+        nonempty += usize::from(!ra.is_empty());
+        // Not everything: the filter left something out.
+        let (_, all) = rows(&{
+            let c = dir.path().join(format!("all{i}.csv"));
+            extract(&input, &c, &[]);
+            c
+        });
+        assert!(all.len() >= ra.len());
+    }
+    assert!(nonempty >= 6, "most filters keep some flows");
+
+    let o = Command::new(jj_bin())
+        .arg("extract")
+        .arg(capture("http.cap"))
+        .args(["--filter", "tcp port eighty", "-o"])
+        .arg(dir.path().join("bad.csv"))
+        .output()
+        .unwrap();
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_ne!(o.status.code(), Some(0));
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains("'tcp port eighty'"), "{e}");
+    assert!(!dir.path().join("bad.csv").exists());
+}
