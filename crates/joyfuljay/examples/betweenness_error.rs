@@ -48,9 +48,18 @@ fn main() {
         let exact = betweenness(&g, usize::MAX, 0, threads);
         let te = t.elapsed().as_secs_f64();
         let t = Instant::now();
-        let est = betweenness(&g, EXACT_BETWEENNESS_MAX_NODES.min(n - 1), BETWEENNESS_PIVOTS, threads);
+        let est = betweenness(
+            &g,
+            EXACT_BETWEENNESS_MAX_NODES.min(n - 1),
+            BETWEENNESS_PIVOTS,
+            threads,
+        );
         let ts = t.elapsed().as_secs_f64();
-        let l1: f64 = exact.iter().zip(&est).map(|(a, b)| (a - b).abs()).sum::<f64>()
+        let l1: f64 = exact
+            .iter()
+            .zip(&est)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
             / exact.iter().sum::<f64>();
         let maxabs = exact
             .iter()

@@ -80,9 +80,9 @@ fn build(cfg: &Config) -> Arc<dyn Group> {
             "label_propagation" => Algorithm::LabelPropagation,
             _ => Algorithm::Louvain,
         },
-        threads: cfg.num_workers.unwrap_or_else(|| {
-            std::thread::available_parallelism().map_or(1, |n| n.get())
-        }),
+        threads: cfg
+            .num_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
     });
     Arc::new(Connection {
         temporal: cfg.connection_include_temporal,

@@ -143,8 +143,7 @@ pub fn betweenness(g: &Csr, exact_max: usize, pivots: usize, threads: usize) -> 
     std::thread::scope(|s| {
         let slots: Vec<&mut Option<Vec<f64>>> = partial.iter_mut().collect();
         // thread t takes chunks t, t + threads, …
-        let mut per_thread: Vec<Vec<(usize, &mut Option<Vec<f64>>)>> =
-            (0..threads).map(|_| Vec::new()).collect();
+        let mut per_thread: Vec<Vec<Slot<'_>>> = (0..threads).map(|_| Vec::new()).collect();
         for (i, slot) in slots.into_iter().enumerate() {
             per_thread[i % threads].push((i, slot));
         }
@@ -179,6 +178,9 @@ pub fn betweenness(g: &Csr, exact_max: usize, pivots: usize, threads: usize) -> 
     }
     bc
 }
+
+/// A chunk of betweenness sources and where its sum goes.
+type Slot<'a> = (usize, &'a mut Option<Vec<f64>>);
 
 /// One source of Brandes' algorithm (unweighted), with reusable buffers.
 struct Brandes {
@@ -548,13 +550,22 @@ pub fn label_propagation(n: usize, edges: &[(u32, u32)]) -> Vec<u32> {
                 }
                 count[l as usize] += 1;
             }
-            let most = touched.iter().map(|&l| count[l as usize]).max().unwrap_or(0);
+            let most = touched
+                .iter()
+                .map(|&l| count[l as usize])
+                .max()
+                .unwrap_or(0);
             let own = label[u];
             let new = if count[own as usize] == most {
                 own
             } else {
                 best.clear();
-                best.extend(touched.iter().copied().filter(|&l| count[l as usize] == most));
+                best.extend(
+                    touched
+                        .iter()
+                        .copied()
+                        .filter(|&l| count[l as usize] == most),
+                );
                 best.sort_unstable();
                 best[rng.below(best.len())]
             };
@@ -663,12 +674,12 @@ pub fn greedy_modularity(n: usize, edges: &[(u32, u32)]) -> Vec<u32> {
             heap.push(Cand(dq(&e, &a, x, y), x, y));
         }
     }
-    for u in 0..n {
+    for (u, c) in node_comm.iter_mut().enumerate() {
         let mut r = u as u32;
         while parent[r as usize] != r {
             r = parent[r as usize];
         }
-        node_comm[u] = r;
+        *c = r;
     }
     renumber(&mut node_comm);
     node_comm
@@ -694,7 +705,10 @@ mod tests {
         // 0 → 1 → 2 → 3: node 1 lies on 0→2, 0→3 (2 paths), node 2 on
         // 0→3, 1→3; normalised by (n-1)(n-2) = 6
         let g = csr(4, &[(0, 1), (1, 2), (2, 3)]);
-        close(&betweenness(&g, 10, 0, 2), &[0.0, 2.0 / 6.0, 2.0 / 6.0, 0.0]);
+        close(
+            &betweenness(&g, 10, 0, 2),
+            &[0.0, 2.0 / 6.0, 2.0 / 6.0, 0.0],
+        );
     }
 
     #[test]
@@ -717,7 +731,10 @@ mod tests {
     fn betweenness_splits_over_equal_paths() {
         // 0 → 1 → 3 and 0 → 2 → 3: each middle node carries half of 0→3
         let g = csr(4, &[(0, 1), (0, 2), (1, 3), (2, 3)]);
-        close(&betweenness(&g, 10, 0, 3), &[0.0, 0.5 / 6.0, 0.5 / 6.0, 0.0]);
+        close(
+            &betweenness(&g, 10, 0, 3),
+            &[0.0, 0.5 / 6.0, 0.5 / 6.0, 0.0],
+        );
     }
 
     #[test]
@@ -737,7 +754,11 @@ mod tests {
         assert_eq!(betweenness(&g, 10, n, 2), one);
         let half = betweenness(&g, 10, n / 2, 2);
         assert_eq!(half, betweenness(&g, 10, n / 2, 1));
-        let err: f64 = one.iter().zip(&half).map(|(a, b)| (a - b).abs()).sum::<f64>()
+        let err: f64 = one
+            .iter()
+            .zip(&half)
+            .map(|(a, b)| (a - b).abs())
+            .sum::<f64>()
             / one.iter().sum::<f64>();
         assert!(err < 0.2, "{err}");
     }
