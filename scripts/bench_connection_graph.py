@@ -90,11 +90,13 @@ def main():
     ap.add_argument("--runs", type=int, default=1)
     ap.add_argument("--accuracy", type=int, nargs="*", default=[10_000, 20_000],
                     help="host counts for the sampled-betweenness accuracy table")
+    ap.add_argument("--jj", help="the jj binary to time (default: build target/release/jj)")
+    ap.add_argument("--example", help="the betweenness_error binary (default: build it, release)")
     a = ap.parse_args()
-    subprocess.run(["cargo", "build", "-j", "1", "--release", "-q", "-p", "jj", "-p", "joyfuljay",
-                    "--example", "betweenness_error"], cwd=ROOT, check=True)
-    subprocess.run(["cargo", "build", "-j", "1", "--release", "-q", "-p", "jj"], cwd=ROOT, check=True)
-    jj = os.path.join(TARGET, "release", "jj")
+    jj = a.jj
+    if not jj:
+        subprocess.run(["cargo", "build", "-j", "1", "--release", "-q", "-p", "jj"], cwd=ROOT, check=True)
+        jj = os.path.join(TARGET, "release", "jj")
     os.makedirs(WORK, exist_ok=True)
     lines = ["| hosts | flows | run | wall s | peak RSS MiB |", "|---|---|---|---|---|"]
     for hosts in a.hosts:
@@ -116,7 +118,11 @@ def main():
             lines.append(line)
     acc = ""
     if a.accuracy:
-        ex = os.path.join(TARGET, "release", "examples", "betweenness_error")
+        ex = a.example
+        if not ex:
+            subprocess.run(["cargo", "build", "-j", "1", "--release", "-q", "-p", "joyfuljay",
+                            "--example", "betweenness_error"], cwd=ROOT, check=True)
+            ex = os.path.join(TARGET, "release", "examples", "betweenness_error")
         acc = subprocess.run([ex] + [str(n) for n in a.accuracy], check=True,
                              capture_output=True, text=True).stdout
         print(acc)
