@@ -25,6 +25,11 @@ const CHUNKS: usize = 8;
 /// default threshold).
 const LOUVAIN_THRESHOLD: f64 = 1e-7;
 
+/// Smallest Louvain move gain (in edge weights) counted as a gain.
+const GAIN_EPS: f64 = 1e-9;
+/// Local-moving passes per Louvain level at most.
+const MAX_PASSES: usize = 50;
+
 /// SplitMix64: a small, fixed, reproducible generator.
 #[derive(Debug, Clone)]
 pub struct Rng(u64);
@@ -466,7 +471,7 @@ fn louvain_once(mut g: WGraph, seed: u64) -> Vec<u32> {
         let mut wto = vec![0.0f64; gn];
         let mut touched: Vec<u32> = Vec::new();
         let mut moved_any = false;
-        loop {
+        for _ in 0..MAX_PASSES {
             let mut moved = false;
             for &u in &order {
                 let u = u as usize;
@@ -491,7 +496,14 @@ fn louvain_once(mut g: WGraph, seed: u64) -> Vec<u32> {
                         continue;
                     }
                     let gc = gain(c, &wto);
-                    if gc > best_gain || (gc == best_gain && best != cu && c < best) {
+                    // a move must gain more than rounding noise, or a
+                    // node could bounce between two equal communities
+                    if gc > best_gain + GAIN_EPS
+                        || (best != cu
+                            && gc >= best_gain - GAIN_EPS
+                            && gc <= best_gain + GAIN_EPS
+                            && c < best)
+                    {
                         best_gain = gc;
                         best = c;
                     }
