@@ -378,10 +378,16 @@ impl FeatureGroup for Connection {
             out.put(gs.clustering);
             out.put(gd.clustering);
         } else {
-            // the columns are off (RowWriter skips them)
-            for _ in 0..9 {
-                out.put(0u64);
-            }
+            // the columns are off (RowWriter skips them); typed fillers
+            out.put(0u64);
+            out.put(0u64);
+            out.put(0.0);
+            out.put(0.0);
+            out.put(0u64);
+            out.put(0u64);
+            out.put(false);
+            out.put(0.0);
+            out.put(0.0);
         }
         let span_us = hs.last_us - hs.first_us;
         let spread = span_us as f64 / 1e6;
