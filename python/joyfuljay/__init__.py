@@ -126,8 +126,9 @@ class Config:
         connection_include_temporal: ``connection``: add the temporal
             columns (flow rate, temporal spread, burst connections)
             (``False``).
-        connection_include_graph_metrics: ``connection``: graph metrics;
-            not built yet, ``True`` is an error (``False``).
+        connection_include_graph_metrics: ``connection``: add the graph
+            columns (degrees, betweenness, communities, clustering of the
+            host graph) (``False``).
         connection_community_algorithm: ``connection``: community
             algorithm for the graph metrics: ``louvain``, ``greedy`` or
             ``label_propagation`` (``"louvain"``).

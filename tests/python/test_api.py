@@ -311,7 +311,8 @@ def test_features_is_the_schema():
     # leaves out connection, which reads the input twice: it is named).
     full = jj.Pipeline(jj.Config(features=["all", "connection"], include_flow_id=True,
                                  include_raw_sequences=True, include_splt=True,
-                                 bidirectional_split=True, connection_include_temporal=True)).columns
+                                 bidirectional_split=True, connection_include_temporal=True,
+                                 connection_include_graph_metrics=True)).columns
     assert full == names
     default = jj.Pipeline(jj.Config(include_flow_id=True, include_raw_sequences=True, include_splt=True,
                                     bidirectional_split=True)).columns

@@ -202,7 +202,8 @@ pub struct ExtractArgs {
     #[arg(long = "connection-include-temporal")]
     pub connection_include_temporal: bool,
 
-    /// connection: graph metrics (Tier 2; not built yet, an error).
+    /// connection: graph metrics (Tier 2: degrees, betweenness, clustering,
+    /// communities).
     #[arg(long = "connection-include-graph-metrics")]
     pub connection_include_graph_metrics: bool,
 

@@ -1777,12 +1777,44 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
     assert_ok(&o);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("pass 2/2"), "{err}");
-    // Graph metrics are not built yet: a one-line error.
+    // Graph metrics: the columns are there and the CSV is the same at -j 1
+    // and -j 2 (values against NetworkX: tests/python/test_connection.py).
+    let mut outs = Vec::new();
+    for j in ["1", "2"] {
+        let out = tmp.path().join(format!("graph{j}.csv"));
+        let o = jj()
+            .args([
+                "extract",
+                "--features",
+                "flow_meta,connection",
+                "--connection-include-graph-metrics",
+                "-j",
+                j,
+                "-o",
+            ])
+            .arg(&out)
+            .arg(capture("http.cap"))
+            .arg(capture("dns.cap"))
+            .output()
+            .unwrap();
+        assert_ok(&o);
+        outs.push(std::fs::read_to_string(&out).unwrap());
+    }
+    assert_eq!(outs[0], outs[1]);
+    let header = outs[0].lines().next().unwrap();
+    assert!(
+        header.contains("conn_src_unique_ports,conn_src_out_degree,")
+            && header.ends_with("conn_src_clustering,conn_dst_clustering"),
+        "{header}"
+    );
+    // An unknown community algorithm: a one-line error.
     let o = run([
         "extract",
         "--features",
         "connection",
         "--connection-include-graph-metrics",
+        "--connection-community-algorithm",
+        "girvan_newman",
     ]
     .iter()
     .map(|s| s.to_string())
@@ -1790,7 +1822,7 @@ fn connection_spools_stdin_and_is_identical_at_any_thread_count() {
     assert!(!o.status.success());
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(
-        err.contains("not built yet") && err.trim().lines().count() == 1,
+        err.contains("girvan_newman") && err.trim().lines().count() == 1,
         "{err}"
     );
 }

@@ -730,6 +730,8 @@ impl PyPipeline {
     /// The interfaces open (and `filter` compiles) here, before any batch:
     /// failures raise OSError with a one-line message.
     #[pyo3(signature = (ifaces, duration=None, count=None, filter=None, save_pcap=None, chunk_rows=65536))]
+    // The Python keyword arguments, one by one.
+    #[allow(clippy::too_many_arguments)]
     fn live_stream(
         &self,
         py: Python<'_>,

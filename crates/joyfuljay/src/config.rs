@@ -74,7 +74,8 @@ pub struct Config {
     /// `connection`: add the Tier 3 columns (flow rate, temporal spread,
     /// burst connections).
     pub connection_include_temporal: bool,
-    /// `connection`: Tier 2 graph metrics (not built yet: `true` is an error).
+    /// `connection`: Tier 2 graph metrics (degrees, betweenness, clustering,
+    /// communities).
     pub connection_include_graph_metrics: bool,
     /// `connection`: community detection for Tier 2 (`louvain`, `greedy`,
     /// `label_propagation`).
@@ -292,11 +293,6 @@ impl Config {
         if self.entropy_sample_bytes == 0 {
             return Err(Error::Config(
                 "entropy_sample_bytes: must be a positive whole number (got 0)".to_string(),
-            ));
-        }
-        if self.connection_include_graph_metrics {
-            return Err(Error::Config(
-                "connection_include_graph_metrics: the connection group's graph metrics (Tier 2) are not built yet; leave it false".to_string(),
             ));
         }
         let keys = crate::output::PartitionKey::parse_list(&self.partition_by)?;

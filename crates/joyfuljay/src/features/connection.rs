@@ -12,7 +12,14 @@
 //! port) triples, never with packets; with `connection_include_temporal`,
 //! pass 1 also keeps each flow's start time (8 bytes a flow) until the end
 //! of pass 1, when the burst counts are computed and the times dropped.
+//! With `connection_include_graph_metrics`, [`WholeInput::seal`] also
+//! builds the host graph from the host pairs (a directed edge per pair
+//! with at least one flow) and computes degrees, betweenness, clustering
+//! and communities ([`graph`]); that adds a few arrays per host and per
+//! host pair, still nothing per flow.
 //! Definitions: `docs/semantics.md#connection`.
+
+pub mod graph;
 
 use super::{
     Column, ColumnType, FeatureGroup, FlowView, Gate, Group, GroupDef, Needs, RowWriter, WholeInput,
@@ -23,7 +30,10 @@ use crate::packet::PacketView;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, RwLock};
 
-use ColumnType::{Float, Int};
+use ColumnType::{Bool, Float, Int};
+const GRAPH: Gate = Gate::on("connection_include_graph_metrics", |c| {
+    c.connection_include_graph_metrics
+});
 const TEMPORAL: Gate = Gate::on("connection_include_temporal", |c| {
     c.connection_include_temporal
 });
@@ -41,6 +51,15 @@ pub const COLUMNS: &[Column] = &[
     Column::describe("conn_dst_total_packets", Int, "packets", Gate::ALWAYS, "Packets (both directions) of the flows this destination answered."),
     Column::describe("conn_dst_total_bytes", Int, "bytes", Gate::ALWAYS, "IP-level bytes (both directions) of the flows this destination answered."),
     Column::describe("conn_src_unique_ports", Int, "ports", Gate::ALWAYS, "Distinct destination ports of the flows this source initiated (0 for protocols without ports)."),
+    Column::describe("conn_src_out_degree", Int, "hosts", GRAPH, "Out-degree of the source in the directed host graph (edge = at least one flow from one address to another): equals conn_src_unique_dsts."),
+    Column::describe("conn_dst_in_degree", Int, "hosts", GRAPH, "In-degree of the destination in the directed host graph: equals conn_dst_unique_srcs."),
+    Column::describe("conn_src_betweenness", Float, "", GRAPH, "Betweenness centrality of the source in the directed, unweighted host graph, normalised by (n-1)(n-2) as NetworkX's betweenness_centrality (0-1); exact up to 5000 hosts, above that estimated from 1000 sampled sources (fixed seed)."),
+    Column::describe("conn_dst_betweenness", Float, "", GRAPH, "Betweenness centrality of the destination, as conn_src_betweenness."),
+    Column::describe("conn_src_community", Int, "", GRAPH, "Community of the source in the undirected, unweighted host graph (connection_community_algorithm; deterministic); communities are numbered 0, 1, ... in order of their lowest address (IPv4 before IPv6)."),
+    Column::describe("conn_dst_community", Int, "", GRAPH, "Community of the destination, as conn_src_community."),
+    Column::describe("conn_same_community", Bool, "", GRAPH, "Whether source and destination are in the same community."),
+    Column::describe("conn_src_clustering", Float, "", GRAPH, "Local clustering coefficient of the source in the undirected simple host graph (self-loops ignored), as NetworkX's clustering (0-1; 0 below two neighbours)."),
+    Column::describe("conn_dst_clustering", Float, "", GRAPH, "Local clustering coefficient of the destination, as conn_src_clustering."),
     Column::describe("conn_src_flow_rate", Float, "flows/s", TEMPORAL, "conn_src_total_flows / conn_temporal_spread; null when the spread is 0.").or_null(),
     Column::describe("conn_temporal_spread", Float, "s", TEMPORAL, "Time from the earliest start to the latest end of the flows this source initiated."),
     Column::describe("conn_burst_connections", Int, "flows", TEMPORAL, "Most flows this source initiated whose start times lie in one closed window of 1 second."),
@@ -55,8 +74,19 @@ pub static DEF: GroupDef = GroupDef {
 };
 
 fn build(cfg: &Config) -> Arc<dyn Group> {
+    let graph = cfg.connection_include_graph_metrics.then(|| GraphCfg {
+        algorithm: match cfg.connection_community_algorithm.as_str() {
+            "greedy" => Algorithm::Greedy,
+            "label_propagation" => Algorithm::LabelPropagation,
+            _ => Algorithm::Louvain,
+        },
+        threads: cfg
+            .num_workers
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get())),
+    });
     Arc::new(Connection {
         temporal: cfg.connection_include_temporal,
+        graph,
         building: Mutex::new(None),
         ready: RwLock::new(None),
     })
@@ -83,6 +113,30 @@ struct HostAgg {
     last_us: i64,
     /// Most initiated flows starting in one 1-second window.
     burst: u64,
+}
+
+/// Community detection of the graph metrics.
+#[derive(Debug, Clone, Copy)]
+enum Algorithm {
+    Louvain,
+    Greedy,
+    LabelPropagation,
+}
+
+/// What the graph metrics need to know.
+#[derive(Debug, Clone, Copy)]
+struct GraphCfg {
+    algorithm: Algorithm,
+    /// Threads for betweenness (results do not depend on it).
+    threads: usize,
+}
+
+/// Per-host graph values (index = host id).
+#[derive(Debug, Clone, Copy, Default)]
+struct HostGraph {
+    betweenness: f64,
+    clustering: f64,
+    community: u32,
 }
 
 type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
@@ -140,7 +194,8 @@ impl Builder {
         }
     }
 
-    fn seal(mut self) -> Aggregates {
+    fn seal(mut self, graph: Option<GraphCfg>) -> Aggregates {
+        let graph = graph.map(|g| self.graph(g));
         for &(s, d) in self.pairs.keys() {
             self.hosts[s as usize].unique_dsts += 1;
             self.hosts[d as usize].unique_srcs += 1;
@@ -154,9 +209,58 @@ impl Builder {
         Aggregates {
             ids: self.ids,
             hosts: self.hosts,
+            graph,
             pairs: self.pairs,
             pair_ports: self.pair_ports,
         }
+    }
+}
+
+impl Builder {
+    /// The graph metrics of every host. Hosts are renumbered in address
+    /// order first (IPv4 before IPv6), so that the results do not depend
+    /// on the order in which pass 1 saw the flows.
+    fn graph(&self, cfg: GraphCfg) -> Vec<HostGraph> {
+        let n = self.hosts.len();
+        let mut by_addr: Vec<(bool, u128, u32)> =
+            self.ids.iter().map(|(&(a, v6), &id)| (v6, a, id)).collect();
+        by_addr.sort_unstable();
+        let mut rank = vec![0u32; n];
+        for (r, &(_, _, id)) in by_addr.iter().enumerate() {
+            rank[id as usize] = r as u32;
+        }
+        drop(by_addr);
+        let mut edges: Vec<(u32, u32)> = self
+            .pairs
+            .keys()
+            .map(|&(s, d)| (rank[s as usize], rank[d as usize]))
+            .collect();
+        edges.sort_unstable();
+        let bc = {
+            let directed = graph::Csr::from_pairs(n, edges.clone());
+            graph::betweenness(
+                &directed,
+                graph::EXACT_BETWEENNESS_MAX_NODES,
+                graph::BETWEENNESS_PIVOTS,
+                cfg.threads,
+            )
+        };
+        let cl = graph::clustering(&graph::undirected(n, &edges));
+        let comm = match cfg.algorithm {
+            Algorithm::Louvain => graph::louvain(n, &edges),
+            Algorithm::Greedy => graph::greedy_modularity(n, &edges),
+            Algorithm::LabelPropagation => graph::label_propagation(n, &edges),
+        };
+        (0..n)
+            .map(|id| {
+                let r = rank[id] as usize;
+                HostGraph {
+                    betweenness: bc[r],
+                    clustering: cl[r],
+                    community: comm[r],
+                }
+            })
+            .collect()
     }
 }
 
@@ -179,12 +283,15 @@ fn burst(starts: &mut [i64]) -> u64 {
 struct Aggregates {
     ids: Map<Host, u32>,
     hosts: Vec<HostAgg>,
+    /// With the graph metrics.
+    graph: Option<Vec<HostGraph>>,
     pairs: Map<(u32, u32), u64>,
     pair_ports: Map<(u32, u32, u16), u64>,
 }
 
 struct Connection {
     temporal: bool,
+    graph: Option<GraphCfg>,
     building: Mutex<Option<Builder>>,
     ready: RwLock<Option<Aggregates>>,
 }
@@ -203,7 +310,7 @@ impl WholeInput for Connection {
 
     fn seal(&self) {
         let b = self.building.lock().expect("connection lock").take();
-        *self.ready.write().expect("connection lock") = b.map(Builder::seal);
+        *self.ready.write().expect("connection lock") = b.map(|b| b.seal(self.graph));
     }
 }
 
@@ -235,7 +342,7 @@ impl FeatureGroup for Connection {
             None => {
                 let mut b = Builder::default();
                 b.add(flow.flow, self.temporal);
-                own = b.seal();
+                own = b.seal(self.graph);
                 &own
             }
         };
@@ -259,6 +366,29 @@ impl FeatureGroup for Connection {
         out.put(hd.in_packets);
         out.put(hd.in_bytes);
         out.put(hs.unique_ports);
+        if let Some(g) = &agg.graph {
+            let (gs, gd) = (&g[s as usize], &g[d as usize]);
+            out.put(hs.unique_dsts);
+            out.put(hd.unique_srcs);
+            out.put(gs.betweenness);
+            out.put(gd.betweenness);
+            out.put(u64::from(gs.community));
+            out.put(u64::from(gd.community));
+            out.put(gs.community == gd.community);
+            out.put(gs.clustering);
+            out.put(gd.clustering);
+        } else {
+            // the columns are off (RowWriter skips them); typed fillers
+            out.put(0u64);
+            out.put(0u64);
+            out.put(0.0);
+            out.put(0.0);
+            out.put(0u64);
+            out.put(0u64);
+            out.put(false);
+            out.put(0.0);
+            out.put(0.0);
+        }
         let span_us = hs.last_us - hs.first_us;
         let spread = span_us as f64 / 1e6;
         out.put((span_us > 0).then(|| hs.out_flows as f64 / spread));

@@ -263,18 +263,6 @@ fn other_columns_are_unchanged_and_temporal_columns_are_gated() {
     for (x, y) in plain.rows.iter().zip(&with.rows) {
         assert_eq!(&y[..k], &x[..]);
     }
-    // Graph metrics are not built: a one-line error, not a silent no-op.
-    let e = Pipeline::new(Config {
-        connection_include_graph_metrics: true,
-        ..cfg()
-    })
-    .err()
-    .unwrap()
-    .to_string();
-    assert!(
-        e.contains("connection_include_graph_metrics") && !e.contains('\n'),
-        "{e}"
-    );
     let e = Pipeline::new(Config {
         connection_community_algorithm: "girvan".into(),
         ..cfg()
@@ -283,6 +271,73 @@ fn other_columns_are_unchanged_and_temporal_columns_are_gated() {
     .unwrap()
     .to_string();
     assert!(e.contains("louvain") && e.contains("girvan"), "{e}");
+}
+
+#[test]
+fn graph_metrics_are_gated_consistent_and_thread_independent() {
+    // Values against NetworkX: tests/python/test_connection.py; here the
+    // wiring: gating, column order, degrees = the Tier 1 counts, the
+    // community flag, and the same rows at any thread count.
+    let dir = tempfile::tempdir().unwrap();
+    let a = generated(dir.path(), "a.pcap", 21);
+    let plain = run(std::slice::from_ref(&a), cfg(), 1);
+    for algo in ["louvain", "greedy", "label_propagation"] {
+        let g = Config {
+            connection_include_graph_metrics: true,
+            connection_community_algorithm: algo.into(),
+            ..cfg()
+        };
+        let one = run(std::slice::from_ref(&a), g.clone(), 1);
+        let at = |name: &str| one.columns.iter().position(|c| *c == name).unwrap();
+        assert_eq!(
+            at("conn_src_out_degree"),
+            at("conn_src_unique_ports") + 1,
+            "Tier 2 follows Tier 1"
+        );
+        assert_eq!(at("conn_src_flow_rate"), at("conn_dst_clustering") + 1);
+        assert_eq!(one.columns.len(), plain.columns.len() + 9);
+        let mut communities = BTreeSet::new();
+        for r in 0..one.rows.len() {
+            assert_eq!(
+                int(&one, r, "conn_src_out_degree"),
+                int(&one, r, "conn_src_unique_dsts")
+            );
+            assert_eq!(
+                int(&one, r, "conn_dst_in_degree"),
+                int(&one, r, "conn_dst_unique_srcs")
+            );
+            let (cs, cd) = (
+                int(&one, r, "conn_src_community"),
+                int(&one, r, "conn_dst_community"),
+            );
+            communities.insert(cs);
+            assert_eq!(
+                one.rows[r][at("conn_same_community")],
+                Value::Bool(cs == cd)
+            );
+            for c in [
+                "conn_src_betweenness",
+                "conn_dst_betweenness",
+                "conn_src_clustering",
+                "conn_dst_clustering",
+            ] {
+                let v = float(&one, r, c);
+                assert!((0.0..=1.0).contains(&v), "{c} {v}");
+            }
+            // every other column as without the graph metrics
+            for (k, name) in plain.columns.iter().enumerate() {
+                assert_eq!(one.rows[r][at(name)], plain.rows[r][k], "{name}");
+            }
+        }
+        assert!(communities.len() > 1, "{algo}: {communities:?}");
+        for t in [2, 3] {
+            assert_eq!(
+                run(std::slice::from_ref(&a), g.clone(), t).rows,
+                one.rows,
+                "{algo}, {t} threads"
+            );
+        }
+    }
 }
 
 /// Records the passes and the progress reports.
