@@ -8,7 +8,7 @@ use super::in_place::NgSlice;
 use super::{note_link, Frame, ReadEnd, BUFFER_SIZE, MAX_INTERFACES, MAX_RECORD_LEN, MAX_TS_US};
 use crate::error::Result;
 use pcap_parser::pcapng::Block;
-use pcap_parser::traits::PcapReaderIterator;
+use pcap_parser::traits::{PcapNGPacketBlock, PcapReaderIterator};
 use pcap_parser::{PcapBlockOwned, PcapError, PcapNGReader};
 use std::io::Read;
 use std::path::Path;
@@ -124,7 +124,7 @@ impl Records {
                                 .to_us(ticks)
                                 .saturating_add(ifc.offset_s.saturating_mul(1_000_000))
                                 .clamp(-MAX_TS_US, MAX_TS_US);
-                            if !on_frame(&frame_of(ifc, ts_us, epb.origlen, epb.data)) {
+                            if !on_frame(&frame_of(ifc, ts_us, epb.origlen, epb.packet_data())) {
                                 return Step::Stop;
                             }
                         }
@@ -133,7 +133,7 @@ impl Records {
                 }
                 PcapBlockOwned::NG(Block::SimplePacket(spb)) => match interfaces.first() {
                     Some(ifc) => {
-                        if !on_frame(&frame_of(ifc, 0, spb.origlen, spb.data)) {
+                        if !on_frame(&frame_of(ifc, 0, spb.origlen, spb.packet_data())) {
                             return Step::Stop;
                         }
                     }

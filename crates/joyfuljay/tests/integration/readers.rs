@@ -594,3 +594,34 @@ fn a_pipe_is_streamed() {
     assert_eq!(got, streamed(&bytes, 0).unwrap());
     assert_eq!(got.frames.len(), 43);
 }
+
+/// A pcapng packet block pads its data to 4 bytes; a frame is the captured
+/// bytes only, as in a legacy pcap file (and the packet filter, payload
+/// bytes and captured lengths see no padding).
+#[test]
+fn pcapng_frames_carry_no_block_padding() {
+    let frames: Vec<Vec<u8>> = (17..=20)
+        .map(|n| Packet::udp("192.0.2.1", 1000, "192.0.2.2", 2000, n).frame(1))
+        .collect();
+    let lens: Vec<usize> = frames.iter().map(|f| f.len()).collect();
+    assert!(lens.iter().any(|n| n % 4 != 0), "{lens:?}");
+    let ng = pcapng(
+        &[(1, None)],
+        &frames
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (0, T0 + i as i64 * 1000, f.clone()))
+            .collect::<Vec<_>>(),
+    );
+    let mut got = Vec::new();
+    let mut r = CaptureReader::open(&ng.path).unwrap();
+    r.for_each(
+        |f| {
+            got.push(f.data.to_vec());
+            true
+        },
+        || panic!("unknown interface"),
+    )
+    .unwrap();
+    assert_eq!(got, frames);
+}
