@@ -29,15 +29,23 @@ import joyfuljay as jj
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def synthetic_pcap(path: Path, flows: int) -> None:
-    """`flows` UDP flows 10.x.y.z:40000 <-> 192.0.2.1:53, request then response."""
+def synthetic_pcap(path: Path, flows: int, seed: int | None = None) -> None:
+    """`flows` UDP flows to 192.0.2.1:53, request then response, 5 µs apart.
+
+    Without `seed` the clients are 10.x.y.z:40000 (x.y.z = the flow's
+    number); with it (bench_spark.py: one distinct file per seed) they are
+    10.seed.y.z with the port 40000 + the number's top bits.
+    """
     out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
     payload = b"\x00" * 32
     t0 = 1_700_000_000
+    dst = bytes([192, 0, 2, 1])
     for i in range(flows):
-        src = bytes([10, (i >> 16) & 255, (i >> 8) & 255, i & 255])
-        dst = bytes([192, 0, 2, 1])
-        for k, (a, b, sp, dp) in enumerate([(src, dst, 40000, 53), (dst, src, 53, 40000)]):
+        if seed is None:
+            src, sport = bytes([10, (i >> 16) & 255, (i >> 8) & 255, i & 255]), 40000
+        else:
+            src, sport = bytes([10, seed & 255, (i >> 8) & 255, i & 255]), 40000 + (i >> 16)
+        for k, (a, b, sp, dp) in enumerate([(src, dst, sport, 53), (dst, src, 53, sport)]):
             udp = struct.pack(">HHHH", sp, dp, 8 + len(payload), 0) + payload
             ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0, a, b) + udp
             frame = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip

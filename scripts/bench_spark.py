@@ -31,39 +31,14 @@ import argparse
 import os
 import platform
 import shutil
-import struct
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
 
-
-def synthetic_pcap(path: Path, flows: int, seed: int) -> None:
-    """`flows` UDP flows 10.s.y.z:40000 <-> 192.0.2.1:53, request then response."""
-    out = bytearray(struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1))
-    payload = b"\x00" * 32
-    t0 = 1_700_000_000
-    for i in range(flows):
-        src = bytes([10, seed & 255, (i >> 8) & 255, i & 255])
-        sport = 40000 + (i >> 16)
-        dst = bytes([192, 0, 2, 1])
-        for k, (a, b, sp, dp) in enumerate([(src, dst, sport, 53), (dst, src, 53, sport)]):
-            udp = struct.pack(">HHHH", sp, dp, 8 + len(payload), 0) + payload
-            ip = struct.pack(">BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), i & 0xFFFF, 0, 64, 17, 0, a, b) + udp
-            frame = b"\x02\x00\x00\x00\x00\x02\x02\x00\x00\x00\x00\x01\x08\x00" + ip
-            us = i * 10 + k * 5
-            out += struct.pack("<IIII", t0 + us // 1_000_000, us % 1_000_000, len(frame), len(frame)) + frame
-    path.write_bytes(bytes(out))
-
-
-def best(fn, repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_python import best, synthetic_pcap  # noqa: E402  (same captures, same timing rule)
 
 
 def main() -> None:

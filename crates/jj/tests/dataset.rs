@@ -4,29 +4,15 @@
 //! an interrupt. (Reading the Parquet parts back with pyarrow.dataset,
 //! DuckDB and polars: tests/python/test_dataset.py.)
 
+mod common;
+
+use common::{jj, ok};
 use joyfuljay::synth::{Packet, PcapWriter};
 use joyfuljay_testkit::capture;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn jj(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jj"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("jj runs")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "jj failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// Every file under `dir`, relative, with `/` separators.
 fn files_under(dir: &Path) -> Vec<String> {

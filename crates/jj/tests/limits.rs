@@ -1,27 +1,18 @@
 //! `jj extract` limits: eviction strategy, sampling, threads from the
 //! config file, and the memory budget (peak RSS of the `jj` process).
 
+mod common;
+
+use common::{err, jj as run};
 use joyfuljay::synth::traffic::flood;
 use joyfuljay::synth::{Packet, PcapWriter};
 use joyfuljay_testkit::{capture, Table};
 use std::io::Write;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 
 fn jj_path() -> PathBuf {
     PathBuf::from(env!("CARGO_BIN_EXE_jj"))
-}
-
-fn run(args: &[&str]) -> Output {
-    Command::new(jj_path())
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("jj runs")
-}
-
-fn err(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
 fn write_pcap(path: &Path, packets: &[(f64, Packet)]) {

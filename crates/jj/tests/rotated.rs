@@ -7,26 +7,11 @@
 //! `editcap -c` does); the pcapng capture is split by `editcap -c`
 //! itself (testdata/rotated, committed: CI has no editcap).
 
+mod common;
+
+use common::{jj, ok};
 use joyfuljay_testkit::{captures_dir, testdata};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn jj(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_jj"))
-        .args(args)
-        .env_remove("RUST_BACKTRACE")
-        .output()
-        .expect("jj runs")
-}
-
-fn ok(o: Output) -> Output {
-    assert!(
-        o.status.success(),
-        "jj failed: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    o
-}
 
 /// Split a classic pcap (either byte order) into parts of `per` records:
 /// `None` when `whole` is not a classic pcap or has fewer than 2 records.

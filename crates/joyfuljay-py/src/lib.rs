@@ -38,6 +38,49 @@ use std::time::Duration;
 /// (KeyboardInterrupt and other signal handlers run within this).
 const SIGNAL_POLL: Duration = Duration::from_millis(100);
 
+/// Run `work` on a thread of its own with the GIL released, while this
+/// thread looks for signals every [`SIGNAL_POLL`]. On a signal (Ctrl-C)
+/// the cancel flag given to `work` is set, `work` is waited for (it ends
+/// within a few thousand packets, so nothing outlives the call) and the
+/// signal's Python exception is returned.
+fn run_interruptibly<T, F>(py: Python<'_>, work: F) -> PyResult<Result<T, Error>>
+where
+    T: Send,
+    F: FnOnce(Arc<AtomicBool>) -> Result<T, Error> + Send,
+{
+    let cancel = Arc::new(AtomicBool::new(false));
+    let (tx, rx) = channel();
+    std::thread::scope(|scope| {
+        let flag = Arc::clone(&cancel);
+        std::thread::Builder::new()
+            .name("joyfuljay-extract".to_string())
+            .spawn_scoped(scope, move || {
+                let _ = tx.send(work(flag));
+            })
+            .map_err(|e| {
+                PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
+            })?;
+        let mut rx = rx;
+        loop {
+            let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
+            rx = back;
+            match got {
+                Ok(r) => return Ok(r),
+                Err(RecvTimeoutError::Timeout) => {
+                    if let Err(e) = py.check_signals() {
+                        cancel.store(true, Ordering::SeqCst);
+                        let _ = py.detach(move || rx.recv());
+                        return Err(e);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
+                    return Err(PyRuntimeError::new_err("the extraction thread failed"))
+                }
+            }
+        }
+    })
+}
+
 create_exception!(
     joyfuljay,
     CaptureError,
@@ -554,50 +597,15 @@ impl PyPipeline {
         chunk_rows: usize,
     ) -> PyResult<(Vec<PyBatch>, Vec<String>, Bound<'py, PyDict>)> {
         let pipeline = &*self.inner;
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = channel();
-        let result = std::thread::scope(|scope| -> PyResult<_> {
-            let flag = Arc::clone(&cancel);
-            let paths = &paths;
-            std::thread::Builder::new()
-                .name("joyfuljay-extract".to_string())
-                .spawn_scoped(scope, move || {
-                    let run = || {
-                        let mut sink = ArrowSink::new(chunk_rows);
-                        let mut obs = Collect::default();
-                        let mut readers = open_all(paths)?;
-                        for r in &mut readers {
-                            r.set_cancel(Arc::clone(&flag));
-                        }
-                        let stats = process_all(pipeline, readers, &mut sink, &mut obs)?;
-                        Ok::<_, Error>((sink.into_batches(), obs.warnings, stats))
-                    };
-                    let _ = tx.send(run());
-                })
-                .map_err(|e| {
-                    PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
-                })?;
-            let mut rx = rx;
-            loop {
-                let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
-                rx = back;
-                match got {
-                    Ok(r) => return Ok(r),
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Err(e) = py.check_signals() {
-                            cancel.store(true, Ordering::SeqCst);
-                            // The extraction ends within a few thousand
-                            // packets; wait for it so nothing outlives the
-                            // call.
-                            let _ = py.detach(move || rx.recv());
-                            return Err(e);
-                        }
-                    }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        return Err(PyRuntimeError::new_err("the extraction thread failed"))
-                    }
-                }
+        let result = run_interruptibly(py, |cancel| {
+            let mut sink = ArrowSink::new(chunk_rows);
+            let mut obs = Collect::default();
+            let mut readers = open_all(&paths)?;
+            for r in &mut readers {
+                r.set_cancel(Arc::clone(&cancel));
             }
+            let stats = process_all(pipeline, readers, &mut sink, &mut obs)?;
+            Ok((sink.into_batches(), obs.warnings, stats))
         })?;
         let (batches, warnings, stats) = result.map_err(|e| to_py_err(py, e))?;
         let batches = batches.into_iter().map(|batch| PyBatch { batch }).collect();
@@ -631,51 +639,19 @@ impl PyPipeline {
                 "partition_by: give the keys of the dataset's directories (date, hour, file)",
             ));
         }
-        let cancel = Arc::new(AtomicBool::new(false));
-        let (tx, rx) = channel();
-        let result = std::thread::scope(|scope| -> PyResult<_> {
-            let flag = Arc::clone(&cancel);
-            let (paths, directory) = (&paths, &directory);
-            std::thread::Builder::new()
-                .name("joyfuljay-extract".to_string())
-                .spawn_scoped(scope, move || {
-                    let run = || {
-                        let mut obs = Collect::default();
-                        let mut readers = open_all(paths)?;
-                        for r in &mut readers {
-                            r.set_cancel(Arc::clone(&flag));
-                        }
-                        let mut dataset = PartitionedDir::create(directory, format, keys)?;
-                        let stats = process_all(pipeline, readers, &mut dataset, &mut obs)?;
-                        if flag.load(Ordering::SeqCst) {
-                            return Err(Error::Interrupted);
-                        }
-                        let parts = dataset.commit()?;
-                        Ok::<_, Error>((parts, obs.warnings, stats))
-                    };
-                    let _ = tx.send(run());
-                })
-                .map_err(|e| {
-                    PyRuntimeError::new_err(format!("cannot start the extraction thread: {e}"))
-                })?;
-            let mut rx = rx;
-            loop {
-                let (got, back) = py.detach(move || (rx.recv_timeout(SIGNAL_POLL), rx));
-                rx = back;
-                match got {
-                    Ok(r) => return Ok(r),
-                    Err(RecvTimeoutError::Timeout) => {
-                        if let Err(e) = py.check_signals() {
-                            cancel.store(true, Ordering::SeqCst);
-                            let _ = py.detach(move || rx.recv());
-                            return Err(e);
-                        }
-                    }
-                    Err(RecvTimeoutError::Disconnected) => {
-                        return Err(PyRuntimeError::new_err("the extraction thread failed"))
-                    }
-                }
+        let result = run_interruptibly(py, |cancel| {
+            let mut obs = Collect::default();
+            let mut readers = open_all(&paths)?;
+            for r in &mut readers {
+                r.set_cancel(Arc::clone(&cancel));
             }
+            let mut dataset = PartitionedDir::create(&directory, format, keys)?;
+            let stats = process_all(pipeline, readers, &mut dataset, &mut obs)?;
+            if cancel.load(Ordering::SeqCst) {
+                return Err(Error::Interrupted);
+            }
+            let parts = dataset.commit()?;
+            Ok((parts, obs.warnings, stats))
         })?;
         let (parts, warnings, stats) = result.map_err(|e| to_py_err(py, e))?;
         Ok((parts, warnings, stats_to_py(py, &stats)?))

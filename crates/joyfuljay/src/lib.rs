@@ -58,6 +58,7 @@ pub mod packet;
 pub mod parallel;
 pub mod pipeline;
 pub mod proto;
+pub mod rng;
 pub mod schema;
 pub mod synth;
 

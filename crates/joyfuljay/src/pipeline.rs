@@ -296,11 +296,7 @@ pub fn sampling_threshold(rate: Option<f64>) -> Option<u64> {
 /// (docs/semantics.md#sampling).
 #[inline]
 pub fn sampled_in(index: u64, threshold: u64) -> bool {
-    let mut z = index ^ SAMPLING_SEED;
-    z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-    z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-    z ^= z >> 31;
-    z < threshold
+    crate::rng::mix(index ^ SAMPLING_SEED) < threshold
 }
 
 /// One decoded packet waiting in a [`PacketBatch`].

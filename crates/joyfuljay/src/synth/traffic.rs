@@ -4,6 +4,7 @@
 //! VLAN-tagged frames, interleaved across a chosen number of concurrent flows.
 
 use super::{Packet, PcapNgWriter, PcapWriter, L4};
+use crate::rng::Rng;
 use std::io::{self, Write};
 
 /// Packet size mixes.
@@ -53,37 +54,6 @@ impl Default for TrafficSpec {
     }
 }
 
-/// SplitMix64: small, fast, good enough for traffic shapes.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    /// Next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-        z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    pub fn unit(&mut self) -> f64 {
-        (self.next_u64() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    /// Uniform in [0, n).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 {
-            0
-        } else {
-            self.next_u64() % n
-        }
-    }
-}
-
 #[derive(Debug, Clone, Copy)]
 enum Kind {
     Tcp,
@@ -112,19 +82,19 @@ const PSH: u8 = 0x08;
 
 fn payload(rng: &mut Rng, mix: Mix, bulk: bool) -> usize {
     match mix {
-        Mix::Small => rng.below(33) as usize,
+        Mix::Small => rng.below_mod(33) as usize,
         Mix::Dense => {
             if bulk && rng.unit() < 0.5 {
                 1448
             } else {
-                24 + rng.below(200) as usize
+                24 + rng.below_mod(200) as usize
             }
         }
         Mix::Default => {
             if bulk && rng.unit() < 0.7 {
                 1448
             } else {
-                20 + rng.below(400) as usize
+                20 + rng.below_mod(400) as usize
             }
         }
     }
@@ -152,9 +122,9 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
     let c = rng.next_u64();
     // Dense traffic talks to many servers (a /16), the others to 254.
     let s = if dense {
-        rng.below(65_000)
+        rng.below_mod(65_000)
     } else {
-        rng.below(254)
+        rng.below_mod(254)
     };
     let (client, server) = if v6 {
         (
@@ -182,26 +152,30 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
         )
     };
     let cport = 1024 + ((serial.wrapping_mul(7919) ^ c) % 64000) as u16;
-    let vlan = (rng.unit() < spec.vlan_share).then(|| 1 + rng.below(4000) as u16);
+    let vlan = (rng.unit() < spec.vlan_share).then(|| 1 + rng.below_mod(4000) as u16);
     let mut steps = Vec::new();
     let sport;
     match kind {
         Kind::Tcp => {
-            sport = [80u16, 443, 22, 25, 8080][rng.below(5) as usize];
+            sport = [80u16, 443, 22, 25, 8080][rng.below_mod(5) as usize];
             steps.push((true, SYN, 0));
             steps.push((false, SYN | ACK, 0));
             steps.push((true, ACK, 0));
             let long = dense && rng.unit() < 0.02;
             let exchanges = if long {
-                20 + rng.below(40)
+                20 + rng.below_mod(40)
             } else if dense {
-                1 + rng.below(2)
+                1 + rng.below_mod(2)
             } else {
-                1 + rng.below(6)
+                1 + rng.below_mod(6)
             };
             for _ in 0..exchanges {
                 steps.push((true, PSH | ACK, payload(rng, spec.mix, false)));
-                let segs = if dense && !long { 1 } else { 1 + rng.below(8) };
+                let segs = if dense && !long {
+                    1
+                } else {
+                    1 + rng.below_mod(8)
+                };
                 for _ in 0..segs {
                     steps.push((false, ACK, payload(rng, spec.mix, true)));
                 }
@@ -216,11 +190,11 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
             }
         }
         Kind::Udp => {
-            sport = [53u16, 123, 443, 5353][rng.below(4) as usize];
+            sport = [53u16, 123, 443, 5353][rng.below_mod(4) as usize];
             let exchanges = if dense {
                 1 + u64::from(rng.unit() < 0.1)
             } else {
-                1 + rng.below(3)
+                1 + rng.below_mod(3)
             };
             for _ in 0..exchanges {
                 steps.push((true, 0, payload(rng, spec.mix, false)));
@@ -229,7 +203,7 @@ fn new_conn(rng: &mut Rng, spec: &TrafficSpec, serial: u64) -> Conn {
         }
         Kind::Icmp => {
             sport = 0;
-            for _ in 0..1 + rng.below(4) {
+            for _ in 0..1 + rng.below_mod(4) {
                 steps.push((true, 0, 56));
                 steps.push((false, 0, 56));
             }
@@ -347,7 +321,7 @@ pub fn generate(spec: &TrafficSpec, out: &mut dyn FrameSink) -> io::Result<Gener
     };
     let mut ts_ns: i64 = 1_700_000_000_000_000_000;
     while g.packets < spec.packets {
-        let i = rng.below(n as u64) as usize;
+        let i = rng.below_mod(n as u64) as usize;
         let step = conns[i].steps[conns[i].next];
         let f = conns[i].frame(step);
         // Exponential gaps with the given mean.

@@ -10,6 +10,8 @@
 //! Louvain's node order) come from a SplitMix64 with a fixed seed.
 //! Definitions and costs: `docs/semantics.md#connection`.
 
+use crate::rng::Rng;
+
 /// Graphs with at most this many nodes get exact betweenness; larger ones
 /// a pivot sample of this many sources (the same work as the largest exact
 /// graph, times the edge count).
@@ -29,43 +31,6 @@ const LOUVAIN_THRESHOLD: f64 = 1e-7;
 const GAIN_EPS: f64 = 1e-9;
 /// Local-moving passes per Louvain level at most.
 const MAX_PASSES: usize = 50;
-
-/// SplitMix64: a small, fixed, reproducible generator.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    /// A generator starting from `seed`.
-    pub fn new(seed: u64) -> Rng {
-        Rng(seed)
-    }
-    /// The next 64 random bits.
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (n > 0), by rejection.
-    pub fn below(&mut self, n: usize) -> usize {
-        let n = n as u64;
-        let zone = u64::MAX - (u64::MAX % n);
-        loop {
-            let x = self.next_u64();
-            if x < zone {
-                return (x % n) as usize;
-            }
-        }
-    }
-    /// Fisher–Yates shuffle.
-    pub fn shuffle<T>(&mut self, v: &mut [T]) {
-        for i in (1..v.len()).rev() {
-            let j = self.below(i + 1);
-            v.swap(i, j);
-        }
-    }
-}
 
 /// Compressed adjacency: the neighbours of `u` are
 /// `targets[offsets[u]..offsets[u + 1]]`, ascending.
