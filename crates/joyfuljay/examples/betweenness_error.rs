@@ -13,8 +13,9 @@
 //! hosts in the top 1 % by exact value, and how many of the exact top 100
 //! the estimate also ranks in its top 100.
 use joyfuljay::features::connection::graph::{
-    betweenness, Csr, Rng, BETWEENNESS_PIVOTS, EXACT_BETWEENNESS_MAX_NODES,
+    betweenness, Csr, BETWEENNESS_PIVOTS, EXACT_BETWEENNESS_MAX_NODES,
 };
+use joyfuljay::rng::Rng;
 use std::time::Instant;
 
 fn main() {
