@@ -113,8 +113,11 @@ def tools(args):
         found.append(("softflowd", lambda f: ["softflowd", "-r", f, "-n", "127.0.0.1:9995", "-d"], None))
     py = args.python
     if py and subprocess.run([py, "-c", "import nfstream"], capture_output=True).returncode == 0:
+        # jj's default timeouts (idle 60 s, no active timeout); NFStream's
+        # own are 120 s and 1800 s. scripts/bench_nfstream.py compares flows.
         code = ("import sys,nfstream;n=0\n"
-                "for _ in nfstream.NFStreamer(source=sys.argv[1], statistical_analysis=False, n_dissections=0): n+=1\n")
+                "for _ in nfstream.NFStreamer(source=sys.argv[1], statistical_analysis=False, n_dissections=0,"
+                " idle_timeout=60, active_timeout=10**9): n+=1\n")
         found.append(("NFStream", lambda f: [py, "-c", code, f], args.nfstream_packets))
     ref = args.reference
     if ref and os.path.exists(ref):
@@ -133,7 +136,7 @@ def main():
                     help="packets given to the reference joyfuljay; rates are per packet")
     ap.add_argument("--nfstream-packets", type=int, default=300_000,
                     help="packets given to NFStream (its start-up is amortised over them)")
-    ap.add_argument("--python", default=os.environ.get("BENCH_PYTHON", sys.executable),
+    ap.add_argument("--python", "--nfstream-python", default=os.environ.get("BENCH_PYTHON", sys.executable),
                     help="python with nfstream installed")
     ap.add_argument("--reference", default=os.environ.get("BENCH_REFERENCE", "/opt/refjj/bin/jj"),
                     help="the reference joyfuljay CLI")
