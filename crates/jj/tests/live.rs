@@ -56,6 +56,16 @@ macro_rules! need_live {
     };
 }
 
+/// The set-up of a live test: skip it (printing why) unless root with
+/// `ip`, `tcpdump` and `python3`; else a fresh pair of namespaces and a
+/// temporary directory.
+macro_rules! live_env {
+    () => {{
+        need_live!();
+        (Netns::new(), tempfile::tempdir().unwrap())
+    }};
+}
+
 fn run(args: &[&str]) -> std::process::Output {
     let out = Command::new(args[0])
         .args(&args[1..])
@@ -119,6 +129,66 @@ impl Netns {
         let mut c = Command::new("ip");
         c.args(["netns", "exec", ns]).args(args);
         c
+    }
+
+    /// `jj live` on `ia` (in namespace a) with `args`, then `-o out`,
+    /// started: it is listening.
+    fn jj_live(&self, args: &[&str], out: &Path) -> (Child, std::thread::JoinHandle<String>) {
+        let mut c = self.exec(&self.a, &[jj_bin().to_str().unwrap(), "live", &self.ia]);
+        c.args(args).arg("-o").arg(out);
+        start_capture(c)
+    }
+
+    /// `ping -c count -i 0.2 -q` from namespace b to a.
+    fn ping(&self, count: u32) {
+        run(&[
+            "ip",
+            "netns",
+            "exec",
+            &self.b,
+            "ping",
+            "-c",
+            &count.to_string(),
+            "-i",
+            "0.2",
+            "-q",
+            "10.77.0.1",
+        ]);
+    }
+
+    /// `tcpdump -w file` on `ia`, started.
+    fn tcpdump(&self, file: &Path) -> (Child, std::thread::JoinHandle<String>) {
+        let mut td = self.exec(
+            &self.a,
+            &[
+                "tcpdump",
+                "-i",
+                &self.ia,
+                "-nn",
+                "-U",
+                "--immediate-mode",
+                "-s",
+                "4096",
+                "-B",
+                "16384",
+                "-w",
+            ],
+        );
+        td.arg(file);
+        start_capture(td)
+    }
+}
+
+/// tcpdump leaves at SIGINT without reading what the kernel still holds:
+/// wait until its file (packet-buffered, -U) stops growing.
+fn wait_still(file: &Path) {
+    let mut last = (0, Instant::now());
+    while last.1.elapsed() < Duration::from_millis(700) {
+        std::thread::sleep(Duration::from_millis(50));
+        let len = std::fs::metadata(file).map_or(0, |m| m.len());
+        if len != last.0 {
+            last = (len, Instant::now());
+        }
     }
 }
 
@@ -275,19 +345,7 @@ b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 for i in range(300):
     b.sendto(bytes(64 + (i * 37) % 900), ("10.77.0.1", 9999))
 "#;
-    run(&[
-        "ip",
-        "netns",
-        "exec",
-        &n.b,
-        "ping",
-        "-c",
-        "3",
-        "-i",
-        "0.2",
-        "-q",
-        "10.77.0.1",
-    ]);
+    n.ping(3);
     run(&["ip", "netns", "exec", &n.b, "python3", "-c", client]);
     // The HTTP request is sent once the server listens: the first tries
     // may be refused (RST), which is traffic too.
@@ -299,49 +357,16 @@ for i in range(300):
 
 #[test]
 fn live_rows_equal_extract_of_what_tcpdump_saw() {
-    need_live!();
-    let n = Netns::new();
-    let dir = tempfile::tempdir().unwrap();
+    let (n, dir) = live_env!();
     let (tcpd_file, live_csv, saved) = (
         dir.path().join("tcpdump.pcap"),
         dir.path().join("live.csv"),
         dir.path().join("saved.pcapng"),
     );
-    let mut td = n.exec(
-        &n.a,
-        &[
-            "tcpdump",
-            "-i",
-            &n.ia,
-            "-nn",
-            "-U",
-            "--immediate-mode",
-            "-s",
-            "4096",
-            "-B",
-            "16384",
-            "-w",
-        ],
-    );
-    td.arg(&tcpd_file);
-    let (tcpdump, td_err) = start_capture(td);
-    let mut jj = n.exec(
-        &n.a,
-        &[jj_bin().to_str().unwrap(), "live", &n.ia, "--save-pcap"],
-    );
-    jj.arg(&saved).arg("-o").arg(&live_csv);
-    let (live, live_err) = start_capture(jj);
+    let (tcpdump, td_err) = n.tcpdump(&tcpd_file);
+    let (live, live_err) = n.jj_live(&["--save-pcap", saved.to_str().unwrap()], &live_csv);
     traffic(&n);
-    // tcpdump leaves at SIGINT without reading what the kernel still
-    // holds: wait until its file (packet-buffered, -U) stops growing.
-    let mut last = (0, Instant::now());
-    while last.1.elapsed() < Duration::from_millis(700) {
-        std::thread::sleep(Duration::from_millis(50));
-        let len = std::fs::metadata(&tcpd_file).map_or(0, |m| m.len());
-        if len != last.0 {
-            last = (len, Instant::now());
-        }
-    }
+    wait_still(&tcpd_file);
     sigint(&live);
     sigint(&tcpdump);
     let (code, _, err) = finish(live, live_err);
@@ -463,37 +488,11 @@ fn live_rows_equal_extract_of_what_tcpdump_saw() {
 
 #[test]
 fn live_ends_idle_flows_by_the_wall_clock_and_stops_at_duration() {
-    need_live!();
-    let n = Netns::new();
-    let dir = tempfile::tempdir().unwrap();
+    let (n, dir) = live_env!();
     let out = dir.path().join("live.jsonl");
-    let mut jj = n.exec(
-        &n.a,
-        &[
-            jj_bin().to_str().unwrap(),
-            "live",
-            &n.ia,
-            "--timeout",
-            "0.5",
-            "-d",
-            "6",
-            "-o",
-        ],
-    );
-    jj.arg(&out);
     let start = Instant::now();
-    let (live, err) = start_capture(jj);
-    run(&[
-        "ip",
-        "netns",
-        "exec",
-        &n.b,
-        "ping",
-        "-c",
-        "1",
-        "-q",
-        "10.77.0.1",
-    ]);
+    let (live, err) = n.jj_live(&["--timeout", "0.5", "-d", "6"], &out);
+    n.ping(1);
     // No packet after the ping: only a sweep of the wall clock ends the
     // flow; its row is in the file while jj still runs.
     let mut seen = false;
@@ -535,16 +534,10 @@ impl Running for Child {
 
 #[test]
 fn live_count_stops_after_n_packets() {
-    need_live!();
-    let n = Netns::new();
-    let dir = tempfile::tempdir().unwrap();
+    let (n, dir) = live_env!();
     let (out, saved) = (dir.path().join("c.csv"), dir.path().join("c.pcapng"));
-    let mut jj = n.exec(
-        &n.a,
+    let (live, err) = n.jj_live(
         &[
-            jj_bin().to_str().unwrap(),
-            "live",
-            &n.ia,
             "--count",
             "4",
             "--filter",
@@ -552,23 +545,11 @@ fn live_count_stops_after_n_packets() {
             "-d",
             "20",
             "--save-pcap",
+            saved.to_str().unwrap(),
         ],
+        &out,
     );
-    jj.arg(&saved).arg("-o").arg(&out);
-    let (live, err) = start_capture(jj);
-    run(&[
-        "ip",
-        "netns",
-        "exec",
-        &n.b,
-        "ping",
-        "-c",
-        "4",
-        "-i",
-        "0.2",
-        "-q",
-        "10.77.0.1",
-    ]);
+    n.ping(4);
     let t = Instant::now();
     let (code, _, e) = finish(live, err);
     assert_eq!(code, 0, "{e}");
@@ -590,29 +571,10 @@ fn live_count_stops_after_n_packets() {
 
 #[test]
 fn live_interface_going_down_is_a_one_line_error_keeping_rows() {
-    need_live!();
-    let n = Netns::new();
-    let dir = tempfile::tempdir().unwrap();
+    let (n, dir) = live_env!();
     let out = dir.path().join("down.csv");
-    let mut jj = n.exec(
-        &n.a,
-        &[jj_bin().to_str().unwrap(), "live", &n.ia, "-d", "20", "-o"],
-    );
-    jj.arg(&out);
-    let (live, err) = start_capture(jj);
-    run(&[
-        "ip",
-        "netns",
-        "exec",
-        &n.b,
-        "ping",
-        "-c",
-        "2",
-        "-i",
-        "0.2",
-        "-q",
-        "10.77.0.1",
-    ]);
+    let (live, err) = n.jj_live(&["-d", "20"], &out);
+    n.ping(2);
     std::thread::sleep(Duration::from_millis(300));
     run(&["ip", "-n", &n.b, "link", "del", &n.ib]);
     let t = Instant::now();
