@@ -48,6 +48,8 @@ pub struct LiveOptions {
     pub save_pcap: Option<PathBuf>,
     /// Set by someone else to stop (SIGINT, Python).
     pub stop: Arc<AtomicBool>,
+    /// Only the traffic of these processes (`--pid`, `--process`; Linux).
+    pub procs: Option<crate::procsock::Target>,
 }
 
 /// The counters of a live run.
@@ -86,7 +88,10 @@ pub fn pcap_message(e: &pcap::Error) -> String {
 
 /// Open `iface` for capture with `filter`: a one-line error naming the
 /// interface (no such interface; no permission, naming CAP_NET_RAW).
-fn open(iface: &str, filter: Option<&str>) -> anyhow::Result<Opened> {
+/// `immediate`: packets are handed over as they arrive, not in blocks of
+/// up to a read timeout (`--pid`: sockets are looked up while they may
+/// still be open).
+fn open(iface: &str, filter: Option<&str>, immediate: bool) -> anyhow::Result<Opened> {
     let fail = |e: pcap::Error| -> anyhow::Error {
         let msg = pcap_message(&e);
         let low = msg.to_lowercase();
@@ -105,7 +110,8 @@ fn open(iface: &str, filter: Option<&str>) -> anyhow::Result<Opened> {
         .promisc(iface != "any")
         .snaplen(SNAPLEN)
         .timeout(TICK.as_millis() as i32)
-        .buffer_size(32 << 20);
+        .buffer_size(32 << 20)
+        .immediate_mode(immediate);
     // Non-blocking reads and poll(2) with a timeout: a blocking read may
     // wait far longer than its timeout while no packet arrives.
     let mut cap = cap.open().map_err(fail)?.setnonblock().map_err(fail)?;
@@ -261,20 +267,29 @@ fn wall_us() -> i64 {
 /// created).
 pub struct Capture {
     opened: Vec<Opened>,
+    procs: Option<crate::procsock::ProcFilter>,
 }
 
 impl Capture {
-    /// Open every interface of `opts` (and set its filter).
-    pub fn open(opts: &LiveOptions) -> anyhow::Result<Capture> {
+    /// Open every interface of `opts` (and set its filter), and find the
+    /// processes of `opts.procs` and their sockets.
+    pub fn open(opts: &LiveOptions, idle_us: i64) -> anyhow::Result<Capture> {
         if opts.ifaces.is_empty() {
             bail!("no interface to capture on");
         }
+        // The processes first: their sockets are scanned before the first
+        // packet is read.
+        let procs = opts
+            .procs
+            .clone()
+            .map(|t| crate::procsock::ProcFilter::start(t, idle_us + SWEEP_LAG_US))
+            .transpose()?;
         let opened = opts
             .ifaces
             .iter()
-            .map(|i| open(i, opts.filter.as_deref()))
+            .map(|i| open(i, opts.filter.as_deref(), procs.is_some()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Capture { opened })
+        Ok(Capture { opened, procs })
     }
 
     /// (interface, link type) of each interface.
@@ -313,6 +328,7 @@ impl Capture {
         // The CSV header now: a file stopped at once still reads as CSV.
         sink.flush()?;
         let n = self.opened.len();
+        let mut procs = self.procs;
         let links: Vec<u32> = self.opened.iter().map(|o| o.link_type).collect();
         let halt = Arc::new(AtomicBool::new(false));
         // Set with `halt` when --count is reached: nothing more to read.
@@ -351,12 +367,36 @@ impl Capture {
                             if opts.count.is_some_and(|c| packets >= c) {
                                 break;
                             }
-                            packets += 1;
-                            if let Some((w, p)) = &mut save {
-                                w.packet(b.iface as u32, ts, data, len)
-                                    .with_context(|| p.display().to_string())?;
+                            match &mut procs {
+                                // --pid/--process: only the process's
+                                // packets count, and are saved.
+                                Some(f) => {
+                                    let mut keep = |d: &joyfuljay::decode::Decoded| f.keep(d, ts);
+                                    if !live.frame_if(
+                                        links[b.iface],
+                                        ts,
+                                        data,
+                                        len,
+                                        sink,
+                                        &mut keep,
+                                    )? {
+                                        continue;
+                                    }
+                                    packets += 1;
+                                    if let Some((w, p)) = &mut save {
+                                        w.packet(b.iface as u32, ts, data, len)
+                                            .with_context(|| p.display().to_string())?;
+                                    }
+                                }
+                                None => {
+                                    packets += 1;
+                                    if let Some((w, p)) = &mut save {
+                                        w.packet(b.iface as u32, ts, data, len)
+                                            .with_context(|| p.display().to_string())?;
+                                    }
+                                    live.frame(links[b.iface], ts, data, len, sink)?;
+                                }
                             }
-                            live.frame(links[b.iface], ts, data, len, sink)?;
                         }
                     }
                     Ok(Msg::Done { stats, error }) => {
@@ -378,6 +418,9 @@ impl Capture {
                 if last_sweep.elapsed() >= TICK {
                     last_sweep = Instant::now();
                     live.sweep(wall_us() - SWEEP_LAG_US, sink)?;
+                    if let Some(f) = &mut procs {
+                        f.sweep(wall_us());
+                    }
                     if let Some((w, p)) = &mut save {
                         w.flush().with_context(|| p.display().to_string())?;
                     }
@@ -401,6 +444,7 @@ impl Capture {
         for t in threads {
             let _ = t.join();
         }
+        drop(procs);
         result?;
         summary.seconds = start.elapsed().as_secs_f64();
         summary.stats = live.finish(sink)?;
@@ -413,9 +457,6 @@ impl Capture {
 
 /// `jj live`.
 pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
-    if a.pid.is_some() || a.process.is_some() {
-        bail!("--pid and --process are not supported yet; capture everything, or use --filter with the process's ports");
-    }
     if a.x.output.as_deref() == Some(Path::new("-")) {
         a.x.output = None;
     }
@@ -449,10 +490,14 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         count: a.count,
         save_pcap: a.save_pcap.clone(),
         stop: crate::interrupt_flag(),
+        procs: (a.pid.is_some() || a.process.is_some()).then(|| crate::procsock::Target {
+            pids: a.pid.into_iter().collect(),
+            name: a.process.clone(),
+        }),
     };
     // Every interface opens (and its filter compiles) before any output
     // file is created.
-    let cap = Capture::open(&opts)?;
+    let cap = Capture::open(&opts, pipeline.config().idle_us())?;
     if !a.x.quiet {
         let list: Vec<String> = cap
             .interfaces()
@@ -495,9 +540,19 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
     };
     if !a.x.quiet {
         let s = &summary.stats;
+        // With --pid/--process, `packets` are the process's.
+        let packets = match &opts.procs {
+            Some(t) => format!(
+                "{} packets captured, {} left out (not of {}), {} kept",
+                s.packets + s.filtered,
+                s.filtered,
+                t.describe(),
+                s.packets
+            ),
+            None => format!("{} packets captured", s.packets),
+        };
         eprintln!(
-            "jj: {} packets captured, {} decoded, {} skipped; {} flows written to {}; {:.2} s; kernel: {} received, {} dropped, {} dropped by the interface",
-            s.packets,
+            "jj: {packets}, {} decoded, {} skipped; {} flows written to {}; {:.2} s; kernel: {} received, {} dropped, {} dropped by the interface",
             s.decoded,
             s.skipped_total(),
             s.flows,

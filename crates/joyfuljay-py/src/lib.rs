@@ -757,6 +757,7 @@ impl PyPipeline {
             count,
             save_pcap,
             stop: Arc::clone(&cancel),
+            procs: None,
         };
         if self.inner.two_pass() {
             return Err(to_py_err(
@@ -768,7 +769,7 @@ impl PyPipeline {
             ));
         }
         let cap = py
-            .detach(|| jj::live::Capture::open(&opts))
+            .detach(|| jj::live::Capture::open(&opts, self.inner.config().idle_us()))
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(one_line(&format!("{e:#}"))))?;
         let (tx, rx) = sync_channel(2);
         let pipeline = Arc::clone(&self.inner);
