@@ -522,13 +522,19 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         // Text rows are written and flushed as flows end.
         Some(path) => {
             let f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
-            let mut sink = format.sink(f, &path.display().to_string());
+            let regular = f.metadata().is_ok_and(|m| m.file_type().is_file());
+            let mut sink = if regular {
+                format.sink(f, &path.display().to_string())
+            } else {
+                // A FIFO or a device.
+                format.sink(RowPieces(f), &path.display().to_string())
+            };
             let s = cap.run(&pipeline, &opts, &mut *sink)?;
             sink.finish()?;
             (s, path.display().to_string())
         }
         None => {
-            let mut sink = format.sink(std::io::stdout(), "standard output");
+            let mut sink = format.sink(RowPieces(std::io::stdout()), "standard output");
             let s = match cap.run(&pipeline, &opts, &mut *sink) {
                 Ok(s) => s,
                 Err(e) if crate::is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
@@ -570,6 +576,37 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// Bytes a pipe takes whole or not at all (POSIX PIPE_BUF on Linux).
+const PIPE_BUF: usize = 4096;
+
+/// A writer to a pipe (standard output, a FIFO) that hands over text rows
+/// in pieces ending at a line end and at most [`PIPE_BUF`] long (a row
+/// longer than that goes alone): the kernel writes each piece whole or not
+/// at all, so a `jj` that leaves while blocked on a full pipe (second
+/// SIGINT) leaves whole rows in it (rows up to 4 KiB). The sinks hand over
+/// buffers that end at a line end.
+struct RowPieces<W: std::io::Write>(W);
+
+impl<W: std::io::Write> std::io::Write for RowPieces<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() <= PIPE_BUF {
+            return self.0.write(buf);
+        }
+        let cut = match buf[..PIPE_BUF].iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => buf[PIPE_BUF..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |i| PIPE_BUF + i + 1),
+        };
+        self.0.write(&buf[..cut])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
+}
+
 /// The output format: `-f`, else the output file's extension, else CSV
 /// (as for `jj extract`).
 fn format_of(a: &crate::cli::ExtractArgs) -> anyhow::Result<Format> {
@@ -590,4 +627,45 @@ fn format_of(a: &crate::cli::ExtractArgs) -> anyhow::Result<Format> {
         },
         (None, None) => Format::Csv,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Records the pieces it is handed.
+    struct Pieces(Vec<Vec<u8>>);
+    impl Write for Pieces {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.push(b.to_vec());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn row_pieces_end_at_line_ends_within_pipe_buf() {
+        // Rows of 1 to 2999 bytes and one of 9000.
+        let mut text = Vec::new();
+        let mut rows = 0;
+        for i in 0..200usize {
+            let len = if i == 77 { 9000 } else { 1 + i * 131 % 2999 };
+            text.extend(std::iter::repeat_n(b'a', len - 1));
+            text.push(b'\n');
+            rows += 1;
+        }
+        let mut w = RowPieces(Pieces(Vec::new()));
+        w.write_all(&text).unwrap();
+        let pieces = w.0 .0;
+        assert_eq!(pieces.concat(), text);
+        for p in &pieces {
+            assert_eq!(p.last(), Some(&b'\n'));
+            let lines = p.iter().filter(|&&b| b == b'\n').count();
+            assert!(p.len() <= PIPE_BUF || lines == 1, "{} bytes", p.len());
+        }
+        assert!(pieces.len() > 1 && pieces.len() < rows);
+    }
 }
