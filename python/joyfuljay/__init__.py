@@ -462,6 +462,8 @@ class Pipeline:
         filter: Optional[str] = None,
         save_pcap: Optional[PathLike] = None,
         output_format: str = "dict",
+        pid: Optional[int] = None,
+        process: Optional[str] = None,
     ) -> Iterator[Any]:
         """Capture on a network interface (or a list of them) and yield the
         flows as they end: by idle timeout (``flow_timeout``) on the wall
@@ -476,12 +478,17 @@ class Pipeline:
             save_pcap: also write the captured packets to this pcapng file.
             output_format: ``"dict"`` (one dict per flow), ``"arrow"``
                 (``pyarrow.RecordBatch``es) or ``"dataframe"``.
+            pid: only the TCP/UDP traffic of this process's sockets (Linux;
+                as ``jj live --pid``).
+            process: only that of the processes of this name (Linux; as
+                ``jj live --process``); with ``pid``, either one's.
 
         Raises:
             OSError: no such interface, no permission (root or the
                 CAP_NET_RAW capability is needed), a filter that does not
-                compile, or the interface went down (after the rows seen
-                so far).
+                compile, no such process (``pid``, ``process``) or its
+                sockets unreadable, or the interface went down (after the
+                rows seen so far).
 
         Ctrl-C raises KeyboardInterrupt within 0.1 s; the capture stops and
         the flows still open are discarded (stop with ``duration`` or
@@ -491,7 +498,13 @@ class Pipeline:
         ifaces = [iface] if isinstance(iface, str) else list(iface)
         pa = _pyarrow()
         stream = self._native.live_stream(
-            ifaces, duration, count, filter, None if save_pcap is None else os.fspath(save_pcap)
+            ifaces,
+            duration,
+            count,
+            filter,
+            None if save_pcap is None else os.fspath(save_pcap),
+            pid=pid,
+            process=process,
         )
         self.stats = None
         return self._iterate(pa, stream, output_format)
@@ -504,6 +517,8 @@ class Pipeline:
         filter: Optional[str] = None,
         save_pcap: Optional[PathLike] = None,
         output_format: str = "dataframe",
+        pid: Optional[int] = None,
+        process: Optional[str] = None,
     ) -> Any:
         """Capture until ``duration`` seconds or ``count`` packets (one of
         them is required) and return every flow, as :meth:`process_pcap`
@@ -512,7 +527,7 @@ class Pipeline:
         if duration is None and count is None:
             raise ValueError("process_live: give duration= or count= (iter_live captures until stopped)")
         pa = _pyarrow()
-        batches = list(self.iter_live(iface, duration, count, filter, save_pcap, "arrow"))
+        batches = list(self.iter_live(iface, duration, count, filter, save_pcap, "arrow", pid, process))
         pipeline_schema = batches[0].schema if batches else None
         if pipeline_schema is None:
             table = pa.Table.from_batches([], schema=self._empty_schema(pa))
@@ -581,18 +596,22 @@ def extract_live(
     output_format: str = "dataframe",
     count: Optional[int] = None,
     save_pcap: Optional[PathLike] = None,
+    pid: Optional[int] = None,
+    process: Optional[str] = None,
     **config: Any,
 ) -> Any:
     """Capture on a network interface for ``duration`` seconds (or
     ``count`` packets) and return its flows, as :func:`extract` returns a
-    file's. ``filter`` is a BPF expression (tcpdump syntax); ``**config``
-    any :class:`Config` keyword. Needs root or the CAP_NET_RAW capability.
+    file's. ``filter`` is a BPF expression (tcpdump syntax); ``pid`` /
+    ``process`` keep only a process's traffic (Linux, as ``jj live
+    --pid/--process``); ``**config`` any :class:`Config` keyword. Needs
+    root or the CAP_NET_RAW capability.
 
-    Equivalent to ``Pipeline(Config(features=features, **config)).process_live(iface, duration, count, filter, save_pcap, output_format)``.
+    Equivalent to ``Pipeline(Config(features=features, **config)).process_live(iface, duration, count, filter, save_pcap, output_format, pid, process)``.
     """
     _check_format(output_format)
     return Pipeline(Config(features, **config)).process_live(
-        iface, duration, count, filter, save_pcap, output_format
+        iface, duration, count, filter, save_pcap, output_format, pid, process
     )
 
 

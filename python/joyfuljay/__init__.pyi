@@ -138,6 +138,8 @@ class Pipeline:
         filter: Optional[str] = None,
         save_pcap: Optional[PathLike] = None,
         output_format: str = ...,
+        pid: Optional[int] = None,
+        process: Optional[str] = None,
     ) -> Iterator[Any]:
         """Capture on interface(s) and yield flows as they end (needs libpcap, root or CAP_NET_RAW)."""
     def process_live(
@@ -148,6 +150,8 @@ class Pipeline:
         filter: Optional[str] = None,
         save_pcap: Optional[PathLike] = None,
         output_format: str = ...,
+        pid: Optional[int] = None,
+        process: Optional[str] = None,
     ) -> Any:
         """Capture until duration/count and return every flow."""
 
@@ -182,6 +186,8 @@ def extract_live(
     output_format: str = ...,
     count: Optional[int] = None,
     save_pcap: Optional[PathLike] = None,
+    pid: Optional[int] = None,
+    process: Optional[str] = None,
     **config: Any,
 ) -> Any:
     """Capture on interface(s) for duration seconds (or count packets) and return the flows."""

@@ -124,3 +124,66 @@ def test_errors_are_one_line_oserrors():
     assert "'udp port'" in str(e.value) and "\n" not in str(e.value)
     with pytest.raises(ValueError):
         jj.extract_live("lo")
+    with pytest.raises(OSError) as e:
+        jj.extract_live("lo", duration=1, pid=999999)
+    assert "--pid 999999: no such process" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_extract_live_pid_and_process_keep_only_that_process_s_sockets():
+    # Two receivers, each a process (named jjpyrecv0 and jjpyrecv1 by their
+    # first argument) with a UDP socket on a port of its own; the same
+    # datagrams go to both, with no BPF filter: the process filter alone
+    # keeps one flow (everything else on lo is left out).
+    ports = []
+    while len(ports) < 2:
+        p = free_udp_port()
+        if p not in ports:
+            ports.append(p)
+    code = (
+        "import socket, sys\n"
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)\n"
+        "s.bind(('127.0.0.1', int(sys.argv[1])))\n"
+        "print('ready', flush=True)\n"
+        "while True:\n    s.recv(4096)\n"
+    )
+    procs = [
+        subprocess.Popen(
+            [f"jjpyrecv{i}", "-c", code, str(p)], executable=sys.executable, stdout=subprocess.PIPE, text=True
+        )
+        for i, p in enumerate(ports)
+    ]
+    sizes = [10 + 53 * i % 600 for i in range(15)]
+
+    def send():
+        time.sleep(0.5)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.bind(("127.0.0.1", 0))
+        for n in sizes:
+            for port in ports:
+                s.sendto(bytes(n), ("127.0.0.1", port))
+            time.sleep(0.005)
+        s.close()
+
+    got = []
+    pipeline = jj.Pipeline(features=["flow_meta"])
+    try:
+        for p in procs:
+            assert p.stdout.readline().strip() == "ready"
+        for kw in [{"pid": procs[0].pid}, {"process": "jjpyrecv1"}]:
+            t = threading.Thread(target=send)
+            t.start()
+            got.append(pipeline.process_live("lo", duration=2.0, **kw))
+            t.join()
+            # The datagrams to the other receiver at least were left out.
+            assert pipeline.stats["filtered"] >= len(sizes), pipeline.stats
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+    for df, port in zip(got, ports):
+        assert len(df) == 1, df
+        row = df.iloc[0]
+        assert row["dst_port"] == port and row["protocol"] == 17
+        assert row["total_packets"] == len(sizes)
+        # IP lengths: 20 + 8 bytes of headers and the payload.
+        assert row["total_bytes"] == sum(n + 28 for n in sizes)

@@ -42,7 +42,7 @@ pub enum Command {
     /// Capture on network interfaces and write a row per flow as it ends.
     #[command(
         mut_arg("inputs", |a| a.value_name("IFACE").help("Network interfaces to capture on (e.g. eth0; `any` on Linux)")),
-        after_help = "EXAMPLES:\n  jj live eth0 -d 60 -o flows.csv\n  jj live eth0 --filter 'tcp port 443' --save-pcap raw.pcapng -o flows.jsonl\n  jj live eth0 wlan0 --count 10000 -f json\n\nStops at --duration, --count, SIGINT or SIGTERM: open flows are ended and written, kernel drops\nreported, exit status 0. A second SIGINT leaves at once (CSV/JSON Lines rows written so far stay,\ncomplete). Needs root or the CAP_NET_RAW capability. Exit status: 0 success, 1 capture or runtime\nerror, 2 usage error."
+        after_help = "EXAMPLES:\n  jj live eth0 -d 60 -o flows.csv\n  jj live eth0 --filter 'tcp port 443' --save-pcap raw.pcapng -o flows.jsonl\n  jj live eth0 wlan0 --count 10000 -f json\n  jj live eth0 --process chrome -o chrome_traffic.csv\n\nStops at --duration, --count, SIGINT or SIGTERM: open flows are ended and written, kernel drops\nreported, exit status 0. A second SIGINT leaves at once (CSV/JSON Lines rows written so far stay,\ncomplete). Needs root or the CAP_NET_RAW capability. Exit status: 0 success, 1 capture or runtime\nerror, 2 usage error."
     )]
     Live(LiveArgs),
 }
@@ -55,20 +55,31 @@ pub struct LiveArgs {
     #[arg(short = 'd', long = "duration", value_name = "S")]
     pub duration: Option<f64>,
 
-    /// Stop after this many packets (over all interfaces).
+    /// Stop after this many packets (over all interfaces; with --pid or
+    /// --process, the process's packets).
     #[arg(long = "count", value_name = "N")]
     pub count: Option<u64>,
 
     /// Also write every captured packet to FILE (pcapng, one interface
-    /// description per captured interface).
+    /// description per captured interface; with --pid or --process, the
+    /// process's packets).
     #[arg(long = "save-pcap", value_name = "FILE")]
     pub save_pcap: Option<PathBuf>,
 
-    /// Only the traffic of this process (not supported yet: an error).
+    /// Only the traffic of this process (Linux): TCP/UDP packets whose
+    /// source or destination address and port are those of one of its
+    /// sockets (a flow that matched once keeps matching after its socket
+    /// closes). Its sockets are scanned every 20 ms and when a packet
+    /// matches nothing known. The interface must be in the process's
+    /// network namespace; another user's process needs root or
+    /// CAP_SYS_PTRACE. With --process: either one's traffic.
     #[arg(long = "pid", value_name = "PID")]
     pub pid: Option<u32>,
 
-    /// Only the traffic of processes of this name (not supported yet: an error).
+    /// Only the traffic of the processes named NAME (Linux): as --pid, for
+    /// every process whose /proc/PID/comm or first argument's base name
+    /// is NAME, looked for again every 100 ms (processes started later
+    /// count; at least one must run when jj starts).
     #[arg(long = "process", value_name = "NAME")]
     pub process: Option<String>,
 

@@ -10,6 +10,8 @@ mod extract;
 pub mod live;
 #[cfg(feature = "live")]
 mod pcapng;
+#[cfg(feature = "live")]
+pub mod procsock;
 mod report;
 
 use clap::Parser;

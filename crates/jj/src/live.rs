@@ -48,6 +48,8 @@ pub struct LiveOptions {
     pub save_pcap: Option<PathBuf>,
     /// Set by someone else to stop (SIGINT, Python).
     pub stop: Arc<AtomicBool>,
+    /// Only the traffic of these processes (`--pid`, `--process`; Linux).
+    pub procs: Option<crate::procsock::Target>,
 }
 
 /// The counters of a live run.
@@ -86,7 +88,10 @@ pub fn pcap_message(e: &pcap::Error) -> String {
 
 /// Open `iface` for capture with `filter`: a one-line error naming the
 /// interface (no such interface; no permission, naming CAP_NET_RAW).
-fn open(iface: &str, filter: Option<&str>) -> anyhow::Result<Opened> {
+/// `immediate`: packets are handed over as they arrive, not in blocks of
+/// up to a read timeout (`--pid`: sockets are looked up while they may
+/// still be open).
+fn open(iface: &str, filter: Option<&str>, immediate: bool) -> anyhow::Result<Opened> {
     let fail = |e: pcap::Error| -> anyhow::Error {
         let msg = pcap_message(&e);
         let low = msg.to_lowercase();
@@ -105,7 +110,8 @@ fn open(iface: &str, filter: Option<&str>) -> anyhow::Result<Opened> {
         .promisc(iface != "any")
         .snaplen(SNAPLEN)
         .timeout(TICK.as_millis() as i32)
-        .buffer_size(32 << 20);
+        .buffer_size(32 << 20)
+        .immediate_mode(immediate);
     // Non-blocking reads and poll(2) with a timeout: a blocking read may
     // wait far longer than its timeout while no packet arrives.
     let mut cap = cap.open().map_err(fail)?.setnonblock().map_err(fail)?;
@@ -261,20 +267,29 @@ fn wall_us() -> i64 {
 /// created).
 pub struct Capture {
     opened: Vec<Opened>,
+    procs: Option<crate::procsock::ProcFilter>,
 }
 
 impl Capture {
-    /// Open every interface of `opts` (and set its filter).
-    pub fn open(opts: &LiveOptions) -> anyhow::Result<Capture> {
+    /// Open every interface of `opts` (and set its filter), and find the
+    /// processes of `opts.procs` and their sockets.
+    pub fn open(opts: &LiveOptions, idle_us: i64) -> anyhow::Result<Capture> {
         if opts.ifaces.is_empty() {
             bail!("no interface to capture on");
         }
+        // The processes first: their sockets are scanned before the first
+        // packet is read.
+        let procs = opts
+            .procs
+            .clone()
+            .map(|t| crate::procsock::ProcFilter::start(t, idle_us + SWEEP_LAG_US))
+            .transpose()?;
         let opened = opts
             .ifaces
             .iter()
-            .map(|i| open(i, opts.filter.as_deref()))
+            .map(|i| open(i, opts.filter.as_deref(), procs.is_some()))
             .collect::<anyhow::Result<Vec<_>>>()?;
-        Ok(Capture { opened })
+        Ok(Capture { opened, procs })
     }
 
     /// (interface, link type) of each interface.
@@ -313,6 +328,7 @@ impl Capture {
         // The CSV header now: a file stopped at once still reads as CSV.
         sink.flush()?;
         let n = self.opened.len();
+        let mut procs = self.procs;
         let links: Vec<u32> = self.opened.iter().map(|o| o.link_type).collect();
         let halt = Arc::new(AtomicBool::new(false));
         // Set with `halt` when --count is reached: nothing more to read.
@@ -351,12 +367,36 @@ impl Capture {
                             if opts.count.is_some_and(|c| packets >= c) {
                                 break;
                             }
-                            packets += 1;
-                            if let Some((w, p)) = &mut save {
-                                w.packet(b.iface as u32, ts, data, len)
-                                    .with_context(|| p.display().to_string())?;
+                            match &mut procs {
+                                // --pid/--process: only the process's
+                                // packets count, and are saved.
+                                Some(f) => {
+                                    let mut keep = |d: &joyfuljay::decode::Decoded| f.keep(d, ts);
+                                    if !live.frame_if(
+                                        links[b.iface],
+                                        ts,
+                                        data,
+                                        len,
+                                        sink,
+                                        &mut keep,
+                                    )? {
+                                        continue;
+                                    }
+                                    packets += 1;
+                                    if let Some((w, p)) = &mut save {
+                                        w.packet(b.iface as u32, ts, data, len)
+                                            .with_context(|| p.display().to_string())?;
+                                    }
+                                }
+                                None => {
+                                    packets += 1;
+                                    if let Some((w, p)) = &mut save {
+                                        w.packet(b.iface as u32, ts, data, len)
+                                            .with_context(|| p.display().to_string())?;
+                                    }
+                                    live.frame(links[b.iface], ts, data, len, sink)?;
+                                }
                             }
-                            live.frame(links[b.iface], ts, data, len, sink)?;
                         }
                     }
                     Ok(Msg::Done { stats, error }) => {
@@ -378,6 +418,9 @@ impl Capture {
                 if last_sweep.elapsed() >= TICK {
                     last_sweep = Instant::now();
                     live.sweep(wall_us() - SWEEP_LAG_US, sink)?;
+                    if let Some(f) = &mut procs {
+                        f.sweep(wall_us());
+                    }
                     if let Some((w, p)) = &mut save {
                         w.flush().with_context(|| p.display().to_string())?;
                     }
@@ -401,6 +444,7 @@ impl Capture {
         for t in threads {
             let _ = t.join();
         }
+        drop(procs);
         result?;
         summary.seconds = start.elapsed().as_secs_f64();
         summary.stats = live.finish(sink)?;
@@ -413,9 +457,6 @@ impl Capture {
 
 /// `jj live`.
 pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
-    if a.pid.is_some() || a.process.is_some() {
-        bail!("--pid and --process are not supported yet; capture everything, or use --filter with the process's ports");
-    }
     if a.x.output.as_deref() == Some(Path::new("-")) {
         a.x.output = None;
     }
@@ -449,10 +490,14 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         count: a.count,
         save_pcap: a.save_pcap.clone(),
         stop: crate::interrupt_flag(),
+        procs: (a.pid.is_some() || a.process.is_some()).then(|| crate::procsock::Target {
+            pids: a.pid.into_iter().collect(),
+            name: a.process.clone(),
+        }),
     };
     // Every interface opens (and its filter compiles) before any output
     // file is created.
-    let cap = Capture::open(&opts)?;
+    let cap = Capture::open(&opts, pipeline.config().idle_us())?;
     if !a.x.quiet {
         let list: Vec<String> = cap
             .interfaces()
@@ -477,13 +522,19 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         // Text rows are written and flushed as flows end.
         Some(path) => {
             let f = std::fs::File::create(path).with_context(|| path.display().to_string())?;
-            let mut sink = format.sink(f, &path.display().to_string());
+            let regular = f.metadata().is_ok_and(|m| m.file_type().is_file());
+            let mut sink = if regular {
+                format.sink(f, &path.display().to_string())
+            } else {
+                // A FIFO or a device.
+                format.sink(RowPieces(f), &path.display().to_string())
+            };
             let s = cap.run(&pipeline, &opts, &mut *sink)?;
             sink.finish()?;
             (s, path.display().to_string())
         }
         None => {
-            let mut sink = format.sink(std::io::stdout(), "standard output");
+            let mut sink = format.sink(RowPieces(std::io::stdout()), "standard output");
             let s = match cap.run(&pipeline, &opts, &mut *sink) {
                 Ok(s) => s,
                 Err(e) if crate::is_broken_pipe(&e) => return Ok(ExitCode::SUCCESS),
@@ -495,9 +546,19 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
     };
     if !a.x.quiet {
         let s = &summary.stats;
+        // With --pid/--process, `packets` are the process's.
+        let packets = match &opts.procs {
+            Some(t) => format!(
+                "{} packets captured, {} left out (not of {}), {} kept",
+                s.packets + s.filtered,
+                s.filtered,
+                t.describe(),
+                s.packets
+            ),
+            None => format!("{} packets captured", s.packets),
+        };
         eprintln!(
-            "jj: {} packets captured, {} decoded, {} skipped; {} flows written to {}; {:.2} s; kernel: {} received, {} dropped, {} dropped by the interface",
-            s.packets,
+            "jj: {packets}, {} decoded, {} skipped; {} flows written to {}; {:.2} s; kernel: {} received, {} dropped, {} dropped by the interface",
             s.decoded,
             s.skipped_total(),
             s.flows,
@@ -513,6 +574,37 @@ pub fn run(mut a: LiveArgs) -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::from(1));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Bytes a pipe takes whole or not at all (POSIX PIPE_BUF on Linux).
+const PIPE_BUF: usize = 4096;
+
+/// A writer to a pipe (standard output, a FIFO) that hands over text rows
+/// in pieces ending at a line end and at most [`PIPE_BUF`] long (a row
+/// longer than that goes alone): the kernel writes each piece whole or not
+/// at all, so a `jj` that leaves while blocked on a full pipe (second
+/// SIGINT) leaves whole rows in it (rows up to 4 KiB). The sinks hand over
+/// buffers that end at a line end.
+struct RowPieces<W: std::io::Write>(W);
+
+impl<W: std::io::Write> std::io::Write for RowPieces<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if buf.len() <= PIPE_BUF {
+            return self.0.write(buf);
+        }
+        let cut = match buf[..PIPE_BUF].iter().rposition(|&b| b == b'\n') {
+            Some(i) => i + 1,
+            None => buf[PIPE_BUF..]
+                .iter()
+                .position(|&b| b == b'\n')
+                .map_or(buf.len(), |i| PIPE_BUF + i + 1),
+        };
+        self.0.write(&buf[..cut])
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.0.flush()
+    }
 }
 
 /// The output format: `-f`, else the output file's extension, else CSV
@@ -535,4 +627,45 @@ fn format_of(a: &crate::cli::ExtractArgs) -> anyhow::Result<Format> {
         },
         (None, None) => Format::Csv,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// Records the pieces it is handed.
+    struct Pieces(Vec<Vec<u8>>);
+    impl Write for Pieces {
+        fn write(&mut self, b: &[u8]) -> std::io::Result<usize> {
+            self.0.push(b.to_vec());
+            Ok(b.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn row_pieces_end_at_line_ends_within_pipe_buf() {
+        // Rows of 1 to 2999 bytes and one of 9000.
+        let mut text = Vec::new();
+        let mut rows = 0;
+        for i in 0..200usize {
+            let len = if i == 77 { 9000 } else { 1 + i * 131 % 2999 };
+            text.extend(std::iter::repeat_n(b'a', len - 1));
+            text.push(b'\n');
+            rows += 1;
+        }
+        let mut w = RowPieces(Pieces(Vec::new()));
+        w.write_all(&text).unwrap();
+        let pieces = w.0 .0;
+        assert_eq!(pieces.concat(), text);
+        for p in &pieces {
+            assert_eq!(p.last(), Some(&b'\n'));
+            let lines = p.iter().filter(|&&b| b == b'\n').count();
+            assert!(p.len() <= PIPE_BUF || lines == 1, "{} bytes", p.len());
+        }
+        assert!(pieces.len() > 1 && pieces.len() < rows);
+    }
 }

@@ -380,6 +380,8 @@ fn stats_to_py<'py>(py: Python<'py>, s: &Stats) -> PyResult<Bound<'py, PyDict>> 
     d.set_item("peak_active_flows", s.peak_active_flows)?;
     d.set_item("incomplete_files", s.incomplete_files)?;
     d.set_item("evicted_for_memory", s.evicted_for_memory)?;
+    // Left out by a BPF filter, or by a live capture's pid/process.
+    d.set_item("filtered", s.filtered)?;
     Ok(d)
 }
 
@@ -705,7 +707,7 @@ impl PyPipeline {
     /// `duration` seconds, `count` packets, or when the stream is dropped).
     /// The interfaces open (and `filter` compiles) here, before any batch:
     /// failures raise OSError with a one-line message.
-    #[pyo3(signature = (ifaces, duration=None, count=None, filter=None, save_pcap=None, chunk_rows=65536))]
+    #[pyo3(signature = (ifaces, duration=None, count=None, filter=None, save_pcap=None, chunk_rows=65536, pid=None, process=None))]
     // The Python keyword arguments, one by one.
     #[allow(clippy::too_many_arguments)]
     fn live_stream(
@@ -717,6 +719,8 @@ impl PyPipeline {
         filter: Option<String>,
         save_pcap: Option<PathBuf>,
         chunk_rows: usize,
+        pid: Option<u32>,
+        process: Option<String>,
     ) -> PyResult<BatchStream> {
         if let Some(d) = duration {
             if !(d > 0.0 && d.is_finite()) {
@@ -733,6 +737,10 @@ impl PyPipeline {
             count,
             save_pcap,
             stop: Arc::clone(&cancel),
+            procs: (pid.is_some() || process.is_some()).then(|| jj::procsock::Target {
+                pids: pid.into_iter().collect(),
+                name: process,
+            }),
         };
         if self.inner.two_pass() {
             return Err(to_py_err(
@@ -744,7 +752,7 @@ impl PyPipeline {
             ));
         }
         let cap = py
-            .detach(|| jj::live::Capture::open(&opts))
+            .detach(|| jj::live::Capture::open(&opts, self.inner.config().idle_us()))
             .map_err(|e| pyo3::exceptions::PyOSError::new_err(one_line(&format!("{e:#}"))))?;
         let (tx, rx) = sync_channel(2);
         let pipeline = Arc::clone(&self.inner);

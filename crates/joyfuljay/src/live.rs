@@ -7,7 +7,7 @@
 //! that flows end by idle timeout while no packet arrives, and their rows
 //! are written as they end.
 
-use crate::decode::decode;
+use crate::decode::{decode, Decoded};
 use crate::error::{Error, Result, SkipReason};
 use crate::features::{GroupStates, Value};
 use crate::flow::FlowTable;
@@ -82,6 +82,44 @@ impl LiveRun<'_> {
             Err(reason) => self.st.skipped[reason as usize] += 1,
         }
         self.write_ended(sink)
+    }
+
+    /// As [`LiveRun::frame`], keeping only the packets `keep` accepts
+    /// (`jj live --pid`): `keep` sees each decoded packet first; a packet
+    /// it refuses, or one that does not decode (not IP), is left out:
+    /// counted in [`Stats::filtered`], not in `packets`, and not sampled.
+    /// Whether the packet was kept.
+    #[allow(clippy::too_many_arguments)]
+    pub fn frame_if(
+        &mut self,
+        link_type: u32,
+        ts_us: i64,
+        data: &[u8],
+        orig_len: u32,
+        sink: &mut dyn Sink,
+        keep: &mut dyn FnMut(&Decoded) -> bool,
+    ) -> Result<bool> {
+        let d = match decode(link_type, data, orig_len) {
+            Ok(d) if keep(&d) => d,
+            _ => {
+                self.st.filtered += 1;
+                return Ok(false);
+            }
+        };
+        self.st.packets += 1;
+        let i = self.index;
+        self.index += 1;
+        self.now_us = self.now_us.max(ts_us);
+        if let Some(t) = self.sample {
+            if !sampled_in(i, t) {
+                self.st.skipped[SkipReason::SampledOut as usize] += 1;
+                return Ok(true);
+            }
+        }
+        self.st.decoded += 1;
+        self.table.process(i, ts_us, &d, data);
+        self.write_ended(sink)?;
+        Ok(true)
     }
 
     /// End the flows idle for longer than their timeout at wall-clock time
