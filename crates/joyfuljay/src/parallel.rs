@@ -25,7 +25,7 @@ use crate::pipeline::{read_frames, Observer, PacketBatch, Pipeline, Progress, St
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Rows per message from a file worker.
 const ROW_BATCH: usize = 1024;
@@ -340,6 +340,9 @@ impl Pipeline {
         let (flow_tx, flow_rx) = std::sync::mpsc::channel::<Ended>();
         // Text buffers written out, back to the table thread for reuse.
         let (text_back_tx, text_back_rx) = sync_channel::<Vec<u8>>(4);
+        // The odd chunks of the flows open at the end of input, formatted
+        // by the table thread (see `Ended::Shared`).
+        let (chunk_tx, chunk_rx) = sync_channel::<Ended>(2);
         let mut fmt = sink.formatter();
         std::thread::scope(|scope| {
             let building = scope.spawn(move || -> u64 {
@@ -389,7 +392,31 @@ impl Pipeline {
                     }
                 }
                 table.flush();
-                let _ = flow_tx.send(Ended::Flows(table.take_finished()));
+                let (flows, states) = table.take_finished();
+                match fmt.as_deref_mut() {
+                    Some(f) if flows.len() > FLUSH_CHUNK => {
+                        // Most flows of a flow-dense capture are still open
+                        // here: their rows are formatted on both threads,
+                        // chunk by chunk (even chunks by the writing thread,
+                        // odd ones here), and written in order.
+                        let shared = Arc::new((flows, states));
+                        if flow_tx.send(Ended::Shared(Arc::clone(&shared))).is_err() {
+                            return table.peak() as u64;
+                        }
+                        let (flows, states) = &*shared;
+                        for start in (FLUSH_CHUNK..flows.len()).step_by(2 * FLUSH_CHUNK) {
+                            let end = (start + FLUSH_CHUNK).min(flows.len());
+                            let fresh = text_back_rx.try_recv().unwrap_or_default();
+                            let text = self.format_range(flows, states, start..end, f, fresh);
+                            if chunk_tx.send(text).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    _ => {
+                        let _ = flow_tx.send(Ended::Flows((flows, states)));
+                    }
+                }
                 table.peak() as u64
             });
 
@@ -417,6 +444,34 @@ impl Pipeline {
                         st.evicted_for_memory += evicted;
                         text.clear();
                         let _ = text_back_tx.try_send(text);
+                    }
+                    Ended::Shared(shared) => {
+                        let (flows, states) = &*shared;
+                        for (c, chunk) in flows.chunks(FLUSH_CHUNK).enumerate() {
+                            if c % 2 == 1 {
+                                match chunk_rx.recv() {
+                                    Ok(Ended::Text {
+                                        mut text,
+                                        flows,
+                                        evicted,
+                                    }) => {
+                                        sink.write_formatted(&text, flows)?;
+                                        st.flows += flows;
+                                        st.evicted_for_memory += evicted;
+                                        text.clear();
+                                        let _ = text_back_tx.try_send(text);
+                                    }
+                                    _ => return Err(stopped()),
+                                }
+                                continue;
+                            }
+                            let base = c * FLUSH_CHUNK;
+                            for (j, flow) in chunk.iter().enumerate() {
+                                self.emit(flow, states, base + j, &mut row, sink)?;
+                                st.flows += 1;
+                                st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+                            }
+                        }
                     }
                 }
                 Ok(())
@@ -471,6 +526,8 @@ impl Pipeline {
                 }
             }
             drop(flow_rx);
+            // A table thread still formatting chunks stops at its next send.
+            drop(chunk_rx);
             let peak = building
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -484,10 +541,19 @@ impl Pipeline {
     }
 }
 
+/// Rows per chunk when the flows open at the end of input are formatted on
+/// two threads (about 1 MiB of CSV for flow_meta).
+const FLUSH_CHUNK: usize = 4096;
+
 /// Flows that ended in a flow table, for the writing thread.
 enum Ended {
     /// To be formatted by the writing thread.
     Flows((Vec<Flow>, EndedStates)),
+    /// The flows open at the end of input, shared by both threads: the
+    /// writing thread formats the even chunks of [`FLUSH_CHUNK`] rows
+    /// itself and takes the odd ones, formatted by the table thread, from
+    /// a channel of their own as `Text`, writing all of them in order.
+    Shared(Arc<(Vec<Flow>, EndedStates)>),
     /// Already formatted by the sink's [`RowFormatter`].
     Text {
         text: Vec<u8>,
@@ -497,6 +563,33 @@ enum Ended {
 }
 
 impl Pipeline {
+    /// Format the rows of ended flows `range` of `flows` (states in
+    /// `states`) with `fmt`, into `text` (empty).
+    fn format_range(
+        &self,
+        flows: &[Flow],
+        states: &EndedStates,
+        range: std::ops::Range<usize>,
+        fmt: &mut dyn RowFormatter,
+        text: Vec<u8>,
+    ) -> Ended {
+        let before = std::mem::replace(fmt.output(), text);
+        debug_assert!(before.is_empty());
+        let (mut n, mut evicted) = (0u64, 0u64);
+        for i in range {
+            let flow = &flows[i];
+            self.cells_of(flow, states, i, fmt.start_row());
+            fmt.end_row();
+            n += 1;
+            evicted += u64::from(flow.evicted_for_memory());
+        }
+        Ended::Text {
+            text: std::mem::replace(fmt.output(), before),
+            flows: n,
+            evicted,
+        }
+    }
+
     /// Format the rows of the flows that ended in `table` with `fmt`, into
     /// `text` (empty), and forget the flows.
     fn format_finished(
