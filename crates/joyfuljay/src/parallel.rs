@@ -391,7 +391,7 @@ impl Pipeline {
                         return table.peak() as u64;
                     }
                 }
-                table.flush();
+                let order = table.flush_ordered();
                 let (flows, states) = table.take_finished();
                 match fmt.as_deref_mut() {
                     Some(f) if flows.len() > FLUSH_CHUNK => {
@@ -399,22 +399,26 @@ impl Pipeline {
                         // here: their rows are formatted on both threads,
                         // chunk by chunk (even chunks by the writing thread,
                         // odd ones here), and written in order.
-                        let shared = Arc::new((flows, states));
+                        let shared = Arc::new(Flushed {
+                            flows,
+                            states,
+                            order,
+                        });
                         if flow_tx.send(Ended::Shared(Arc::clone(&shared))).is_err() {
                             return table.peak() as u64;
                         }
-                        let (flows, states) = &*shared;
-                        for start in (FLUSH_CHUNK..flows.len()).step_by(2 * FLUSH_CHUNK) {
-                            let end = (start + FLUSH_CHUNK).min(flows.len());
+                        let n = shared.order.len();
+                        for start in (FLUSH_CHUNK..n).step_by(2 * FLUSH_CHUNK) {
+                            let end = (start + FLUSH_CHUNK).min(n);
                             let fresh = text_back_rx.try_recv().unwrap_or_default();
-                            let text = self.format_range(flows, states, start..end, f, fresh);
+                            let text = self.format_range(&shared, start..end, f, fresh);
                             if chunk_tx.send(text).is_err() {
                                 break;
                             }
                         }
                     }
                     _ => {
-                        let _ = flow_tx.send(Ended::Flows((flows, states)));
+                        let _ = flow_tx.send(Ended::Ordered(flows, states, order));
                     }
                 }
                 table.peak() as u64
@@ -445,9 +449,22 @@ impl Pipeline {
                         text.clear();
                         let _ = text_back_tx.try_send(text);
                     }
+                    Ended::Ordered(flows, states, order) => {
+                        for (k, &i) in order.iter().enumerate() {
+                            crate::flow::prefetch_ahead(&flows, &order, k);
+                            let flow = &flows[i];
+                            self.emit(flow, &states, i, &mut row, sink)?;
+                            st.flows += 1;
+                            st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+                        }
+                    }
                     Ended::Shared(shared) => {
-                        let (flows, states) = &*shared;
-                        for (c, chunk) in flows.chunks(FLUSH_CHUNK).enumerate() {
+                        let Flushed {
+                            flows,
+                            states,
+                            order,
+                        } = &*shared;
+                        for (c, chunk) in order.chunks(FLUSH_CHUNK).enumerate() {
                             if c % 2 == 1 {
                                 match chunk_rx.recv() {
                                     Ok(Ended::Text {
@@ -466,8 +483,10 @@ impl Pipeline {
                                 continue;
                             }
                             let base = c * FLUSH_CHUNK;
-                            for (j, flow) in chunk.iter().enumerate() {
-                                self.emit(flow, states, base + j, &mut row, sink)?;
+                            for (j, &i) in chunk.iter().enumerate() {
+                                crate::flow::prefetch_ahead(flows, order, base + j);
+                                let flow = &flows[i];
+                                self.emit(flow, states, i, &mut row, sink)?;
                                 st.flows += 1;
                                 st.evicted_for_memory += u64::from(flow.evicted_for_memory());
                             }
@@ -541,6 +560,14 @@ impl Pipeline {
     }
 }
 
+/// The flows open at the end of input, their states and their output
+/// order ([`crate::flow::FlowTable::flush_ordered`]).
+struct Flushed {
+    flows: Vec<Flow>,
+    states: EndedStates,
+    order: Vec<usize>,
+}
+
 /// Rows per chunk when the flows open at the end of input are formatted on
 /// two threads (about 1 MiB of CSV for flow_meta).
 const FLUSH_CHUNK: usize = 4096;
@@ -553,7 +580,10 @@ enum Ended {
     /// writing thread formats the even chunks of [`FLUSH_CHUNK`] rows
     /// itself and takes the odd ones, formatted by the table thread, from
     /// a channel of their own as `Text`, writing all of them in order.
-    Shared(Arc<(Vec<Flow>, EndedStates)>),
+    Shared(Arc<Flushed>),
+    /// The flows open at the end of input, to be written in `order` (see
+    /// [`crate::flow::FlowTable::flush_ordered`]) by the writing thread.
+    Ordered(Vec<Flow>, EndedStates, Vec<usize>),
     /// Already formatted by the sink's [`RowFormatter`].
     Text {
         text: Vec<u8>,
@@ -563,20 +593,26 @@ enum Ended {
 }
 
 impl Pipeline {
-    /// Format the rows of ended flows `range` of `flows` (states in
-    /// `states`) with `fmt`, into `text` (empty).
+    /// Format the rows of places `range` of the output order of `flushed`
+    /// with `fmt`, into `text` (empty).
     fn format_range(
         &self,
-        flows: &[Flow],
-        states: &EndedStates,
+        flushed: &Flushed,
         range: std::ops::Range<usize>,
         fmt: &mut dyn RowFormatter,
         text: Vec<u8>,
     ) -> Ended {
+        let Flushed {
+            flows,
+            states,
+            order,
+        } = flushed;
         let before = std::mem::replace(fmt.output(), text);
         debug_assert!(before.is_empty());
         let (mut n, mut evicted) = (0u64, 0u64);
-        for i in range {
+        for k in range {
+            crate::flow::prefetch_ahead(flows, order, k);
+            let i = order[k];
             let flow = &flows[i];
             self.cells_of(flow, states, i, fmt.start_row());
             fmt.end_row();
