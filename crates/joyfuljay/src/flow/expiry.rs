@@ -47,12 +47,6 @@ pub(super) struct DueQueue {
 }
 
 impl DueQueue {
-    /// Room for `n` entries in order (address space only, as for the
-    /// flows: see `FlowIndex::with_reserve`); nothing when refused.
-    pub(super) fn reserve(&mut self, n: usize) {
-        let _ = self.fifo.try_reserve_exact(n);
-    }
-
     pub(super) fn push(&mut self, d: Due) {
         if self.fifo.back().is_none_or(|b| *b <= d) {
             self.fifo.push_back(d);

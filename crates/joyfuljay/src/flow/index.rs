@@ -51,28 +51,12 @@ pub(crate) struct FlowIndex {
 
 impl FlowIndex {
     /// An index sized for `cap` flows without growing.
-    #[cfg(test)]
     pub(crate) fn with_capacity(cap: usize) -> FlowIndex {
-        FlowIndex::with_reserve(cap, cap)
-    }
-
-    /// An index whose slots are sized for `cap` flows and whose flow vector
-    /// has room for `reserve` (or `cap`, where the address space for
-    /// `reserve` is refused). Room for flows is address space only: its
-    /// pages are backed (zeroed) as flows reach them, so a large reserve
-    /// costs no memory, and spares the vector's copies as it grows, which
-    /// also touched every page twice (measured in
-    /// bench/results/2026-12-02-0330-dense-speed.md).
-    pub(crate) fn with_reserve(cap: usize, reserve: usize) -> FlowIndex {
         let n = (cap.max(8) * 2).next_power_of_two();
-        let mut flows = Vec::new();
-        if flows.try_reserve_exact(reserve.max(cap)).is_err() {
-            flows = Vec::with_capacity(cap);
-        }
         let index = FlowIndex {
             slots: vec![0; n],
             mask: n - 1,
-            flows,
+            flows: Vec::with_capacity(cap),
         };
         huge_pages(&index.slots);
         huge_pages(&index.flows);

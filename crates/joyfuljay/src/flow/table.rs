@@ -52,10 +52,6 @@ impl TableConfig {
     }
 }
 
-/// Most flows a table reserves address space for up front (768 MiB of
-/// address space for 192-byte flows; none of it is backed until used).
-const RESERVE_FLOWS: usize = 1 << 22;
-
 /// End-event kind of a flow evicted for `max_concurrent_flows`.
 pub(crate) const KIND_EVICTED: u8 = 2;
 /// End-event kind of a flow evicted for the memory budget (sorts like
@@ -121,20 +117,11 @@ impl<S: FlowStates> FlowTable<S> {
         } else {
             4096
         };
-        // Address space for the flows the budget allows (up to
-        // RESERVE_FLOWS): only the pages flows reach are backed.
-        let reserve = if cfg.memory_flows > 0 {
-            cfg.limit().min(RESERVE_FLOWS)
-        } else {
-            cap
-        };
-        let mut open = DueQueue::default();
-        open.reserve(reserve);
         FlowTable {
             cfg,
             hasher: Hasher::default(),
-            table: FlowIndex::with_reserve(cap, reserve),
-            queue: [open, DueQueue::default()],
+            table: FlowIndex::with_capacity(cap),
+            queue: [DueQueue::default(), DueQueue::default()],
             starts: VecDeque::new(),
             frags: Fragments::default(),
             clock: SweepClock::default(),
