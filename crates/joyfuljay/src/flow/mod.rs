@@ -27,10 +27,10 @@ mod record;
 mod states;
 mod table;
 
+pub(crate) use expiry::prefetch_ahead;
 pub use expiry::SweepClock;
 pub use fragments::Fragments;
 pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};
-pub(crate) use expiry::prefetch_ahead;
 pub(crate) use lookahead::with_lookahead;
 pub use record::{flow_stat, EndReason, EndTag, Flow};
 pub use states::{FlowStates, NoStates};

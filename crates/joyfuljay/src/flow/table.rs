@@ -52,6 +52,11 @@ impl TableConfig {
     }
 }
 
+/// Most flows a table's flow vector leaps to (see `FlowIndex::leap_to`):
+/// 768 MiB of address space for 192-byte flows, backed only as used, and
+/// within the memory budget, which counts two flows per flow.
+const LEAP_FLOWS: usize = 1 << 22;
+
 /// End-event kind of a flow evicted for `max_concurrent_flows`.
 pub(crate) const KIND_EVICTED: u8 = 2;
 /// End-event kind of a flow evicted for the memory budget (sorts like
@@ -117,10 +122,14 @@ impl<S: FlowStates> FlowTable<S> {
         } else {
             4096
         };
+        let mut table = FlowIndex::with_capacity(cap);
+        if cfg.memory_flows > 0 {
+            table.leap_to(cfg.limit().min(LEAP_FLOWS));
+        }
         FlowTable {
             cfg,
             hasher: Hasher::default(),
-            table: FlowIndex::with_capacity(cap),
+            table,
             queue: [DueQueue::default(), DueQueue::default()],
             starts: VecDeque::new(),
             frags: Fragments::default(),

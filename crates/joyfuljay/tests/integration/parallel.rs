@@ -210,7 +210,12 @@ fn flows_open_at_the_end_are_written_alike_on_two_threads() {
             let (one, by_value) = text_run(std::slice::from_ref(&path), &cfg, format, 1);
             assert_eq!(one, by_value, "{format:?}: cells and values differ");
             let (two, _) = text_run(std::slice::from_ref(&path), &cfg, format, 2);
-            assert!(one == two, "{format:?}: {} vs {} bytes", one.len(), two.len());
+            assert!(
+                one == two,
+                "{format:?}: {} vs {} bytes",
+                one.len(),
+                two.len()
+            );
         }
         let closing = Config {
             terminate_on_fin_rst: true,
@@ -219,6 +224,11 @@ fn flows_open_at_the_end_are_written_alike_on_two_threads() {
         let (one, by_value) = text_run(std::slice::from_ref(&path), &closing, Format::Csv, 1);
         assert_eq!(one, by_value);
         let (two, _) = text_run(std::slice::from_ref(&path), &closing, Format::Csv, 2);
-        assert!(one == two, "TCP close: {} vs {} bytes", one.len(), two.len());
+        assert!(
+            one == two,
+            "TCP close: {} vs {} bytes",
+            one.len(),
+            two.len()
+        );
     }
 }
