@@ -6,7 +6,10 @@
 //!   runs ahead blocks, so memory stays bounded).
 //! - One file with `max_concurrent_flows` (a global limit): reading and
 //!   decoding run on one thread, the flow table and the feature groups on
-//!   another; packets keep their order.
+//!   another; packets keep their order. (Also two threads without a flow
+//!   limit.) The rows of the flows still open at the end of input, most
+//!   rows of a flow-dense capture, are formatted on both threads in
+//!   alternate chunks and written in order.
 //! - One file (the default): a dispatcher reads, decodes and resolves
 //!   fragments, then sends each packet to the shard that owns its 5-tuple
 //!   (by hash). Every shard is a flow table of its own; the dispatcher also

@@ -151,10 +151,7 @@ impl FlowIndex {
             // Grow by hand, so the new buffer is advised before it is written.
             let double = (pos * 2).max(64);
             let mut grown = Vec::new();
-            if pos < LEAP_AT
-                || self.leap <= double
-                || grown.try_reserve_exact(self.leap).is_err()
-            {
+            if pos < LEAP_AT || self.leap <= double || grown.try_reserve_exact(self.leap).is_err() {
                 grown = Vec::with_capacity(double);
             }
             huge_pages(&grown);
