@@ -6,7 +6,10 @@
 //!   runs ahead blocks, so memory stays bounded).
 //! - One file with `max_concurrent_flows` (a global limit): reading and
 //!   decoding run on one thread, the flow table and the feature groups on
-//!   another; packets keep their order.
+//!   another; packets keep their order. (Also two threads without a flow
+//!   limit.) The rows of the flows still open at the end of input, most
+//!   rows of a flow-dense capture, are formatted on both threads in
+//!   alternate chunks and written in order.
 //! - One file (the default): a dispatcher reads, decodes and resolves
 //!   fragments, then sends each packet to the shard that owns its 5-tuple
 //!   (by hash). Every shard is a flow table of its own; the dispatcher also
@@ -25,7 +28,7 @@ use crate::pipeline::{read_frames, Observer, PacketBatch, Pipeline, Progress, St
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 /// Rows per message from a file worker.
 const ROW_BATCH: usize = 1024;
@@ -340,6 +343,9 @@ impl Pipeline {
         let (flow_tx, flow_rx) = std::sync::mpsc::channel::<Ended>();
         // Text buffers written out, back to the table thread for reuse.
         let (text_back_tx, text_back_rx) = sync_channel::<Vec<u8>>(4);
+        // The odd chunks of the flows open at the end of input, formatted
+        // by the table thread (see `Ended::Shared`).
+        let (chunk_tx, chunk_rx) = sync_channel::<Ended>(2);
         let mut fmt = sink.formatter();
         std::thread::scope(|scope| {
             let building = scope.spawn(move || -> u64 {
@@ -388,8 +394,36 @@ impl Pipeline {
                         return table.peak() as u64;
                     }
                 }
-                table.flush();
-                let _ = flow_tx.send(Ended::Flows(table.take_finished()));
+                let order = table.flush_ordered();
+                let (flows, states) = table.take_finished();
+                match fmt.as_deref_mut() {
+                    Some(f) if flows.len() > FLUSH_CHUNK => {
+                        // Most flows of a flow-dense capture are still open
+                        // here: their rows are formatted on both threads,
+                        // chunk by chunk (even chunks by the writing thread,
+                        // odd ones here), and written in order.
+                        let shared = Arc::new(Flushed {
+                            flows,
+                            states,
+                            order,
+                        });
+                        if flow_tx.send(Ended::Shared(Arc::clone(&shared))).is_err() {
+                            return table.peak() as u64;
+                        }
+                        let n = shared.order.len();
+                        for start in (FLUSH_CHUNK..n).step_by(2 * FLUSH_CHUNK) {
+                            let end = (start + FLUSH_CHUNK).min(n);
+                            let fresh = text_back_rx.try_recv().unwrap_or_default();
+                            let text = self.format_range(&shared, start..end, f, fresh);
+                            if chunk_tx.send(text).is_err() {
+                                break;
+                            }
+                        }
+                    }
+                    _ => {
+                        let _ = flow_tx.send(Ended::Ordered(flows, states, order));
+                    }
+                }
                 table.peak() as u64
             });
 
@@ -417,6 +451,49 @@ impl Pipeline {
                         st.evicted_for_memory += evicted;
                         text.clear();
                         let _ = text_back_tx.try_send(text);
+                    }
+                    Ended::Ordered(flows, states, order) => {
+                        for (k, &i) in order.iter().enumerate() {
+                            crate::flow::prefetch_ahead(&flows, &order, k);
+                            let flow = &flows[i];
+                            self.emit(flow, &states, i, &mut row, sink)?;
+                            st.flows += 1;
+                            st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+                        }
+                    }
+                    Ended::Shared(shared) => {
+                        let Flushed {
+                            flows,
+                            states,
+                            order,
+                        } = &*shared;
+                        for (c, chunk) in order.chunks(FLUSH_CHUNK).enumerate() {
+                            if c % 2 == 1 {
+                                match chunk_rx.recv() {
+                                    Ok(Ended::Text {
+                                        mut text,
+                                        flows,
+                                        evicted,
+                                    }) => {
+                                        sink.write_formatted(&text, flows)?;
+                                        st.flows += flows;
+                                        st.evicted_for_memory += evicted;
+                                        text.clear();
+                                        let _ = text_back_tx.try_send(text);
+                                    }
+                                    _ => return Err(stopped()),
+                                }
+                                continue;
+                            }
+                            let base = c * FLUSH_CHUNK;
+                            for (j, &i) in chunk.iter().enumerate() {
+                                crate::flow::prefetch_ahead(flows, order, base + j);
+                                let flow = &flows[i];
+                                self.emit(flow, states, i, &mut row, sink)?;
+                                st.flows += 1;
+                                st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+                            }
+                        }
                     }
                 }
                 Ok(())
@@ -471,6 +548,8 @@ impl Pipeline {
                 }
             }
             drop(flow_rx);
+            // A table thread still formatting chunks stops at its next send.
+            drop(chunk_rx);
             let peak = building
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
@@ -484,10 +563,30 @@ impl Pipeline {
     }
 }
 
+/// The flows open at the end of input, their states and their output
+/// order ([`crate::flow::FlowTable::flush_ordered`]).
+struct Flushed {
+    flows: Vec<Flow>,
+    states: EndedStates,
+    order: Vec<usize>,
+}
+
+/// Rows per chunk when the flows open at the end of input are formatted on
+/// two threads (about 1 MiB of CSV for flow_meta).
+const FLUSH_CHUNK: usize = 4096;
+
 /// Flows that ended in a flow table, for the writing thread.
 enum Ended {
     /// To be formatted by the writing thread.
     Flows((Vec<Flow>, EndedStates)),
+    /// The flows open at the end of input, shared by both threads: the
+    /// writing thread formats the even chunks of [`FLUSH_CHUNK`] rows
+    /// itself and takes the odd ones, formatted by the table thread, from
+    /// a channel of their own as `Text`, writing all of them in order.
+    Shared(Arc<Flushed>),
+    /// The flows open at the end of input, to be written in `order` (see
+    /// [`crate::flow::FlowTable::flush_ordered`]) by the writing thread.
+    Ordered(Vec<Flow>, EndedStates, Vec<usize>),
     /// Already formatted by the sink's [`RowFormatter`].
     Text {
         text: Vec<u8>,
@@ -497,6 +596,39 @@ enum Ended {
 }
 
 impl Pipeline {
+    /// Format the rows of places `range` of the output order of `flushed`
+    /// with `fmt`, into `text` (empty).
+    fn format_range(
+        &self,
+        flushed: &Flushed,
+        range: std::ops::Range<usize>,
+        fmt: &mut dyn RowFormatter,
+        text: Vec<u8>,
+    ) -> Ended {
+        let Flushed {
+            flows,
+            states,
+            order,
+        } = flushed;
+        let before = std::mem::replace(fmt.output(), text);
+        debug_assert!(before.is_empty());
+        let (mut n, mut evicted) = (0u64, 0u64);
+        for k in range {
+            crate::flow::prefetch_ahead(flows, order, k);
+            let i = order[k];
+            let flow = &flows[i];
+            self.cells_of(flow, states, i, fmt.start_row());
+            fmt.end_row();
+            n += 1;
+            evicted += u64::from(flow.evicted_for_memory());
+        }
+        Ended::Text {
+            text: std::mem::replace(fmt.output(), before),
+            flows: n,
+            evicted,
+        }
+    }
+
     /// Format the rows of the flows that ended in `table` with `fmt`, into
     /// `text` (empty), and forget the flows.
     fn format_finished(

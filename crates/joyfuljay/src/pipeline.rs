@@ -601,6 +601,28 @@ impl Pipeline {
         Ok(())
     }
 
+    /// [`Pipeline::write_finished`] for the flows of a
+    /// [`FlowTable::flush_ordered`], in its `order`.
+    pub(crate) fn write_ordered(
+        &self,
+        table: &mut FlowTable<GroupStates>,
+        order: &[usize],
+        row: &mut Vec<Value>,
+        sink: &mut dyn Sink,
+        st: &mut Stats,
+    ) -> Result<()> {
+        let flows = table.finished();
+        for (k, &i) in order.iter().enumerate() {
+            crate::flow::prefetch_ahead(flows, order, k);
+            let flow = &flows[i];
+            self.emit(flow, table.states(), i, row, sink)?;
+            st.flows += 1;
+            st.evicted_for_memory += u64::from(flow.evicted_for_memory());
+        }
+        table.clear_finished();
+        Ok(())
+    }
+
     /// Run on several files, one after the other, into one sink. Each file is
     /// its own flow space: flows are flushed at the end of every file.
     pub fn run(
@@ -805,8 +827,8 @@ impl Pipeline {
             return Err(e);
         }
         run(&mut table, &mut st, &mut row, sink, &mut batch)?;
-        table.flush();
-        self.write_finished(&mut table, &mut row, sink, &mut st)?;
+        let order = table.flush_ordered();
+        self.write_ordered(&mut table, &order, &mut row, sink, &mut st)?;
         st.finish_file(&path, &end, reader.offset(), table.peak() as u64, obs);
         Ok(st)
     }

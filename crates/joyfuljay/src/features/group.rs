@@ -193,7 +193,7 @@ impl std::ops::Deref for FlowView<'_> {
 pub trait FeatureGroup: Send + Sync + Sized + 'static {
     /// Per-flow state; `()` for groups computed from the flow's common
     /// accumulators alone (they then cost nothing per packet).
-    type State: Send + 'static;
+    type State: Send + Sync + 'static;
 
     /// What the group reads beyond the decoded summary.
     fn needs(&self) -> Needs {
@@ -381,7 +381,7 @@ pub trait Arena: Send {
 }
 
 /// One group's ended states, taken out of the table (type-erased).
-pub trait EndedArena: Send {
+pub trait EndedArena: Send + Sync {
     /// Write ended flow `i`'s values (`recent` as for [`Arena::write_ended`]).
     fn write(
         &self,

@@ -27,6 +27,7 @@ mod record;
 mod states;
 mod table;
 
+pub(crate) use expiry::prefetch_ahead;
 pub use expiry::SweepClock;
 pub use fragments::Fragments;
 pub use key::{ip_text, to_ip, Direction, Endpoint, FlowKey};

@@ -1,6 +1,6 @@
 //! The flow table: finds each packet's flow, creates, updates and ends flows.
 
-use super::expiry::{sort_by_first_index, Due, DueQueue, SweepClock};
+use super::expiry::{output_order, sort_by_first_index, Due, DueQueue, SweepClock};
 use super::fragments::Fragments;
 use super::index::FlowIndex;
 use super::key::{Direction, Endpoint, FlowKey};
@@ -51,6 +51,11 @@ impl TableConfig {
         self.memory_flows > 0 && (self.max_flows == 0 || self.memory_flows < self.max_flows)
     }
 }
+
+/// Most flows a table's flow vector leaps to (see `FlowIndex::leap_to`):
+/// 768 MiB of address space for 192-byte flows, backed only as used, and
+/// within the memory budget, which counts two flows per flow.
+const LEAP_FLOWS: usize = 1 << 22;
 
 /// End-event kind of a flow evicted for `max_concurrent_flows`.
 pub(crate) const KIND_EVICTED: u8 = 2;
@@ -117,10 +122,14 @@ impl<S: FlowStates> FlowTable<S> {
         } else {
             4096
         };
+        let mut table = FlowIndex::with_capacity(cap);
+        if cfg.memory_flows > 0 {
+            table.leap_to(cfg.limit().min(LEAP_FLOWS));
+        }
         FlowTable {
             cfg,
             hasher: Hasher::default(),
-            table: FlowIndex::with_capacity(cap),
+            table,
             queue: [DueQueue::default(), DueQueue::default()],
             starts: VecDeque::new(),
             frags: Fragments::default(),
@@ -496,6 +505,31 @@ impl<S: FlowStates> FlowTable<S> {
         self.queue[1].clear();
         self.starts.clear();
         self.frags.clear();
+    }
+
+    /// [`FlowTable::flush`] without putting the ended flows in output
+    /// order: returns their positions (in [`FlowTable::finished`], and of
+    /// their states) in output order instead. At the end of a flow-dense
+    /// capture most flows are still open, and permuting them in place costs
+    /// more than reading them in that order.
+    pub fn flush_ordered(&mut self) -> Vec<usize> {
+        if !self.finished.is_empty() {
+            self.flush();
+            return (0..self.finished.len()).collect();
+        }
+        let mut rest = self.table.take_all();
+        for f in &mut rest {
+            f.end_event = (u64::MAX, 0);
+        }
+        self.finished = rest;
+        if self.has_states() {
+            self.states.retire_all();
+        }
+        self.queue[0].clear();
+        self.queue[1].clear();
+        self.starts.clear();
+        self.frags.clear();
+        output_order(&self.finished)
     }
 
     /// Remove the flow of `key` and queue it as finished.

@@ -159,3 +159,76 @@ fn text_outputs_are_byte_identical_on_any_thread_count() {
         }
     }
 }
+
+/// Flow-dense traffic with most flows still open at the end of input: on
+/// two threads their rows are formatted on both threads in alternate chunks
+/// (`Ended::Shared` in parallel.rs) and read in first-packet order through
+/// their positions (`FlowTable::flush_ordered`). The bytes must be those of
+/// one thread and of the rows written value by value; the rows must come in
+/// first-packet order (checked on the start times, which the generator
+/// makes increase with the first packet).
+/// The byte comparisons also run with TCP close on (rows ended early
+/// first).
+#[test]
+fn flows_open_at_the_end_are_written_alike_on_two_threads() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dense.pcap");
+    let mut w = pcap_writer(&path);
+    let spec = TrafficSpec {
+        packets: 60_000,
+        concurrent: 20_000,
+        mix: joyfuljay::synth::traffic::Mix::Dense,
+        ..TrafficSpec::default()
+    };
+    generate(&spec, &mut w).unwrap();
+    drop(w);
+    // No TCP close: every flow ends at the end of input (the capture
+    // lasts well under the idle timeout), so rows follow first packets.
+    let stateful = Config {
+        features: vec!["flow_meta".into(), "timing".into(), "size".into()],
+        terminate_on_fin_rst: false,
+        ..Config::default()
+    };
+    let plain = Config {
+        terminate_on_fin_rst: false,
+        ..meta()
+    };
+    for cfg in [plain, stateful] {
+        let (rows, stats) = run(std::slice::from_ref(&path), cfg.clone(), 1);
+        // Far more open flows than two chunks of 4096 rows.
+        assert!(stats.flows > 3 * 4096, "{} flows", stats.flows);
+        let starts: Vec<f64> = rows
+            .rows
+            .iter()
+            .map(|r| match r[7] {
+                joyfuljay::features::Value::Float(x) => x,
+                ref v => panic!("start_time {v:?}"),
+            })
+            .collect();
+        assert!(starts.windows(2).all(|w| w[0] <= w[1]), "rows out of order");
+        for format in [Format::Csv, Format::Jsonl] {
+            let (one, by_value) = text_run(std::slice::from_ref(&path), &cfg, format, 1);
+            assert_eq!(one, by_value, "{format:?}: cells and values differ");
+            let (two, _) = text_run(std::slice::from_ref(&path), &cfg, format, 2);
+            assert!(
+                one == two,
+                "{format:?}: {} vs {} bytes",
+                one.len(),
+                two.len()
+            );
+        }
+        let closing = Config {
+            terminate_on_fin_rst: true,
+            ..cfg
+        };
+        let (one, by_value) = text_run(std::slice::from_ref(&path), &closing, Format::Csv, 1);
+        assert_eq!(one, by_value);
+        let (two, _) = text_run(std::slice::from_ref(&path), &closing, Format::Csv, 2);
+        assert!(
+            one == two,
+            "TCP close: {} vs {} bytes",
+            one.len(),
+            two.len()
+        );
+    }
+}
