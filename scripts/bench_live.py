@@ -26,6 +26,7 @@ Results are printed and written to bench/results/<date>-<time>-<topic>.md
 """
 
 import argparse
+import csv
 import datetime
 import os
 import platform
@@ -41,6 +42,16 @@ REL = os.path.join(TARGET, "release")
 WORK = os.path.join(ROOT, "target", "bench")
 NS_A, NS_B, IF_A, IF_B = "jjlbenA", "jjlbenB", "jjlbena", "jjlbenb"
 JJ = ""
+
+
+def count_rows(path):
+    """(flows, the sum of their total_packets) of a jj CSV file."""
+    flows = packets = 0
+    with open(path, newline="") as f:
+        for row in csv.DictReader(f):
+            flows += 1
+            packets += int(row["total_packets"])
+    return flows, packets
 
 
 def sh(*cmd, check=True, **kw):
@@ -102,13 +113,7 @@ def run_jj(capture, rate, features):
     if not m:
         raise RuntimeError(err)
     # The rows are checked too: flows and the sum of their packets.
-    import csv
-
-    flows = packets = 0
-    with open(rows, newline="") as f:
-        for row in csv.DictReader(f):
-            flows += 1
-            packets += int(row["total_packets"])
+    flows, packets = count_rows(rows)
     os.remove(rows)
     return {"pps": pps, "sent": sent, "captured": int(m.group(1)), "received": int(m.group(2)),
             "dropped": int(m.group(3)) + int(m.group(4)), "flows": flows, "row_packets": packets}

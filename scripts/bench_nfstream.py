@@ -27,7 +27,6 @@ bench/results/<date>-<time>-nfstream-offline.md. Only the standard library.
 """
 
 import argparse
-import csv
 import datetime
 import os
 import platform
@@ -35,6 +34,9 @@ import statistics
 import subprocess
 import sys
 import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from bench_live import count_rows  # noqa: E402  (the same row count as the live benchmark)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 TARGET = os.environ.get("CARGO_TARGET_DIR", os.path.join(ROOT, "target"))
@@ -71,13 +73,9 @@ def once(cmd):
 def jj_counts(jj, capture, extra):
     rows = os.path.join(WORK, "nfstream-jj-rows.csv")
     subprocess.run([jj, "extract", "-q", "--features", "flow_meta", capture, "-o", rows, *extra], check=True)
-    flows = packets = 0
-    with open(rows, newline="") as f:
-        for row in csv.DictReader(f):
-            flows += 1
-            packets += int(row["total_packets"])
+    flows_packets = count_rows(rows)
     os.remove(rows)
-    return flows, packets
+    return flows_packets
 
 
 def main():

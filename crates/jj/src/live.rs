@@ -367,35 +367,21 @@ impl Capture {
                             if opts.count.is_some_and(|c| packets >= c) {
                                 break;
                             }
-                            match &mut procs {
-                                // --pid/--process: only the process's
-                                // packets count, and are saved.
-                                Some(f) => {
-                                    let mut keep = |d: &joyfuljay::decode::Decoded| f.keep(d, ts);
-                                    if !live.frame_if(
-                                        links[b.iface],
-                                        ts,
-                                        data,
-                                        len,
-                                        sink,
-                                        &mut keep,
-                                    )? {
-                                        continue;
-                                    }
-                                    packets += 1;
-                                    if let Some((w, p)) = &mut save {
-                                        w.packet(b.iface as u32, ts, data, len)
-                                            .with_context(|| p.display().to_string())?;
-                                    }
+                            // --pid/--process: only the process's packets
+                            // count, and are saved.
+                            if let Some(f) = &mut procs {
+                                let mut keep = |d: &joyfuljay::decode::Decoded| f.keep(d, ts);
+                                if !live.frame_if(links[b.iface], ts, data, len, sink, &mut keep)? {
+                                    continue;
                                 }
-                                None => {
-                                    packets += 1;
-                                    if let Some((w, p)) = &mut save {
-                                        w.packet(b.iface as u32, ts, data, len)
-                                            .with_context(|| p.display().to_string())?;
-                                    }
-                                    live.frame(links[b.iface], ts, data, len, sink)?;
-                                }
+                            }
+                            packets += 1;
+                            if let Some((w, p)) = &mut save {
+                                w.packet(b.iface as u32, ts, data, len)
+                                    .with_context(|| p.display().to_string())?;
+                            }
+                            if procs.is_none() {
+                                live.frame(links[b.iface], ts, data, len, sink)?;
                             }
                         }
                     }

@@ -436,48 +436,9 @@ fn live_rows_equal_extract_of_what_tcpdump_saw() {
     // packet and byte counts, start times within 2 ms.
     let ex = dir.path().join("extract.csv");
     extract(&tcpd_file, &ex, &[]);
-    let cols = [
-        "src_ip",
-        "dst_ip",
-        "src_port",
-        "dst_port",
-        "protocol",
-        "total_packets",
-        "packets_fwd",
-        "packets_bwd",
-        "total_bytes",
-        "bytes_fwd",
-        "bytes_bwd",
-    ];
-    let keyed = |p: &Path| {
-        let t = joyfuljay_testkit::Table::read(p);
-        let start = t.floats("start_time");
-        let mut v: Vec<(Vec<String>, f64)> = t.project(&cols).into_iter().zip(start).collect();
-        v.sort_by(|a, b| a.partial_cmp(b).unwrap());
-        v
-    };
-    let (a, b) = (keyed(&live_csv), keyed(&ex));
+    let (a, b) = (flow_keys(&live_csv), flow_keys(&ex));
     assert!(b.len() >= 4, "flows: {b:?}");
-    let names = |v: &[(Vec<String>, f64)]| {
-        v.iter()
-            .map(|x| x.0.join(","))
-            .collect::<Vec<_>>()
-            .join("\n")
-    };
-    same_lines(
-        &names(&a),
-        &names(&b),
-        "jj live rows vs jj extract of tcpdump's capture",
-    );
-    for (x, y) in a.iter().zip(&b) {
-        assert!(
-            (x.1 - y.1).abs() < 0.002,
-            "start times {} vs {} of {:?}",
-            x.1,
-            y.1,
-            x.0
-        );
-    }
+    same_flows(&a, &b, "jj live rows vs jj extract of tcpdump's capture");
     for proto in [",1,", ",6,", ",17,"] {
         assert!(
             r1.iter().any(|r| r.contains(proto)),

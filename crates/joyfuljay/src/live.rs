@@ -64,24 +64,32 @@ impl LiveRun<'_> {
         orig_len: u32,
         sink: &mut dyn Sink,
     ) -> Result<()> {
+        if let Some(i) = self.admit(ts_us) {
+            match decode(link_type, data, orig_len) {
+                Ok(d) => {
+                    self.st.decoded += 1;
+                    self.table.process(i, ts_us, &d, data);
+                }
+                Err(reason) => self.st.skipped[reason as usize] += 1,
+            }
+        }
+        self.write_ended(sink)
+    }
+
+    /// Count a packet at `ts_us` and give it its index, or `None` when
+    /// sampling leaves it out (counted as skipped).
+    fn admit(&mut self, ts_us: i64) -> Option<u64> {
         self.st.packets += 1;
         let i = self.index;
         self.index += 1;
         self.now_us = self.now_us.max(ts_us);
-        if let Some(t) = self.sample {
-            if !sampled_in(i, t) {
+        match self.sample {
+            Some(t) if !sampled_in(i, t) => {
                 self.st.skipped[SkipReason::SampledOut as usize] += 1;
-                return Ok(());
+                None
             }
+            _ => Some(i),
         }
-        match decode(link_type, data, orig_len) {
-            Ok(d) => {
-                self.st.decoded += 1;
-                self.table.process(i, ts_us, &d, data);
-            }
-            Err(reason) => self.st.skipped[reason as usize] += 1,
-        }
-        self.write_ended(sink)
     }
 
     /// As [`LiveRun::frame`], keeping only the packets `keep` accepts
@@ -106,18 +114,10 @@ impl LiveRun<'_> {
                 return Ok(false);
             }
         };
-        self.st.packets += 1;
-        let i = self.index;
-        self.index += 1;
-        self.now_us = self.now_us.max(ts_us);
-        if let Some(t) = self.sample {
-            if !sampled_in(i, t) {
-                self.st.skipped[SkipReason::SampledOut as usize] += 1;
-                return Ok(true);
-            }
+        if let Some(i) = self.admit(ts_us) {
+            self.st.decoded += 1;
+            self.table.process(i, ts_us, &d, data);
         }
-        self.st.decoded += 1;
-        self.table.process(i, ts_us, &d, data);
         self.write_ended(sink)?;
         Ok(true)
     }
