@@ -330,6 +330,9 @@ impl ProcFilter {
         }
         let mut pids = target.pids.clone();
         if let Some(n) = &target.name {
+            if n.is_empty() || n.contains('/') {
+                bail!("--process '{n}': give a program's name, as `ps -o comm` shows it or its file name without a directory");
+            }
             let named = pids_named(n);
             if named.is_empty() {
                 bail!("--process '{n}': no process of that name is running (start it before jj live; processes of that name started later are included)");

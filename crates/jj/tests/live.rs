@@ -956,6 +956,11 @@ fn live_pid_errors_are_one_line() {
             vec!["--process", "jjnosuchprocess"],
             "--process 'jjnosuchprocess': no process of that name",
         ),
+        (vec!["--process", ""], "--process '': give a program's name"),
+        (
+            vec!["--process", "/usr/bin/sleep"],
+            "--process '/usr/bin/sleep': give a program's name",
+        ),
     ];
     for (args, msg) in cases {
         let o = Command::new(jj_bin())
