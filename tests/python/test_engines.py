@@ -304,6 +304,32 @@ def test_spark_and_dask_read_a_group_of_files_as_one_stream(spark, cluster, work
 # ---------------------------------------------------------------- Dask
 
 
+def test_spark_reads_our_partitioned_dataset(spark, workdir, tmp_path):
+    """A `date,hour` Parquet dataset written by jj.extract(output=DIR) and
+    read by Spark's own Parquet reader (Hive partition discovery): the
+    rows of jj.extract of the same files, value for value, with `date` and
+    `hour` inferred from the directory names equal to each row's UTC start."""
+    import datetime as dt
+
+    files = [str(f) for f in readable_captures(workdir / "captures")]
+    kwargs = {k: v for k, v in KWARGS.items() if k != "features"}
+    features = KWARGS["features"].split(",")
+    out = tmp_path / "dataset"
+    parts = jj.extract(files, features=features, output=out, partition_by=["date", "hour"], **kwargs)
+    assert len(parts) >= 3, parts
+    got = spark.read.parquet(str(out))
+    types = dict(got.dtypes)
+    assert (types["date"], types["hour"]) == ("date", "int"), types
+    table = got.toArrow()
+    want = jj.extract(files, features=features, output_format="arrow", **kwargs)
+    assert table.num_rows == want.num_rows > 800
+    rows = table.to_pylist()
+    for r in rows:
+        when = dt.datetime.fromtimestamp(r["start_time"], dt.timezone.utc)
+        assert (r.pop("date"), r.pop("hour")) == (when.date(), when.hour), r
+    assert sorted(rows, key=repr) == sorted(want.to_pylist(), key=repr)
+
+
 def test_dask_meta_is_what_extract_returns():
     import joyfuljay.dask
 
