@@ -20,6 +20,28 @@ fn jj_bin() -> PathBuf {
     assert_cmd::cargo::cargo_bin("jj")
 }
 
+/// `jj` run as user nobody without capabilities (`setpriv`; needs root).
+fn jj_as_nobody() -> Command {
+    let mut c = Command::new("setpriv");
+    c.args([
+        "--reuid=65534",
+        "--regid=65534",
+        "--clear-groups",
+        "--inh-caps=-all",
+    ])
+    .arg(jj_bin());
+    c
+}
+
+/// `o` failed with exit status 1 and one line of standard error holding
+/// `needle`.
+fn one_line_error(o: &std::process::Output, needle: &str) {
+    let e = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(1), "{e}");
+    assert_eq!(e.lines().count(), 1, "{e}");
+    assert!(e.contains(needle), "{e}");
+}
+
 fn have(tool: &str) -> bool {
     Command::new("sh")
         .arg("-c")
@@ -580,21 +602,11 @@ fn live_bad_interface_permission_and_filter_are_one_line_errors() {
         assert_eq!(e.lines().count(), 1, "{e}");
         assert!(e.contains("'tcp port'"), "{e}");
         if have("setpriv") {
-            let o = Command::new("setpriv")
-                .args([
-                    "--reuid=65534",
-                    "--regid=65534",
-                    "--clear-groups",
-                    "--inh-caps=-all",
-                ])
-                .arg(jj_bin())
+            let o = jj_as_nobody()
                 .args(["live", "lo", "-d", "1"])
                 .output()
                 .unwrap();
-            let e = String::from_utf8_lossy(&o.stderr);
-            assert_eq!(o.status.code(), Some(1), "{e}");
-            assert_eq!(e.lines().count(), 1, "{e}");
-            assert!(e.contains("CAP_NET_RAW"), "{e}");
+            one_line_error(&o, "CAP_NET_RAW");
         }
     }
 }
@@ -970,31 +982,18 @@ fn live_pid_errors_are_one_line() {
             .arg(&out)
             .output()
             .unwrap();
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{args:?}: {e}");
-        assert_eq!(e.lines().count(), 1, "{e}");
-        assert!(e.contains(msg), "{e}");
-        assert!(!out.exists());
+        one_line_error(&o, msg);
+        assert!(!out.exists(), "{args:?}");
     }
     // Another user's process: its sockets cannot be read without root or
     // CAP_SYS_PTRACE.
     if is_root() && have("setpriv") {
-        let o = Command::new("setpriv")
-            .args([
-                "--reuid=65534",
-                "--regid=65534",
-                "--clear-groups",
-                "--inh-caps=-all",
-            ])
-            .arg(jj_bin())
+        let o = jj_as_nobody()
             .args(["live", "lo", "-d", "1", "--pid", "1", "-o"])
             .arg(&out)
             .output()
             .unwrap();
-        let e = String::from_utf8_lossy(&o.stderr);
-        assert_eq!(o.status.code(), Some(1), "{e}");
-        assert_eq!(e.lines().count(), 1, "{e}");
-        assert!(e.contains("CAP_SYS_PTRACE"), "{e}");
+        one_line_error(&o, "CAP_SYS_PTRACE");
         assert!(!out.exists());
     } else {
         eprintln!("SKIPPED (part): not root or no setpriv");
